@@ -1,0 +1,1 @@
+//! Cairn's end-to-end tests: one binary, one module per area.
