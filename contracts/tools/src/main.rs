@@ -1,0 +1,216 @@
+//! Host-side build step for Cairn contracts, run by `contracts/build.sh`.
+//!
+//! `cairn-contract-tool strip-exports IN OUT`
+//!   copies the linker's output, dropping the `__heap_base` / `__data_end`
+//!   exports rustc always asks the linker for (the engine accepts only
+//!   `call`, `deploy` and `memory`). Every other byte is copied unchanged.
+//!
+//! `cairn-contract-tool check FILE [--allow-floats]`
+//!   checks what the engine will check: Wasm 1.0 without floats (unless
+//!   `--allow-floats`, for the fixture that validation must reject), one
+//!   memory with a maximum of at most 16 pages, imports only from `cairn_v1`,
+//!   exports only `call` (required), `deploy` and `memory`, no start function.
+//!
+//! `cairn-contract-tool manifest TOOLCHAIN FILE...`
+//!   prints `manifest.json`: name, keccak256 code hash and size of each file.
+
+use sha3::{Digest, Keccak256};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
+
+const MAX_PAGES: u64 = 16;
+const LINKER_EXPORTS: [&str; 2] = ["__heap_base", "__data_end"];
+const ALLOWED_EXPORTS: [&str; 3] = ["call", "deploy", "memory"];
+const EXPORT_SECTION: u8 = 7;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("strip-exports") if args.len() == 3 => strip_exports(&args[1], &args[2]),
+        Some("check") if args.len() >= 2 => check_file(&args[1], args[2..].iter().any(|a| a == "--allow-floats")),
+        Some("manifest") if args.len() >= 2 => manifest(&args[1], &args[2..]),
+        _ => Err("usage: cairn-contract-tool strip-exports IN OUT | check FILE [--allow-floats] | manifest TOOLCHAIN FILE...".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cairn-contract-tool: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_leb(bytes: &[u8], pos: &mut usize) -> Result<u32, String> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*pos).ok_or("truncated LEB128")?;
+        *pos += 1;
+        value |= u32::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("LEB128 too long".into())
+}
+
+fn write_leb(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = u8::try_from(value & 0x7f).unwrap_or(0);
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn to_u32(n: usize) -> Result<u32, String> {
+    u32::try_from(n).map_err(|_| "section too large".to_string())
+}
+
+/// Re-encodes the export section without the linker's exports.
+fn filter_exports(contents: &[u8]) -> Result<Vec<u8>, String> {
+    let mut pos = 0;
+    let count = read_leb(contents, &mut pos)?;
+    let mut kept = Vec::new();
+    let mut kept_count = 0u32;
+    for _ in 0..count {
+        let start = pos;
+        let name_len = read_leb(contents, &mut pos)? as usize;
+        let name = contents.get(pos..pos + name_len).ok_or("truncated export name")?;
+        pos += name_len + 1; // name, kind
+        read_leb(contents, &mut pos)?; // index
+        if !LINKER_EXPORTS.iter().any(|l| l.as_bytes() == name) {
+            kept.extend_from_slice(contents.get(start..pos).ok_or("truncated export")?);
+            kept_count += 1;
+        }
+    }
+    let mut out = Vec::new();
+    write_leb(&mut out, kept_count);
+    out.extend_from_slice(&kept);
+    Ok(out)
+}
+
+fn strip_linker_exports(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        return Err("not a Wasm module".into());
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let size = read_leb(wasm, &mut pos)? as usize;
+        let contents = wasm.get(pos..pos + size).ok_or("truncated section")?;
+        pos += size;
+        let contents = if id == EXPORT_SECTION { filter_exports(contents)? } else { contents.to_vec() };
+        out.push(id);
+        write_leb(&mut out, to_u32(contents.len())?);
+        out.extend_from_slice(&contents);
+    }
+    Ok(out)
+}
+
+fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
+    let mut features = WasmFeatures::WASM1;
+    if !allow_floats {
+        features.remove(WasmFeatures::FLOATS);
+    }
+    Validator::new_with_features(features)
+        .validate_all(wasm)
+        .map_err(|e| format!("not a float-free Wasm 1.0 module: {e}"))?;
+    let mut memories = 0;
+    let mut has_call = false;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| e.to_string())? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(|e| e.to_string())?;
+                    if import.module != "cairn_v1" || !matches!(import.ty, TypeRef::Func(_)) {
+                        return Err(format!("import {}::{} is not a cairn_v1 function", import.module, import.name));
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    let memory = memory.map_err(|e| e.to_string())?;
+                    memories += 1;
+                    match memory.maximum {
+                        Some(max) if max <= MAX_PAGES => {}
+                        other => return Err(format!("memory maximum {other:?} pages; at most {MAX_PAGES} required")),
+                    }
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(|e| e.to_string())?;
+                    if !ALLOWED_EXPORTS.contains(&export.name) {
+                        return Err(format!("unexpected export `{}`", export.name));
+                    }
+                    has_call |= export.name == "call";
+                }
+            }
+            Payload::StartSection { .. } => return Err("a start function is not allowed".into()),
+            _ => {}
+        }
+    }
+    if memories != 1 {
+        return Err(format!("{memories} memories; exactly one required"));
+    }
+    if !has_call {
+        return Err("no `call` export".into());
+    }
+    Ok(())
+}
+
+fn strip_exports(input: &str, output: &str) -> Result<(), String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
+    let stripped = strip_linker_exports(&wasm).map_err(|e| format!("{input}: {e}"))?;
+    std::fs::write(output, &stripped).map_err(|e| format!("{output}: {e}"))
+}
+
+fn check_file(file: &str, allow_floats: bool) -> Result<(), String> {
+    let wasm = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    check(&wasm, allow_floats).map_err(|e| format!("{file}: {e}"))
+}
+
+fn manifest(toolchain: &str, files: &[String]) -> Result<(), String> {
+    let mut json = String::from("{\n");
+    let _ = writeln!(json, "  \"toolchain\": \"{}\",", toolchain.replace('"', "'"));
+    json.push_str("  \"contracts\": [\n");
+    for (i, file) in files.iter().enumerate() {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let name = std::path::Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("{file}: bad file name"))?;
+        let hash: String = Keccak256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let comma = if i + 1 < files.len() { "," } else { "" };
+        let _ = writeln!(
+            json,
+            "    {{ \"name\": \"{name}\", \"file\": \"{name}.wasm\", \"code_hash\": \"0x{hash}\", \"size\": {} }}{comma}",
+            bytes.len()
+        );
+    }
+    json.push_str("  ]\n}\n");
+    print!("{json}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb_round_trips() {
+        for v in [0u32, 1, 127, 128, 300, 16_384, u32::MAX] {
+            let mut out = Vec::new();
+            write_leb(&mut out, v);
+            let mut pos = 0;
+            assert_eq!(read_leb(&out, &mut pos).unwrap(), v);
+            assert_eq!(pos, out.len());
+        }
+    }
+}
