@@ -1,0 +1,310 @@
+//! Proofs and their verification. Needs no database and builds without the
+//! `rocksdb` feature: this is what auditors and light clients link.
+
+use crate::hash::{EMPTY_HASH, Hash, StateRoot, bit, internal_hash, keccak256};
+use crate::node::LeafNode;
+use parity_scale_codec::{Compact, Decode, DecodeAll, Encode, Error as CodecError, Input, Output};
+
+/// The longest possible path: one bit per bit of a key hash.
+const MAX_DEPTH: usize = 256;
+
+/// Why a proof or witness was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The proof's bytes do not decode.
+    #[error("malformed proof: {0}")]
+    Malformed(Box<str>),
+    /// The proof does not lead to the given root.
+    #[error("proof does not match root {expected}: it leads to {computed}")]
+    RootMismatch {
+        /// The trusted root.
+        expected: StateRoot,
+        /// The root the proof leads to.
+        computed: StateRoot,
+    },
+    /// The proof shows a different value (or absence) for the key.
+    #[error("proof contradicts the claim for key 0x{key}: {reason}")]
+    ClaimMismatch {
+        /// The key, hex.
+        key: Box<str>,
+        /// What differs.
+        reason: &'static str,
+    },
+    /// A leaf sits at a position its key hash does not lead to.
+    #[error("proof places a leaf off its key's path")]
+    MisplacedLeaf,
+    /// The witness does not cover the key.
+    #[error("witness does not cover key 0x{0}")]
+    NotCovered(Box<str>),
+}
+
+/// A proof for one key: the sibling hash of every binary node on the path
+/// from the root to where the key's leaf is (inclusion) or would be
+/// (exclusion), and what sits there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// What the path ends at: the key's own leaf (inclusion), another key's
+    /// leaf or nothing (exclusion).
+    pub leaf: Option<LeafNode>,
+    /// Sibling hashes from the root down: `siblings[i]` is the sibling at
+    /// depth `i`, [`EMPTY_HASH`] for an empty subtree.
+    pub siblings: Vec<Hash>,
+}
+
+impl Proof {
+    /// Size of the SCALE encoding in bytes: what a bundle pays to carry it.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.encoded_size()
+    }
+
+    /// Checks that under `root`, `key` maps to `value` (`None`: is absent).
+    pub fn verify(&self, root: &StateRoot, key: &[u8], value: Option<&[u8]>) -> Result<(), ProofError> {
+        verify(root, key, value, self)
+    }
+
+    /// Decodes a proof, rejecting trailing bytes and non-canonical encodings.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Proof, ProofError> {
+        Proof::decode_all(&mut &bytes[..]).map_err(|e| ProofError::Malformed(e.to_string().into()))
+    }
+}
+
+/// Encoding: `leaf: Option<LeafNode>`, `depth: Compact<u32>`, a bitmap of
+/// `ceil(depth / 8)` bytes (bit `i` set, most significant first = sibling `i`
+/// is empty; padding bits zero), then the non-empty siblings in order. Empty
+/// siblings cost one bit instead of 32 bytes.
+impl Encode for Proof {
+    fn encode_to<T: Output + ?Sized>(&self, dest: &mut T) {
+        self.leaf.encode_to(dest);
+        // At most 256 siblings.
+        Compact(u32::try_from(self.siblings.len()).unwrap_or(u32::MAX)).encode_to(dest);
+        let mut bitmap = vec![0u8; self.siblings.len().div_ceil(8)];
+        for (i, sibling) in self.siblings.iter().enumerate() {
+            if *sibling == EMPTY_HASH {
+                bitmap[i / 8] |= 0x80 >> (i % 8);
+            }
+        }
+        dest.write(&bitmap);
+        for sibling in self.siblings.iter().filter(|s| **s != EMPTY_HASH) {
+            dest.write(sibling);
+        }
+    }
+}
+
+impl Decode for Proof {
+    fn decode<I: Input>(input: &mut I) -> Result<Self, CodecError> {
+        let leaf = Option::<LeafNode>::decode(input)?;
+        let depth = usize::try_from(Compact::<u32>::decode(input)?.0).map_err(|_| "depth overflow")?;
+        if depth > MAX_DEPTH {
+            return Err("proof deeper than 256 bits".into());
+        }
+        let mut bitmap = vec![0u8; depth.div_ceil(8)];
+        input.read(&mut bitmap)?;
+        if depth % 8 != 0 && bitmap[depth / 8] & (0xffu8 >> (depth % 8)) != 0 {
+            return Err("non-zero padding in the empty-sibling bitmap".into());
+        }
+        let mut siblings = Vec::with_capacity(depth);
+        for i in 0..depth {
+            if bitmap[i / 8] & (0x80 >> (i % 8)) != 0 {
+                siblings.push(EMPTY_HASH);
+            } else {
+                let sibling = <[u8; 32]>::decode(input)?;
+                if sibling == EMPTY_HASH {
+                    return Err("empty sibling not marked in the bitmap".into());
+                }
+                siblings.push(sibling);
+            }
+        }
+        Ok(Proof { leaf, siblings })
+    }
+}
+
+/// Checks `proof` shows that under `root`, `key` maps to `value`, or is
+/// absent when `value` is `None`.
+pub fn verify(root: &StateRoot, key: &[u8], value: Option<&[u8]>, proof: &Proof) -> Result<(), ProofError> {
+    let key_hash = keccak256(key);
+    let depth = proof.siblings.len();
+    if depth > MAX_DEPTH {
+        return Err(ProofError::Malformed("proof deeper than 256 bits".into()));
+    }
+    let claim = |reason| ProofError::ClaimMismatch { key: crate::hash::to_hex(key).into(), reason };
+    match (value, &proof.leaf) {
+        (Some(value), Some(leaf)) => {
+            if leaf.key_hash != key_hash {
+                return Err(claim("the proof ends at another key's leaf: the key is absent"));
+            }
+            if leaf.value_hash != keccak256(value) {
+                return Err(claim("the proven value differs"));
+            }
+        }
+        (Some(_), None) => return Err(claim("the proof shows the key is absent")),
+        (None, Some(leaf)) if leaf.key_hash == key_hash => {
+            return Err(claim("the proof shows the key is present"));
+        }
+        (None, _) => {}
+    }
+    let mut hash = match &proof.leaf {
+        Some(leaf) => {
+            // The leaf must sit in the subtree the key's path leads to, or it
+            // would prove nothing about the key.
+            if (0..depth).any(|i| bit(&leaf.key_hash, i) != bit(&key_hash, i)) {
+                return Err(ProofError::MisplacedLeaf);
+            }
+            leaf.hash()
+        }
+        None => EMPTY_HASH,
+    };
+    for (i, sibling) in proof.siblings.iter().enumerate().rev() {
+        hash = if bit(&key_hash, i) == 0 { internal_hash(&hash, sibling) } else { internal_hash(sibling, &hash) };
+    }
+    if hash != root.0 {
+        return Err(ProofError::RootMismatch { expected: *root, computed: StateRoot(hash) });
+    }
+    Ok(())
+}
+
+/// One node of a [`Witness`], in pre-order.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum WitnessNode {
+    /// An empty subtree.
+    #[codec(index = 0)]
+    Empty,
+    /// A leaf.
+    #[codec(index = 1)]
+    Leaf(LeafNode),
+    /// A subtree the witness does not open, given by its hash.
+    #[codec(index = 2)]
+    Hash(Hash),
+    /// A binary internal node; its left then right subtrees follow.
+    #[codec(index = 3)]
+    Branch,
+}
+
+/// A multi-key proof: the part of the binary trie that the paths of a set of
+/// keys cross, each shared node once, other subtrees as hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Witness {
+    /// The partial trie, pre-order.
+    pub nodes: Vec<WitnessNode>,
+}
+
+#[derive(Debug)]
+enum Parsed {
+    Empty,
+    Leaf(LeafNode),
+    Opaque,
+    Branch(usize, usize),
+}
+
+/// A witness whose root has been checked: answers lookups for covered keys.
+#[derive(Debug)]
+pub struct VerifiedWitness {
+    parsed: Vec<Parsed>,
+    root: usize,
+}
+
+impl Witness {
+    /// Size of the SCALE encoding in bytes.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.encoded_size()
+    }
+
+    /// Decodes a witness, rejecting trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Witness, ProofError> {
+        Witness::decode_all(&mut &bytes[..]).map_err(|e| ProofError::Malformed(e.to_string().into()))
+    }
+
+    /// Checks the witness leads to `root`; the result answers lookups.
+    pub fn check_root(&self, root: &StateRoot) -> Result<VerifiedWitness, ProofError> {
+        let mut parsed = Vec::with_capacity(self.nodes.len());
+        let mut next = 0;
+        let mut path = [0u8; 32];
+        let (index, hash) = parse(&self.nodes, &mut next, 0, &mut path, &mut parsed)?;
+        if next != self.nodes.len() {
+            return Err(ProofError::Malformed("nodes left over after the trie".into()));
+        }
+        if hash != root.0 {
+            return Err(ProofError::RootMismatch { expected: *root, computed: StateRoot(hash) });
+        }
+        Ok(VerifiedWitness { parsed, root: index })
+    }
+
+    /// Checks that under `root` every `(key, value)` claim holds (`None`:
+    /// absent).
+    pub fn verify(&self, root: &StateRoot, claims: &[(&[u8], Option<&[u8]>)]) -> Result<(), ProofError> {
+        let verified = self.check_root(root)?;
+        for (key, value) in claims {
+            let found = verified.lookup(key)?;
+            let expected = value.map(keccak256);
+            if found != expected {
+                return Err(ProofError::ClaimMismatch {
+                    key: crate::hash::to_hex(key).into(),
+                    reason: "the witness shows another value or presence",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl VerifiedWitness {
+    /// The value hash of `key` (`None`: proven absent), or an error if the
+    /// witness does not cover the key.
+    pub fn lookup(&self, key: &[u8]) -> Result<Option<Hash>, ProofError> {
+        let key_hash = keccak256(key);
+        let mut at = self.root;
+        let mut depth = 0;
+        loop {
+            match &self.parsed[at] {
+                Parsed::Empty => return Ok(None),
+                Parsed::Leaf(leaf) => {
+                    return Ok((leaf.key_hash == key_hash).then_some(leaf.value_hash));
+                }
+                Parsed::Opaque => return Err(ProofError::NotCovered(crate::hash::to_hex(key).into())),
+                Parsed::Branch(left, right) => {
+                    at = if bit(&key_hash, depth) == 0 { *left } else { *right };
+                    depth += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Parses the subtree starting at `nodes[*next]` at `depth`, whose path so
+/// far is the first `depth` bits of `path`; returns its index and hash.
+fn parse(
+    nodes: &[WitnessNode],
+    next: &mut usize,
+    depth: usize,
+    path: &mut Hash,
+    parsed: &mut Vec<Parsed>,
+) -> Result<(usize, Hash), ProofError> {
+    let node = nodes.get(*next).ok_or_else(|| ProofError::Malformed("witness ends early".into()))?;
+    *next += 1;
+    let (entry, hash) = match node {
+        WitnessNode::Empty => (Parsed::Empty, EMPTY_HASH),
+        WitnessNode::Hash(hash) => (Parsed::Opaque, *hash),
+        WitnessNode::Leaf(leaf) => {
+            if (0..depth).any(|i| bit(&leaf.key_hash, i) != bit(path, i)) {
+                return Err(ProofError::MisplacedLeaf);
+            }
+            (Parsed::Leaf(*leaf), leaf.hash())
+        }
+        WitnessNode::Branch => {
+            if depth >= MAX_DEPTH {
+                return Err(ProofError::Malformed("witness deeper than 256 bits".into()));
+            }
+            let mask = 0x80u8 >> (depth % 8);
+            path[depth / 8] &= !mask;
+            let (left, left_hash) = parse(nodes, next, depth + 1, path, parsed)?;
+            path[depth / 8] |= mask;
+            let (right, right_hash) = parse(nodes, next, depth + 1, path, parsed)?;
+            path[depth / 8] &= !mask;
+            (Parsed::Branch(left, right), internal_hash(&left_hash, &right_hash))
+        }
+    };
+    parsed.push(entry);
+    Ok((parsed.len() - 1, hash))
+}

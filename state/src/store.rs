@@ -1,0 +1,494 @@
+//! The versioned store: the pure trie plus persistence over a [`Backend`].
+
+use crate::backend::{Backend, Column, MemoryBackend, WriteBatch};
+use crate::error::StateError;
+use crate::hash::{EMPTY_HASH, Hash, StateRoot, keccak256, to_hex};
+use crate::node::{Node, NodeKey};
+use crate::proof::{Proof, Witness};
+use crate::tree::{self, RootRef, TreeReader, TreeUpdate};
+use parity_scale_codec::{DecodeAll, Encode};
+use std::collections::BTreeMap;
+
+/// The on-disk format this build reads and writes. Bump on any change to
+/// keys, encodings or column layout; older stores are then refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A version: the block height whose changes it holds.
+pub type Version = u64;
+
+/// State changes of one version: key to new value, `None` deletes.
+pub type StateChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Auxiliary writes (the chain's blocks, receipts, indexes) committed in the
+/// same atomic batch as a version: key to value, `None` deletes. Not part of
+/// the state root.
+pub type AuxWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+const META_FORMAT: &[u8] = b"format";
+const META_LATEST: &[u8] = b"latest";
+const META_FIRST: &[u8] = b"first";
+const META_OLDEST: &[u8] = b"oldest";
+const META_ROOT: &[u8] = b"root/";
+
+const STALE_NODE: u8 = 0;
+const STALE_VALUES: u8 = 1;
+
+/// Which old versions stay readable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// Keep every version (archive node).
+    Archive,
+    /// Keep the last `n` versions (`n >= 1`; the latest counts). Nodes and
+    /// values only older versions use are deleted in the commit that makes
+    /// them unreachable.
+    KeepLast(u64),
+}
+
+/// Options of a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Which old versions stay readable.
+    pub retention: Retention,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { retention: Retention::Archive }
+    }
+}
+
+/// A commit computed but not yet written: holds the new root, so the chain
+/// can put it into a block header before committing both atomically.
+#[derive(Debug)]
+pub struct PreparedCommit {
+    version: Version,
+    base: Option<Version>,
+    update: TreeUpdate,
+    changes: Vec<(Vec<u8>, Hash, Option<Vec<u8>>)>,
+}
+
+impl PreparedCommit {
+    /// The state root the commit will have.
+    #[must_use]
+    pub fn root(&self) -> StateRoot {
+        self.update.root
+    }
+
+    /// The version it commits.
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Number of trie nodes it writes.
+    #[must_use]
+    pub fn node_writes(&self) -> usize {
+        self.update.batch.nodes.len()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Latest {
+    version: Version,
+    root: Option<RootRef>,
+}
+
+/// The versioned Merkleized state over a backend: RocksDB
+/// ([`RocksStore`](crate::RocksStore)) or memory ([`MemoryStore`]).
+#[derive(Debug)]
+pub struct Store<B> {
+    backend: B,
+    options: StoreOptions,
+    latest: Option<Latest>,
+    first: Option<Version>,
+    oldest: Option<Version>,
+}
+
+/// A store in memory: tests, dev tools, scratch replays.
+pub type MemoryStore = Store<MemoryBackend>;
+
+impl MemoryStore {
+    /// A fresh, empty in-memory store (archive retention).
+    #[must_use]
+    pub fn in_memory() -> Self {
+        // A fresh memory backend has no format record to disagree with and cannot fail.
+        Self::with_backend(MemoryBackend::new(), StoreOptions::default())
+            .unwrap_or_else(|e| unreachable!("fresh memory store: {e}"))
+    }
+}
+
+fn decode_u64(what: &'static str, bytes: &[u8]) -> Result<u64, StateError> {
+    let array: [u8; 8] = bytes.try_into().map_err(|_| StateError::corrupt_record(what, "not 8 bytes"))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+fn root_key(version: Version) -> Vec<u8> {
+    let mut key = META_ROOT.to_vec();
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+fn history_key(key_hash: &Hash, version: Version) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    key.extend_from_slice(key_hash);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+impl<B: Backend> Store<B> {
+    /// Opens a store over `backend`, checking (or, when empty, writing) the
+    /// format version.
+    pub fn with_backend(backend: B, options: StoreOptions) -> Result<Self, StateError> {
+        let latest_bytes = backend.get(Column::Meta, META_LATEST)?;
+        match backend.get(Column::Meta, META_FORMAT)? {
+            Some(bytes) => {
+                let found = u32::decode_all(&mut &bytes[..]).map_err(|_| StateError::IncompatibleFormat {
+                    found: format!("unreadable format record 0x{}", to_hex(&bytes)).into(),
+                    expected: FORMAT_VERSION,
+                })?;
+                if found != FORMAT_VERSION {
+                    return Err(StateError::IncompatibleFormat {
+                        found: found.to_string().into(),
+                        expected: FORMAT_VERSION,
+                    });
+                }
+            }
+            None if latest_bytes.is_some() => {
+                return Err(StateError::IncompatibleFormat {
+                    found: "none (a store without a format record)".into(),
+                    expected: FORMAT_VERSION,
+                });
+            }
+            None => {
+                let mut batch = WriteBatch::default();
+                batch.put(Column::Meta, META_FORMAT.to_vec(), FORMAT_VERSION.encode());
+                backend.write(batch)?;
+            }
+        }
+        let mut store = Self { backend, options, latest: None, first: None, oldest: None };
+        if let Some(bytes) = latest_bytes {
+            let version = decode_u64("latest version record", &bytes)?;
+            let root = store.root_record(version)?;
+            store.latest = Some(Latest { version, root });
+            store.first = Some(store.meta_u64(META_FIRST, "first version record")?.unwrap_or(version));
+            store.oldest = Some(store.meta_u64(META_OLDEST, "oldest version record")?.unwrap_or(version));
+        }
+        Ok(store)
+    }
+
+    fn meta_u64(&self, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
+        self.backend.get(Column::Meta, key)?.map(|b| decode_u64(what, &b)).transpose()
+    }
+
+    fn root_record(&self, version: Version) -> Result<Option<RootRef>, StateError> {
+        let bytes = self.backend.get(Column::Meta, &root_key(version))?.ok_or_else(|| {
+            StateError::corrupt_record("root record", format!("no root recorded for committed version {version}"))
+        })?;
+        Option::<RootRef>::decode_all(&mut &bytes[..])
+            .map_err(|e| StateError::corrupt_record("root record", format!("version {version}: {e}")))
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    /// The latest committed version, `None` before the first commit.
+    pub fn latest_version(&self) -> Option<Version> {
+        self.latest.as_ref().map(|l| l.version)
+    }
+
+    /// The oldest version still readable (values, proofs).
+    pub fn oldest_version(&self) -> Option<Version> {
+        self.oldest
+    }
+
+    /// The root of the latest version ([`StateRoot::EMPTY`] before the first commit).
+    pub fn root(&self) -> StateRoot {
+        StateRoot(self.latest.as_ref().and_then(|l| l.root.as_ref()).map_or(EMPTY_HASH, |r| r.hash))
+    }
+
+    /// The root of any committed version (also pruned ones: roots are kept).
+    pub fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
+        match (self.first, self.latest_version()) {
+            (Some(first), Some(latest)) if (first..=latest).contains(&version) => {
+                Ok(StateRoot(self.root_record(version)?.map_or(EMPTY_HASH, |r| r.hash)))
+            }
+            _ => Err(self.unavailable(version)),
+        }
+    }
+
+    fn unavailable(&self, version: Version) -> StateError {
+        let reason = match (self.oldest, self.latest_version()) {
+            (Some(oldest), Some(latest)) => format!("the store holds versions {oldest}..={latest}"),
+            _ => "nothing is committed yet".to_string(),
+        };
+        StateError::VersionUnavailable { requested: version, reason: reason.into() }
+    }
+
+    fn ensure_retained(&self, version: Version) -> Result<(), StateError> {
+        match (self.oldest, self.latest_version()) {
+            (Some(oldest), Some(latest)) if (oldest..=latest).contains(&version) => Ok(()),
+            _ => Err(self.unavailable(version)),
+        }
+    }
+
+    /// The latest value of `key`: one backend read, no trie walk.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.backend.get(Column::Latest, key)
+    }
+
+    /// The value of `key` at a retained `version`.
+    pub fn get_at(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StateError> {
+        self.ensure_retained(version)?;
+        if Some(version) == self.latest_version() {
+            return self.get(key);
+        }
+        let key_hash = keccak256(key);
+        match self.backend.seek_prev(Column::History, &history_key(&key_hash, version))? {
+            Some((found, bytes)) if found.starts_with(&key_hash) => Option::<Vec<u8>>::decode_all(&mut &bytes[..])
+                .map_err(|e| StateError::corrupt_record("value history entry", format!("0x{}: {e}", to_hex(&found)))),
+            _ => Ok(None),
+        }
+    }
+
+    /// An auxiliary record written by [`Store::commit`].
+    pub fn get_aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.backend.get(Column::Aux, key)
+    }
+
+    /// Auxiliary records with `start <= key < end`, in key order, at most `limit`.
+    pub fn scan_aux(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        self.backend.scan(Column::Aux, start, end, limit)
+    }
+
+    /// The value of `key` at a retained `version` and a proof of it (or of
+    /// its absence) against [`Store::root_at`]`(version)`.
+    pub fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+        self.ensure_retained(version)?;
+        let key_hash = keccak256(key);
+        let root = self.root_record(version)?;
+        let proof = tree::prove(self, root.as_ref(), version, &key_hash)?;
+        let value = self.get_at(key, version)?;
+        let proven = proof.leaf.filter(|l| l.key_hash == key_hash).map(|l| l.value_hash);
+        if proven != value.as_deref().map(keccak256) {
+            return Err(StateError::corrupt_record(
+                "value",
+                format!("the stored value of key 0x{} at version {version} disagrees with the trie", to_hex(key)),
+            ));
+        }
+        Ok((value, proof))
+    }
+
+    /// A witness for all `keys` at a retained `version`, sharing nodes.
+    pub fn witness<K: AsRef<[u8]>>(&self, keys: &[K], version: Version) -> Result<Witness, StateError> {
+        self.ensure_retained(version)?;
+        let mut key_hashes: Vec<Hash> = keys.iter().map(|k| keccak256(k.as_ref())).collect();
+        key_hashes.sort_unstable();
+        key_hashes.dedup();
+        let root = self.root_record(version)?;
+        tree::witness(self, root.as_ref(), version, &key_hashes)
+    }
+
+    /// Computes version `version` from `changes` without writing anything.
+    pub fn prepare(&self, version: Version, changes: &StateChanges) -> Result<PreparedCommit, StateError> {
+        let base = self.latest_version();
+        if let Some(latest) = base {
+            let expected = latest.checked_add(1).ok_or_else(|| StateError::backend("version overflow"))?;
+            if version != expected {
+                return Err(StateError::NonSequentialVersion { expected, got: version });
+            }
+        }
+        let mut hashed: Vec<(Vec<u8>, Hash, Option<Vec<u8>>)> =
+            changes.iter().map(|(k, v)| (k.clone(), keccak256(k), v.clone())).collect();
+        hashed.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        let tree_changes: Vec<tree::HashedChange> =
+            hashed.iter().map(|(_, key_hash, value)| (*key_hash, value.as_deref().map(keccak256))).collect();
+        let base_root = self.latest.as_ref().and_then(|l| l.root.as_ref());
+        let update = tree::apply(self, base_root, base.unwrap_or(version), version, &tree_changes)?;
+        Ok(PreparedCommit { version, base, update, changes: hashed })
+    }
+
+    /// Writes a prepared commit and `aux` in one atomic batch that also
+    /// records the version and its root.
+    pub fn commit_prepared(&mut self, prepared: PreparedCommit, aux: &AuxWrites) -> Result<StateRoot, StateError> {
+        if prepared.base != self.latest_version() {
+            return Err(StateError::NonSequentialVersion {
+                expected: self.latest_version().map_or(prepared.version, |v| v.saturating_add(1)),
+                got: prepared.version,
+            });
+        }
+        let version = prepared.version;
+        let mut batch = WriteBatch::default();
+        for (key, node) in &prepared.update.batch.nodes {
+            batch.put(Column::Nodes, key.to_bytes(), node.encode());
+        }
+        for key in &prepared.update.batch.stale {
+            batch.put(Column::Stale, stale_key(version, STALE_NODE, &key.to_bytes()), Vec::new());
+        }
+        for (key, key_hash, value) in &prepared.changes {
+            // Older history entries of this key are stale from `version`
+            // on; a tombstone too, as nothing needs it once older entries are gone.
+            let bound = if value.is_some() { version } else { version.saturating_add(1) };
+            let mut payload = key_hash.to_vec();
+            payload.extend_from_slice(&bound.to_be_bytes());
+            batch.put(Column::Stale, stale_key(version, STALE_VALUES, &payload), Vec::new());
+            batch.put(Column::History, history_key(key_hash, version), value.encode());
+            match value {
+                Some(value) => batch.put(Column::Latest, key.clone(), value.clone()),
+                None => batch.delete(Column::Latest, key.clone()),
+            }
+        }
+        for (key, value) in aux {
+            match value {
+                Some(value) => batch.put(Column::Aux, key.clone(), value.clone()),
+                None => batch.delete(Column::Aux, key.clone()),
+            }
+        }
+        batch.put(Column::Meta, root_key(version), prepared.update.root_node.encode());
+        batch.put(Column::Meta, META_LATEST.to_vec(), version.to_be_bytes().to_vec());
+        let first = self.first.unwrap_or(version);
+        let mut oldest = self.oldest.unwrap_or(version);
+        if self.first.is_none() {
+            batch.put(Column::Meta, META_FIRST.to_vec(), version.to_be_bytes().to_vec());
+            batch.put(Column::Meta, META_OLDEST.to_vec(), version.to_be_bytes().to_vec());
+        }
+        if let Retention::KeepLast(keep) = self.options.retention {
+            let cutoff = version.saturating_add(1).saturating_sub(keep.max(1)).max(first);
+            if cutoff > oldest {
+                self.prune_into(cutoff, &mut batch)?;
+                oldest = cutoff;
+            }
+        }
+        self.backend.write(batch)?;
+        self.latest = Some(Latest { version, root: prepared.update.root_node });
+        self.first = Some(first);
+        self.oldest = Some(oldest);
+        Ok(prepared.update.root)
+    }
+
+    /// Commits `changes` as `version` (the latest version + 1, or any version
+    /// for the first commit) together with `aux`, atomically.
+    pub fn commit(
+        &mut self,
+        version: Version,
+        changes: &StateChanges,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
+        let prepared = self.prepare(version, changes)?;
+        self.commit_prepared(prepared, aux)
+    }
+
+    /// Makes versions before `oldest` unreadable and deletes the nodes and
+    /// values only they used. `oldest` must not exceed the latest version.
+    pub fn prune_to(&mut self, oldest: Version) -> Result<(), StateError> {
+        let latest = self.latest_version().ok_or_else(|| self.unavailable(oldest))?;
+        if oldest > latest {
+            return Err(self.unavailable(oldest));
+        }
+        if self.oldest.is_some_and(|o| oldest <= o) {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        self.prune_into(oldest, &mut batch)?;
+        self.backend.write(batch)?;
+        self.oldest = Some(oldest);
+        Ok(())
+    }
+
+    /// Adds to `batch` the deletes that make `oldest` the oldest version.
+    fn prune_into(&self, oldest: Version, batch: &mut WriteBatch) -> Result<(), StateError> {
+        let end = oldest.saturating_add(1).to_be_bytes();
+        for (stale, _) in self.backend.scan(Column::Stale, &[], &end, usize::MAX)? {
+            let bad = || StateError::corrupt_record("stale index entry", format!("0x{}", to_hex(&stale)));
+            let (&kind, payload) = stale.get(8..).and_then(<[u8]>::split_first).ok_or_else(bad)?;
+            match kind {
+                STALE_NODE => {
+                    NodeKey::from_bytes(payload).ok_or_else(bad)?;
+                    batch.delete(Column::Nodes, payload.to_vec());
+                }
+                STALE_VALUES if payload.len() == 40 => {
+                    let start = history_key(payload[..32].try_into().map_err(|_| bad())?, 0);
+                    for (entry, _) in self.backend.scan(Column::History, &start, payload, usize::MAX)? {
+                        batch.delete(Column::History, entry);
+                    }
+                }
+                _ => return Err(bad()),
+            }
+            batch.delete(Column::Stale, stale);
+        }
+        batch.put(Column::Meta, META_OLDEST.to_vec(), oldest.to_be_bytes().to_vec());
+        Ok(())
+    }
+}
+
+fn stale_key(since: Version, kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9 + payload.len());
+    key.extend_from_slice(&since.to_be_bytes());
+    key.push(kind);
+    key.extend_from_slice(payload);
+    key
+}
+
+impl<B: Backend> TreeReader for Store<B> {
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
+        let Some(bytes) = self.backend.get(Column::Nodes, &key.to_bytes())? else {
+            return Ok(None);
+        };
+        Node::decode_all(&mut &bytes[..]).map(Some).map_err(|e| StateError::CorruptNode {
+            node: Box::new(key.clone()),
+            version: key.version,
+            reason: format!("does not decode: {e}").into(),
+        })
+    }
+}
+
+/// Latest-version reads, what an [`Overlay`](crate::Overlay) reads through.
+pub trait StateRead {
+    /// The latest value of `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+}
+
+impl<B: Backend> StateRead for Store<B> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Store::get(self, key)
+    }
+}
+
+impl<T: StateRead + ?Sized> StateRead for &T {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        (**self).get(key)
+    }
+}
+
+#[cfg(feature = "rocksdb")]
+mod rocks_store {
+    use super::{Store, StoreOptions};
+    use crate::error::StateError;
+    use crate::rocks::{RocksBackend, RocksOptions};
+    use std::path::Path;
+
+    /// A store on RocksDB.
+    pub type RocksStore = Store<RocksBackend>;
+
+    impl RocksStore {
+        /// Opens (creating if needed) the store in data directory `path`
+        /// with default RocksDB tuning.
+        pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StateError> {
+            Self::open_with(path, options, &RocksOptions::default())
+        }
+
+        /// Opens the store in `path` with explicit RocksDB tuning.
+        pub fn open_with(path: &Path, options: StoreOptions, rocks: &RocksOptions) -> Result<Self, StateError> {
+            Store::with_backend(RocksBackend::open(path, rocks)?, options)
+        }
+    }
+}
+
+#[cfg(feature = "rocksdb")]
+pub use rocks_store::RocksStore;
