@@ -130,7 +130,12 @@ impl std::fmt::Display for RevertReason {
             Self::Panic(m) => write!(f, "panicked: {m}"),
             Self::UnknownSelector(s) => write!(f, "unknown selector 0x{}", hex4(s)),
             Self::Custom { tag, payload } => {
-                write!(f, "reverted with tag 0x{} and {} payload bytes", hex4(tag), payload.len())
+                write!(
+                    f,
+                    "reverted with tag 0x{} and {} payload bytes",
+                    hex4(tag),
+                    payload.len()
+                )
             }
             Self::Raw(data) => write!(f, "reverted with {} bytes of untagged data", data.len()),
         }
@@ -152,9 +157,13 @@ pub fn decode_revert(data: &[u8]) -> RevertReason {
     } else if *tag == panic_tag() {
         decode_exact("revert payload", payload).map_or_else(|_| raw(), RevertReason::Panic)
     } else if *tag == unknown_selector_tag() {
-        decode_exact("revert payload", payload).map_or_else(|_| raw(), RevertReason::UnknownSelector)
+        decode_exact("revert payload", payload)
+            .map_or_else(|_| raw(), RevertReason::UnknownSelector)
     } else {
-        RevertReason::Custom { tag: *tag, payload: payload.to_vec() }
+        RevertReason::Custom {
+            tag: *tag,
+            payload: payload.to_vec(),
+        }
     }
 }
 
@@ -215,7 +224,10 @@ mod tests {
     #[test]
     fn revert_data_is_classified() {
         let data = encode_revert_reason("insufficient balance");
-        assert_eq!(decode_revert(&data), RevertReason::Error("insufficient balance".into()));
+        assert_eq!(
+            decode_revert(&data),
+            RevertReason::Error("insufficient balance".into())
+        );
         assert_eq!(decode_revert(&data).message(), Some("insufficient balance"));
 
         let mut panic = panic_tag().to_vec();
@@ -224,7 +236,10 @@ mod tests {
 
         let mut unknown = unknown_selector_tag().to_vec();
         unknown.extend_from_slice(&[1, 2, 3, 4]);
-        assert_eq!(decode_revert(&unknown), RevertReason::UnknownSelector([1, 2, 3, 4]));
+        assert_eq!(
+            decode_revert(&unknown),
+            RevertReason::UnknownSelector([1, 2, 3, 4])
+        );
 
         let mut custom = selector("EchoError").to_vec();
         7u32.encode_to(&mut custom);
