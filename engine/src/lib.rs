@@ -1,1 +1,3 @@
 //! Cairn's deterministic executor.
+
+pub mod runtime;

@@ -1,0 +1,471 @@
+//! Running messages and call frames.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use cairn_host_api::world::{Account, Address, CodeHash, U256, WorldState};
+use wasmi::{CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val};
+
+use super::cache::CompiledModule;
+use super::host::{self, HostTrap};
+use super::journal::Journal;
+use super::outcome::{
+    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, NodeError, StateChanges, TrapDiagnostics, TrapKind,
+};
+use super::{BlockContext, Executor, Message, MessageKind, diagnostics, prepare_code};
+
+/// Name of the exported mutable i64 gas counter (gas protocol).
+pub(crate) const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
+/// Name of the exported mutable i32 halt flag (gas protocol).
+pub(crate) const HALT_GLOBAL: &str = "cairn_halt";
+/// `cairn_halt` value set by injected code before trapping for out of gas.
+const HALT_OUT_OF_GAS: i32 = 1;
+/// `cairn_halt` value set by injected code before trapping for stack exhaustion.
+const HALT_STACK_EXHAUSTED: i32 = 2;
+/// Largest linear memory a frame may grow to, in bytes, whatever the module
+/// declares (validation already caps the declared maximum far lower).
+const MAX_FRAME_MEMORY: usize = 4 << 20;
+
+/// wasmi's configuration. wasmi's own stack limits must never be what stops a
+/// contract: the injected stack-height limit triggers first, identically on any
+/// engine, so these are set well above it (and still bound a frame's memory).
+pub(crate) fn wasmi_config() -> wasmi::Config {
+    let mut config = wasmi::Config::default();
+    config
+        .compilation_mode(CompilationMode::Eager)
+        .consume_fuel(false)
+        .allow_start_fn(false)
+        .floats(false)
+        .wasm_tail_call(false)
+        .wasm_multi_memory(false)
+        .set_max_recursion_depth(100_000)
+        .set_max_stack_height(16 << 20)
+        .set_max_cached_stacks(4);
+    config
+}
+
+/// Per-message state shared by every frame of the message, moved into the
+/// running frame's store and back out around nested calls.
+#[derive(Debug, Default)]
+pub(crate) struct MessageShared {
+    pub(crate) journal: Journal,
+    pub(crate) debug_output: Vec<String>,
+}
+
+/// Read-only per-message context the host functions see.
+pub(crate) struct MessageContext<'w> {
+    pub(crate) executor: &'w Executor,
+    pub(crate) world: &'w dyn WorldState,
+    pub(crate) block: &'w BlockContext,
+    pub(crate) origin: Address,
+    pub(crate) traced: bool,
+    linker: Linker<FrameState<'w>>,
+}
+
+/// How a frame ended through a host function.
+#[derive(Debug)]
+pub(crate) enum FrameExit {
+    Return(Vec<u8>),
+    Revert(Vec<u8>),
+}
+
+/// The store data of one running frame.
+pub(crate) struct FrameState<'w> {
+    pub(crate) ctx: Rc<MessageContext<'w>>,
+    pub(crate) shared: MessageShared,
+    pub(crate) address: Address,
+    pub(crate) caller: Address,
+    pub(crate) value: U256,
+    pub(crate) input: Vec<u8>,
+    pub(crate) depth: u32,
+    /// Return or revert data of the last `call` this frame made.
+    pub(crate) return_data: Vec<u8>,
+    pub(crate) exit: Option<FrameExit>,
+    pub(crate) host_function: Option<&'static str>,
+    pub(crate) node_error: Option<NodeError>,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) gas_left: Option<Global>,
+    /// Function indices of the active Wasm calls (traced runs only).
+    pub(crate) shadow_stack: Vec<u32>,
+    pub(crate) shadow_map: Option<Arc<diagnostics::ShadowStackMap>>,
+    limits: StoreLimits,
+}
+
+/// Parameters of one frame.
+pub(crate) struct FrameCall {
+    pub(crate) address: Address,
+    pub(crate) caller: Address,
+    pub(crate) value: U256,
+    pub(crate) input: Vec<u8>,
+    pub(crate) gas_limit: u64,
+    pub(crate) depth: u32,
+    pub(crate) export: &'static str,
+}
+
+/// How a frame ended.
+#[derive(Debug)]
+pub(crate) struct FrameResult {
+    pub(crate) status: ExecStatus,
+    pub(crate) gas_used: u64,
+    pub(crate) diagnostics: Option<TrapDiagnostics>,
+}
+
+impl FrameResult {
+    fn rejected(reason: HaltReason) -> Self {
+        Self { status: ExecStatus::Halt { reason }, gas_used: 0, diagnostics: None }
+    }
+}
+
+pub(crate) fn execute_message(
+    executor: &Executor,
+    world: &dyn WorldState,
+    block: &BlockContext,
+    msg: &Message,
+    traced: bool,
+) -> Result<ExecOutcome, NodeError> {
+    let ctx = Rc::new(MessageContext {
+        executor,
+        world,
+        block,
+        origin: msg.origin,
+        traced,
+        linker: host::linker(&executor.engine),
+    });
+    let mut shared = MessageShared::default();
+    let call = FrameCall {
+        address: msg.target,
+        caller: msg.caller,
+        value: msg.value,
+        input: msg.input.clone(),
+        gas_limit: msg.gas_limit,
+        depth: 1,
+        export: "call",
+    };
+    let result = match &msg.kind {
+        MessageKind::Call => {
+            let code_hash =
+                shared.journal.account(world, &msg.target)?.and_then(|account| account.code_hash);
+            match code_hash {
+                None => plain_transfer(&ctx, &mut shared, &call)?,
+                Some(code_hash) => match load_module(&ctx, &shared.journal, code_hash, None)? {
+                    Ok(module) => run_frame(&ctx, &mut shared, call, &module)?,
+                    Err(reason) => FrameResult::rejected(reason),
+                },
+            }
+        }
+        MessageKind::Deploy { code } => deploy(&ctx, &mut shared, call, code)?,
+    };
+    let success = matches!(result.status, ExecStatus::Success { .. });
+    let MessageShared { journal, debug_output } = shared;
+    let (changes, logs) = if success { journal.into_changes() } else { (StateChanges::default(), Vec::new()) };
+    Ok(ExecOutcome {
+        status: result.status,
+        gas_used: result.gas_used,
+        logs,
+        changes,
+        debug_output,
+        diagnostics: result.diagnostics,
+    })
+}
+
+fn plain_transfer(
+    ctx: &MessageContext<'_>,
+    shared: &mut MessageShared,
+    call: &FrameCall,
+) -> Result<FrameResult, NodeError> {
+    if shared.journal.transfer(ctx.world, &call.caller, &call.address, call.value)? {
+        Ok(FrameResult { status: ExecStatus::Success { return_data: Vec::new() }, gas_used: 0, diagnostics: None })
+    } else {
+        Ok(FrameResult::rejected(HaltReason::InsufficientBalance))
+    }
+}
+
+fn deploy<'w>(
+    ctx: &Rc<MessageContext<'w>>,
+    shared: &mut MessageShared,
+    mut call: FrameCall,
+    code: &[u8],
+) -> Result<FrameResult, NodeError> {
+    let existing = shared.journal.account(ctx.world, &call.address)?;
+    if existing.as_ref().is_some_and(|account| account.code_hash.is_some()) {
+        return Ok(FrameResult::rejected(HaltReason::ContractExists));
+    }
+    let config = &ctx.executor.config;
+    let prepared = match prepare_code(code, &config.schedule, &config.limits) {
+        Ok(prepared) => prepared,
+        Err(error) => return Ok(FrameResult::rejected(HaltReason::InvalidCode(error.to_string()))),
+    };
+    let code_hash = prepared.code_hash;
+    let module = match load_module(ctx, &shared.journal, code_hash, Some(prepared))? {
+        Ok(module) => module,
+        Err(reason) => return Ok(FrameResult::rejected(reason)),
+    };
+    let checkpoint = shared.journal.checkpoint();
+    shared.journal.add_code(code_hash, code.to_vec());
+    let account = Account { code_hash: Some(code_hash), ..existing.unwrap_or_default() };
+    shared.journal.set_account(call.address, account);
+    let result = if module.has_deploy {
+        call.export = "deploy";
+        run_frame(ctx, shared, call, &module)?
+    } else {
+        plain_transfer(ctx, shared, &call)?
+    };
+    if !matches!(result.status, ExecStatus::Success { .. }) {
+        shared.journal.revert_to(checkpoint);
+    }
+    Ok(result)
+}
+
+/// The compiled module for `code_hash`, from the cache or prepared and
+/// compiled now (from `prepared` if the caller already has it). `Err` is a
+/// contract-level rejection of the code.
+pub(crate) fn load_module(
+    ctx: &MessageContext<'_>,
+    journal: &Journal,
+    code_hash: CodeHash,
+    prepared: Option<super::PreparedCode>,
+) -> Result<Result<Arc<CompiledModule>, HaltReason>, NodeError> {
+    let executor = ctx.executor;
+    let key = (code_hash, executor.config.schedule.hash());
+    if !ctx.traced
+        && let Some(module) = executor.cache.lock().ok().and_then(|mut cache| cache.get(&key))
+    {
+        return Ok(Ok(module));
+    }
+    let prepared = match prepared {
+        Some(prepared) => prepared,
+        None => {
+            let code = journal.code(ctx.world, &code_hash)?.ok_or(NodeError::MissingCode(code_hash))?;
+            match prepare_code(&code, &executor.config.schedule, &executor.config.limits) {
+                Ok(prepared) => prepared,
+                Err(error) => return Ok(Err(HaltReason::InvalidCode(error.to_string()))),
+            }
+        }
+    };
+    let (wasm, shadow_map) = if ctx.traced {
+        match diagnostics::instrument_shadow_stack(&prepared.code) {
+            Ok((wasm, map)) => (wasm, Some(Arc::new(map))),
+            Err(error) => return Err(NodeError::Engine(format!("backtrace instrumentation failed: {error}"))),
+        }
+    } else {
+        (prepared.code, None)
+    };
+    let module = match wasmi::Module::new(&executor.engine, &wasm) {
+        Ok(module) => module,
+        Err(error) => {
+            return Ok(Err(HaltReason::InvalidCode(format!("the engine rejected the prepared code: {error}"))));
+        }
+    };
+    let compiled = Arc::new(CompiledModule {
+        module,
+        function_names: prepared.function_names,
+        has_deploy: prepared.has_deploy,
+        shadow_map,
+    });
+    if !ctx.traced
+        && let Ok(mut cache) = executor.cache.lock()
+    {
+        cache.insert(key, Arc::clone(&compiled));
+    }
+    Ok(Ok(compiled))
+}
+
+/// Runs one frame: transfers the value, instantiates the module in a fresh
+/// store, runs `call.export` with `call.gas_limit` and classifies the end.
+/// A frame that does not succeed leaves the journal as it found it.
+pub(crate) fn run_frame<'w>(
+    ctx: &Rc<MessageContext<'w>>,
+    shared: &mut MessageShared,
+    call: FrameCall,
+    module: &CompiledModule,
+) -> Result<FrameResult, NodeError> {
+    let checkpoint = shared.journal.checkpoint();
+    if !shared.journal.transfer(ctx.world, &call.caller, &call.address, call.value)? {
+        return Ok(FrameResult::rejected(HaltReason::InsufficientBalance));
+    }
+    let gas_limit = call.gas_limit.min(i64::MAX.cast_unsigned());
+    let gas_limit_signed = gas_limit.cast_signed();
+    let state = FrameState {
+        ctx: Rc::clone(ctx),
+        shared: std::mem::take(shared),
+        address: call.address,
+        caller: call.caller,
+        value: call.value,
+        input: call.input,
+        depth: call.depth,
+        return_data: Vec::new(),
+        exit: None,
+        host_function: None,
+        node_error: None,
+        memory: None,
+        gas_left: None,
+        shadow_stack: Vec::new(),
+        shadow_map: module.shadow_map.clone(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(MAX_FRAME_MEMORY)
+            .memories(1)
+            .instances(1)
+            .tables(1)
+            .table_elements(1 << 16)
+            .build(),
+    };
+    let mut store = Store::new(&ctx.executor.engine, state);
+    store.limiter(|state| &mut state.limits);
+
+    let started = start_instance(&ctx.linker, &mut store, &module.module, call.export, gas_limit_signed);
+    let (func, gas_global, halt_global) = match started {
+        Ok(parts) => parts,
+        Err(reason) => {
+            *shared = std::mem::take(&mut store.data_mut().shared);
+            shared.journal.revert_to(checkpoint);
+            return Ok(FrameResult::rejected(reason));
+        }
+    };
+    if let Some(index) = module.shadow_map.as_ref().and_then(|map| map.exports.get(call.export).copied()) {
+        store.data_mut().shadow_stack.push(index);
+    }
+
+    let result = func.call(&mut store, ());
+
+    let gas_left = match gas_global.get(&store) {
+        Val::I64(value) => value,
+        _ => 0,
+    };
+    let halt_flag = match halt_global.get(&store) {
+        Val::I32(value) => value,
+        _ => 0,
+    };
+    let mut state = store.into_data();
+    *shared = std::mem::take(&mut state.shared);
+    if let Some(error) = state.node_error.take() {
+        return Err(error);
+    }
+    let status = match result {
+        Ok(()) if gas_left >= 0 => ExecStatus::Success { return_data: Vec::new() },
+        Ok(()) => ExecStatus::Halt { reason: HaltReason::OutOfGas },
+        Err(error) => classify(&error, &mut state, gas_left, halt_flag),
+    };
+    let gas_used = match &status {
+        ExecStatus::Halt { reason: HaltReason::OutOfGas } => gas_limit,
+        // The counter only decreases, so 0 <= gas_left <= gas_limit here.
+        _ => gas_limit.saturating_sub(gas_left.max(0).cast_unsigned()),
+    };
+    let diagnostics = match &status {
+        ExecStatus::Halt { reason } => Some(diagnose(reason, &state, module, call.export, gas_left)),
+        _ => None,
+    };
+    if !matches!(status, ExecStatus::Success { .. }) {
+        shared.journal.revert_to(checkpoint);
+    }
+    Ok(FrameResult { status, gas_used, diagnostics })
+}
+
+type StartedInstance = (wasmi::TypedFunc<(), ()>, Global, Global);
+
+fn start_instance<'w>(
+    linker: &Linker<FrameState<'w>>,
+    store: &mut Store<FrameState<'w>>,
+    module: &wasmi::Module,
+    export: &str,
+    gas_limit: i64,
+) -> Result<StartedInstance, HaltReason> {
+    let instance = linker.instantiate_and_start(&mut *store, module).map_err(|error| {
+        match error.as_trap_code() {
+            Some(code) => HaltReason::Trap(trap_kind(code)),
+            None => HaltReason::InvalidCode(format!("instantiation failed: {error}")),
+        }
+    })?;
+    let global = |name: &str| {
+        instance
+            .get_global(&*store, name)
+            .ok_or_else(|| HaltReason::InvalidCode(format!("the prepared code does not export `{name}`")))
+    };
+    let gas_global = global(GAS_LEFT_GLOBAL)?;
+    let halt_global = global(HALT_GLOBAL)?;
+    gas_global
+        .set(&mut *store, Val::I64(gas_limit))
+        .map_err(|error| HaltReason::InvalidCode(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}")))?;
+    let func = instance
+        .get_typed_func::<(), ()>(&*store, export)
+        .map_err(|_| HaltReason::MissingExport(export.to_owned()))?;
+    let memory = instance.get_memory(&*store, "memory");
+    let state = store.data_mut();
+    state.memory = memory;
+    state.gas_left = Some(gas_global);
+    Ok((func, gas_global, halt_global))
+}
+
+fn classify(error: &wasmi::Error, state: &mut FrameState<'_>, gas_left: i64, halt_flag: i32) -> ExecStatus {
+    if let Some(trap) = error.kind().as_host().and_then(|host| (host as &dyn std::any::Any).downcast_ref::<HostTrap>())
+    {
+        return match trap {
+            HostTrap::Exit => match state.exit.take() {
+                Some(FrameExit::Return(data)) => ExecStatus::Success { return_data: data },
+                Some(FrameExit::Revert(data)) => ExecStatus::Revert { data },
+                None => ExecStatus::Halt { reason: HaltReason::Trap(TrapKind::Other) },
+            },
+            HostTrap::OutOfGas => ExecStatus::Halt { reason: HaltReason::OutOfGas },
+            HostTrap::Trap(kind) => ExecStatus::Halt { reason: HaltReason::Trap(*kind) },
+            // A node failure was stashed in `state.node_error` and handled before.
+            HostTrap::NodeFailure => ExecStatus::Halt { reason: HaltReason::Trap(TrapKind::Other) },
+        };
+    }
+    let reason = if halt_flag == HALT_OUT_OF_GAS || gas_left < 0 {
+        HaltReason::OutOfGas
+    } else if halt_flag == HALT_STACK_EXHAUSTED {
+        HaltReason::StackExhausted
+    } else {
+        match error.as_trap_code() {
+            // wasmi's own limits are configured above the injected ones; if
+            // they trigger anyway the contract still only exhausted its stack.
+            Some(TrapCode::StackOverflow) => HaltReason::StackExhausted,
+            Some(code) => HaltReason::Trap(trap_kind(code)),
+            None => HaltReason::Trap(TrapKind::Other),
+        }
+    };
+    ExecStatus::Halt { reason }
+}
+
+fn trap_kind(code: TrapCode) -> TrapKind {
+    match code {
+        TrapCode::UnreachableCodeReached => TrapKind::Unreachable,
+        TrapCode::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds => TrapKind::TableOutOfBounds,
+        TrapCode::IndirectCallToNull => TrapKind::IndirectCallToNull,
+        TrapCode::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow | TrapCode::BadConversionToInteger => TrapKind::IntegerOverflow,
+        TrapCode::BadSignature => TrapKind::BadSignature,
+        _ => TrapKind::Other,
+    }
+}
+
+fn diagnose(
+    reason: &HaltReason,
+    state: &FrameState<'_>,
+    module: &CompiledModule,
+    export: &str,
+    gas_left: i64,
+) -> TrapDiagnostics {
+    let backtrace: Vec<BacktraceFrame> = state
+        .shadow_stack
+        .iter()
+        .map(|&index| BacktraceFrame { function_index: index, name: module.function_names.get(&index).cloned() })
+        .collect();
+    let function = backtrace.last().map(|frame| frame.name.clone().unwrap_or_else(|| frame.to_string()));
+    let place = match (&function, state.host_function) {
+        (Some(function), Some(host)) => format!("in `{function}` during host call `{host}`"),
+        (Some(function), None) => format!("in `{function}`"),
+        (None, Some(host)) => format!("in export `{export}` during host call `{host}`"),
+        (None, None) => format!("in export `{export}`"),
+    };
+    TrapDiagnostics {
+        message: format!("{reason} {place}"),
+        contract: state.address,
+        export: export.to_owned(),
+        function,
+        host_function: state.host_function.map(str::to_owned),
+        gas_left,
+        depth: state.depth,
+        backtrace,
+    }
+}

@@ -1,0 +1,252 @@
+//! What a message's execution returns: outcome, logs, state changes, diagnostics.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use cairn_host_api::world::{Account, Address, BackendError, CodeHash, H256};
+use parity_scale_codec::{Decode, Encode};
+
+/// The result of running one top-level message.
+///
+/// Every field except `debug_output` and `diagnostics` is consensus data: a
+/// pure function of the world state, the block context and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// How the call ended.
+    pub status: ExecStatus,
+    /// Gas charged, at most the message's gas limit.
+    pub gas_used: u64,
+    /// Logs emitted, in emission order; empty unless the status is success.
+    pub logs: Vec<Log>,
+    /// State changes to apply; empty unless the status is success.
+    pub changes: StateChanges,
+    /// `debug_print` output, only when the executor runs in dev mode.
+    pub debug_output: Vec<String>,
+    /// Details of a halt for developers (not consensus data).
+    pub diagnostics: Option<TrapDiagnostics>,
+}
+
+impl ExecOutcome {
+    /// Whether the call succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self.status, ExecStatus::Success { .. })
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum ExecStatus {
+    /// The call returned (through `return_value` or by returning from the export).
+    Success {
+        /// Data passed to `return_value` (empty if the export just returned).
+        return_data: Vec<u8>,
+    },
+    /// The call reverted through `revert`; its state changes are discarded.
+    Revert {
+        /// Data passed to `revert`.
+        data: Vec<u8>,
+    },
+    /// The call was stopped; its state changes are discarded.
+    Halt {
+        /// Why.
+        reason: HaltReason,
+    },
+}
+
+impl ExecStatus {
+    /// The status name used in JSON output and the conformance vectors:
+    /// `success`, `revert`, `out_of_gas`, `stack_exhausted`, `trap` or
+    /// `rejected` (the message could not start: bad code, insufficient balance...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Success { .. } => "success",
+            Self::Revert { .. } => "revert",
+            Self::Halt { reason } => match reason {
+                HaltReason::OutOfGas => "out_of_gas",
+                HaltReason::StackExhausted => "stack_exhausted",
+                HaltReason::Trap(_) => "trap",
+                _ => "rejected",
+            },
+        }
+    }
+}
+
+/// Why a call was halted.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[non_exhaustive]
+pub enum HaltReason {
+    /// The gas limit was reached; all gas of the call is used.
+    OutOfGas,
+    /// The injected stack-height limit was reached.
+    StackExhausted,
+    /// The code trapped (a Wasm trap or a host function's trap).
+    Trap(TrapKind),
+    /// Deploy: the code was rejected by validation (the message says which rule).
+    InvalidCode(String),
+    /// Deploy: the target address already holds code.
+    ContractExists,
+    /// The caller's balance does not cover the value sent.
+    InsufficientBalance,
+    /// The code lacks the export the message runs (`call`), or it has the
+    /// wrong signature (it must take and return nothing).
+    MissingExport(String),
+}
+
+impl fmt::Display for HaltReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfGas => f.write_str("out of gas"),
+            Self::StackExhausted => f.write_str("stack height limit exhausted"),
+            Self::Trap(kind) => write!(f, "trap: {kind}"),
+            Self::InvalidCode(msg) => write!(f, "code rejected: {msg}"),
+            Self::ContractExists => f.write_str("a contract already exists at the target address"),
+            Self::InsufficientBalance => f.write_str("insufficient balance for the value sent"),
+            Self::MissingExport(name) => write!(f, "the code has no `{name}` export"),
+        }
+    }
+}
+
+/// What trapped. Wasm traps come first, then the host API's own traps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// `unreachable` was executed (Rust contracts: a panic, e.g. an overflow check).
+    Unreachable,
+    /// A Wasm load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// A table access outside the table.
+    TableOutOfBounds,
+    /// `call_indirect` to an uninitialised table element.
+    IndirectCallToNull,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Integer overflow in division (`i32::MIN / -1`) or truncation.
+    IntegerOverflow,
+    /// `call_indirect` with a mismatching signature.
+    BadSignature,
+    /// Any other engine trap (not expected on validated code).
+    Other,
+    /// A host function was given a pointer/length outside linear memory.
+    HostMemoryOutOfBounds,
+    /// `input_copy` read past the end of the input.
+    InputOutOfBounds,
+    /// `return_data_copy` read past the end of the return data.
+    ReturnDataOutOfBounds,
+    /// A storage key above 1,024 bytes or a value above 65,536 bytes.
+    StorageLimitExceeded,
+    /// `emit_log` with more than 4 topics.
+    TooManyTopics,
+    /// `emit_log` with more than 16,384 bytes of data.
+    LogDataTooLarge,
+    /// The module exports no linear memory named `memory` but called a host
+    /// function that needs one.
+    NoMemoryExport,
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unreachable => "unreachable executed (e.g. a panic or failed overflow check)",
+            Self::MemoryOutOfBounds => "memory access out of bounds",
+            Self::TableOutOfBounds => "table access out of bounds",
+            Self::IndirectCallToNull => "indirect call to a null table entry",
+            Self::IntegerDivisionByZero => "integer division by zero",
+            Self::IntegerOverflow => "integer overflow",
+            Self::BadSignature => "indirect call signature mismatch",
+            Self::Other => "engine trap",
+            Self::HostMemoryOutOfBounds => "host function pointer/length out of bounds",
+            Self::InputOutOfBounds => "input_copy range exceeds the input",
+            Self::ReturnDataOutOfBounds => "return_data_copy range exceeds the return data",
+            Self::StorageLimitExceeded => "storage key or value too large",
+            Self::TooManyTopics => "more than 4 log topics",
+            Self::LogDataTooLarge => "log data above 16384 bytes",
+            Self::NoMemoryExport => "module exports no `memory`",
+        })
+    }
+}
+
+/// An event emitted with `emit_log`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Log {
+    /// The emitting contract.
+    pub address: Address,
+    /// Up to 4 topics.
+    pub topics: Vec<H256>,
+    /// The payload.
+    pub data: Vec<u8>,
+}
+
+/// Changes a successful message makes to the state, in deterministic order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateChanges {
+    /// Full new records of every account the message changed.
+    pub accounts: BTreeMap<Address, Account>,
+    /// Storage writes by (contract, key); `None` removes the key.
+    pub storage: BTreeMap<(Address, Vec<u8>), Option<Vec<u8>>>,
+    /// Newly deployed original code by hash.
+    pub code: BTreeMap<CodeHash, Vec<u8>>,
+}
+
+impl StateChanges {
+    /// Whether the message changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty() && self.storage.is_empty() && self.code.is_empty()
+    }
+}
+
+/// One frame of a Wasm backtrace, innermost last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacktraceFrame {
+    /// Function index in the module's function index space.
+    pub function_index: u32,
+    /// Name from the module's name section, if any.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for BacktraceFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} (func {})", self.function_index),
+            None => write!(f, "func {}", self.function_index),
+        }
+    }
+}
+
+/// What a developer needs to see why a call halted. Not consensus data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapDiagnostics {
+    /// Human-readable reason, naming the trapping function when known, e.g.
+    /// ``trap in `token::transfer`: unreachable executed``.
+    pub message: String,
+    /// Address of the contract whose frame halted.
+    pub contract: Address,
+    /// The export that was running (`call` or `deploy`).
+    pub export: String,
+    /// The innermost function at the halt (only with a backtrace).
+    pub function: Option<String>,
+    /// The host function in progress at the halt, if the halt happened inside one.
+    pub host_function: Option<String>,
+    /// `cairn_gas_left` at the halt (negative when a charge overran).
+    pub gas_left: i64,
+    /// Call depth of the halted frame (1 = the top-level message).
+    pub depth: u32,
+    /// Wasm call stack at the halt, outermost first. Empty unless the call was
+    /// run with [`crate::runtime::Executor::execute_traced`].
+    pub backtrace: Vec<BacktraceFrame>,
+}
+
+/// A node failure that aborts the message (and the block). Never a receipt.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The state backend failed to answer a read.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// An account names code the state does not hold (a broken invariant).
+    #[error("code {0:?} named by an account is missing from the state")]
+    MissingCode(CodeHash),
+    /// The engine could not build an instance of code it had already accepted
+    /// (an engine bug or resource exhaustion of the node).
+    #[error("engine failure: {0}")]
+    Engine(String),
+}
