@@ -22,13 +22,17 @@ pub type Selector = [u8; 4];
 /// The selector of `method`: the first 4 bytes of keccak256 of its name.
 /// A `const fn`, so dispatch compares against constants.
 pub const fn selector(method: &str) -> Selector {
-    let digest = keccak_const::Keccak256::new().update(method.as_bytes()).finalize();
+    let digest = keccak_const::Keccak256::new()
+        .update(method.as_bytes())
+        .finalize();
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
 /// Topic 0 of an event: keccak256 of its name.
 pub const fn event_signature(name: &str) -> [u8; 32] {
-    keccak_const::Keccak256::new().update(name.as_bytes()).finalize()
+    keccak_const::Keccak256::new()
+        .update(name.as_bytes())
+        .finalize()
 }
 
 /// Tag of revert data carrying a reason string (`Revert::reason`).

@@ -3,7 +3,10 @@
 //!
 //! Every function here is one host call (see `host-api/src/table.rs` for its
 //! gas); none of them allocate except where they return a `Vec`.
-#![allow(unsafe_code, reason = "each wrapper passes valid in-bounds pointers to one host import")]
+#![allow(
+    unsafe_code,
+    reason = "each wrapper passes valid in-bounds pointers to one host import"
+)]
 
 use crate::abi::{self, Selector};
 use crate::sys;
@@ -13,13 +16,21 @@ use alloc::vec::Vec;
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 /// A guest pointer as the host ABI's `i32` (wasm32 addresses are 32-bit).
-#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "wasm32 pointers fit in 32 bits; the host reads them as unsigned")]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "wasm32 pointers fit in 32 bits; the host reads them as unsigned"
+)]
 fn ptr<T>(p: *const T) -> i32 {
     p as usize as i32
 }
 
 /// A guest length as the host ABI's `i32`.
-#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "wasm32 lengths fit in 32 bits; the host reads them as unsigned")]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "wasm32 lengths fit in 32 bits; the host reads them as unsigned"
+)]
 fn len(n: usize) -> i32 {
     n as i32
 }
@@ -145,7 +156,11 @@ pub fn ecrecover(hash: &H256, signature: &[u8; 65]) -> Option<Address> {
     let mut out = Address::zero();
     // SAFETY: 32 and 65 readable bytes, 20 writable.
     let status = unsafe {
-        sys::ecrecover(ptr(hash.0.as_ptr()), ptr(signature.as_ptr()), ptr(out.0.as_mut_ptr()))
+        sys::ecrecover(
+            ptr(hash.0.as_ptr()),
+            ptr(signature.as_ptr()),
+            ptr(out.0.as_mut_ptr()),
+        )
     };
     (status == 0).then_some(out)
 }
@@ -166,7 +181,12 @@ pub fn emit_event<D: Encode + ?Sized>(signature: &[u8; 32], indexed: &[H256], da
     let data = data.encode();
     // SAFETY: `count` topics of 32 bytes are contiguous in `topics`; `data` readable.
     unsafe {
-        sys::emit_log(ptr(topics.as_ptr()), len(count), ptr(data.as_ptr()), len(data.len()));
+        sys::emit_log(
+            ptr(topics.as_ptr()),
+            len(count),
+            ptr(data.as_ptr()),
+            len(data.len()),
+        );
     }
 }
 
@@ -186,7 +206,11 @@ pub fn transfer(to: &Address, amount: U256) -> Result<(), InsufficientBalance> {
     let le = amount.to_little_endian();
     // SAFETY: 20 and 32 readable bytes.
     let status = unsafe { sys::transfer(ptr(to.0.as_ptr()), ptr(le.as_ptr())) };
-    if status == 0 { Ok(()) } else { Err(InsufficientBalance) }
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(InsufficientBalance)
+    }
 }
 
 /// Why a cross-contract call did not produce a result.
@@ -237,7 +261,11 @@ pub struct Call {
 
 /// Starts a call to the contract at `to`, with no value and all gas left.
 pub fn call(to: Address) -> Call {
-    Call { to, value: U256::zero(), gas_limit: None }
+    Call {
+        to,
+        value: U256::zero(),
+        gas_limit: None,
+    }
 }
 
 impl Call {
@@ -269,10 +297,18 @@ impl Call {
     /// Calls with raw `input` and returns the raw return data.
     pub fn invoke_raw(self, input: &[u8]) -> Result<Vec<u8>, CallError> {
         let le = self.value.to_little_endian();
-        let gas = self.gas_limit.map_or(-1, |g| i64::try_from(g).unwrap_or(i64::MAX));
+        let gas = self
+            .gas_limit
+            .map_or(-1, |g| i64::try_from(g).unwrap_or(i64::MAX));
         // SAFETY: all regions readable for their stated lengths.
         let status = unsafe {
-            sys::call(ptr(self.to.0.as_ptr()), ptr(le.as_ptr()), gas, ptr(input.as_ptr()), len(input.len()))
+            sys::call(
+                ptr(self.to.0.as_ptr()),
+                ptr(le.as_ptr()),
+                gas,
+                ptr(input.as_ptr()),
+                len(input.len()),
+            )
         };
         match status {
             0 => Ok(return_data()),
@@ -303,11 +339,21 @@ pub fn storage_read(key: &[u8]) -> Option<Vec<u8>> {
     // SAFETY: `key` readable; at most `capacity` bytes written into `buf`,
     // and `set_len` only covers what the host wrote.
     unsafe {
-        let full = sys::storage_read(ptr(key.as_ptr()), len(key.len()), ptr(buf.as_mut_ptr()), len(FIRST_READ));
+        let full = sys::storage_read(
+            ptr(key.as_ptr()),
+            len(key.len()),
+            ptr(buf.as_mut_ptr()),
+            len(FIRST_READ),
+        );
         let full = usize::try_from(full).ok()?;
         if full > FIRST_READ {
             buf.reserve_exact(full);
-            sys::storage_read(ptr(key.as_ptr()), len(key.len()), ptr(buf.as_mut_ptr()), len(full));
+            sys::storage_read(
+                ptr(key.as_ptr()),
+                len(key.len()),
+                ptr(buf.as_mut_ptr()),
+                len(full),
+            );
         }
         buf.set_len(full);
     }
@@ -317,11 +363,38 @@ pub fn storage_read(key: &[u8]) -> Option<Vec<u8>> {
 /// Raw storage: stores `value` under `key`.
 pub fn storage_write(key: &[u8], value: &[u8]) {
     // SAFETY: both slices readable.
-    unsafe { sys::storage_write(ptr(key.as_ptr()), len(key.len()), ptr(value.as_ptr()), len(value.len())) };
+    unsafe {
+        sys::storage_write(
+            ptr(key.as_ptr()),
+            len(key.len()),
+            ptr(value.as_ptr()),
+            len(value.len()),
+        )
+    };
 }
 
 /// Raw storage: removes `key`; returns whether it was present.
 pub fn storage_remove(key: &[u8]) -> bool {
     // SAFETY: `key` readable.
     unsafe { sys::storage_remove(ptr(key.as_ptr()), len(key.len())) == 1 }
+}
+
+/// Size of linear memory in 64 KiB pages.
+pub fn memory_pages() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    panic!("linear memory exists only inside the Cairn engine")
+}
+
+/// Grows linear memory by `pages`; returns the previous size in pages, or
+/// `None` if the module's declared maximum (or the engine) refuses.
+pub fn grow_memory(pages: usize) -> Option<usize> {
+    #[cfg(target_arch = "wasm32")]
+    return match core::arch::wasm32::memory_grow(0, pages) {
+        usize::MAX => None,
+        previous => Some(previous),
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    panic!("cannot grow memory by {pages} pages outside the Cairn engine")
 }

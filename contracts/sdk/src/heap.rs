@@ -23,7 +23,10 @@ struct BumpHeap {
 unsafe impl Sync for BumpHeap {}
 
 #[global_allocator]
-static HEAP: BumpHeap = BumpHeap { next: Cell::new(0), end: Cell::new(0) };
+static HEAP: BumpHeap = BumpHeap {
+    next: Cell::new(0),
+    end: Cell::new(0),
+};
 
 unsafe extern "C" {
     /// First byte after static data and the stack, defined by the linker.

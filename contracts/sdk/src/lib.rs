@@ -49,6 +49,8 @@ mod sys;
 
 #[cfg(target_arch = "wasm32")]
 mod heap;
+#[cfg(all(not(target_arch = "wasm32"), not(test)))]
+mod host_lang_items;
 #[cfg(target_arch = "wasm32")]
 mod panic;
 

@@ -15,7 +15,8 @@ const MAX_MESSAGE: usize = 256;
 
 /// The message of a panic whose text would need formatting.
 #[cfg(not(feature = "formatted-panics"))]
-pub(crate) const FORMATTED_PLACEHOLDER: &str = "panic with a formatted message (build with the SDK's `formatted-panics` feature to see it)";
+pub(crate) const FORMATTED_PLACEHOLDER: &str =
+    "panic with a formatted message (build with the SDK's `formatted-panics` feature to see it)";
 
 #[cfg(feature = "formatted-panics")]
 struct MessageBuffer {
@@ -40,7 +41,10 @@ impl core::fmt::Write for MessageBuffer {
 #[panic_handler]
 fn revert_on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     #[cfg(feature = "formatted-panics")]
-    let mut buffer = MessageBuffer { bytes: [0; MAX_MESSAGE], len: 0 };
+    let mut buffer = MessageBuffer {
+        bytes: [0; MAX_MESSAGE],
+        len: 0,
+    };
     #[cfg(feature = "formatted-panics")]
     let message: &[u8] = {
         let _ = core::fmt::Write::write_fmt(&mut buffer, format_args!("{}", info.message()));

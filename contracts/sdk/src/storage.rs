@@ -39,7 +39,10 @@ pub struct StorageValue<T> {
 impl<T: Encode + Decode> StorageValue<T> {
     /// The item named `name` (unique within the contract).
     pub const fn new(name: &'static str) -> Self {
-        Self { name, _type: PhantomData }
+        Self {
+            name,
+            _type: PhantomData,
+        }
     }
 
     fn key(&self) -> Vec<u8> {
@@ -79,7 +82,10 @@ pub struct StorageMap<K, V> {
 impl<K: Encode, V: Encode + Decode> StorageMap<K, V> {
     /// The map named `name` (unique within the contract).
     pub const fn new(name: &'static str) -> Self {
-        Self { name, _types: PhantomData }
+        Self {
+            name,
+            _types: PhantomData,
+        }
     }
 
     /// The value under `key`, if any.
@@ -123,7 +129,10 @@ mod tests {
         assert_eq!(key[0], 8 << 2);
         assert_eq!(&key[1..9], b"balances");
         assert_eq!(&key[9..], owner.as_bytes());
-        assert_eq!(storage_key("m", &(1u8, 2u16)), alloc::vec![4, b'm', 1, 2, 0]);
+        assert_eq!(
+            storage_key("m", &(1u8, 2u16)),
+            alloc::vec![4, b'm', 1, 2, 0]
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ pub(crate) use cairn_host_api::guest::*;
 pub(crate) use host_stand_ins::*;
 
 #[cfg(not(target_arch = "wasm32"))]
-#[allow(unsafe_code, reason = "same `unsafe fn` signatures as the wasm32 imports")]
+#[allow(
+    unsafe_code,
+    reason = "same `unsafe fn` signatures as the wasm32 imports"
+)]
 mod host_stand_ins {
     macro_rules! build_stand_ins {
         ($(

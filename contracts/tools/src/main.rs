@@ -79,7 +79,9 @@ fn filter_exports(contents: &[u8]) -> Result<Vec<u8>, String> {
     for _ in 0..count {
         let start = pos;
         let name_len = read_leb(contents, &mut pos)? as usize;
-        let name = contents.get(pos..pos + name_len).ok_or("truncated export name")?;
+        let name = contents
+            .get(pos..pos + name_len)
+            .ok_or("truncated export name")?;
         pos += name_len + 1; // name, kind
         read_leb(contents, &mut pos)?; // index
         if !LINKER_EXPORTS.iter().any(|l| l.as_bytes() == name) {
@@ -105,7 +107,11 @@ fn strip_linker_exports(wasm: &[u8]) -> Result<Vec<u8>, String> {
         let size = read_leb(wasm, &mut pos)? as usize;
         let contents = wasm.get(pos..pos + size).ok_or("truncated section")?;
         pos += size;
-        let contents = if id == EXPORT_SECTION { filter_exports(contents)? } else { contents.to_vec() };
+        let contents = if id == EXPORT_SECTION {
+            filter_exports(contents)?
+        } else {
+            contents.to_vec()
+        };
         out.push(id);
         write_leb(&mut out, to_u32(contents.len())?);
         out.extend_from_slice(&contents);
@@ -129,7 +135,10 @@ fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
                 for import in reader.into_imports() {
                     let import = import.map_err(|e| e.to_string())?;
                     if import.module != "cairn_v1" || !matches!(import.ty, TypeRef::Func(_)) {
-                        return Err(format!("import {}::{} is not a cairn_v1 function", import.module, import.name));
+                        return Err(format!(
+                            "import {}::{} is not a cairn_v1 function",
+                            import.module, import.name
+                        ));
                     }
                 }
             }
@@ -139,7 +148,11 @@ fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
                     memories += 1;
                     match memory.maximum {
                         Some(max) if max <= MAX_PAGES => {}
-                        other => return Err(format!("memory maximum {other:?} pages; at most {MAX_PAGES} required")),
+                        other => {
+                            return Err(format!(
+                                "memory maximum {other:?} pages; at most {MAX_PAGES} required"
+                            ));
+                        }
                     }
                 }
             }
@@ -178,7 +191,11 @@ fn check_file(file: &str, allow_floats: bool) -> Result<(), String> {
 
 fn manifest(toolchain: &str, files: &[String]) -> Result<(), String> {
     let mut json = String::from("{\n");
-    let _ = writeln!(json, "  \"toolchain\": \"{}\",", toolchain.replace('"', "'"));
+    let _ = writeln!(
+        json,
+        "  \"toolchain\": \"{}\",",
+        toolchain.replace('"', "'")
+    );
     json.push_str("  \"contracts\": [\n");
     for (i, file) in files.iter().enumerate() {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
@@ -186,7 +203,10 @@ fn manifest(toolchain: &str, files: &[String]) -> Result<(), String> {
             .file_stem()
             .and_then(|s| s.to_str())
             .ok_or_else(|| format!("{file}: bad file name"))?;
-        let hash: String = Keccak256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let hash: String = Keccak256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let comma = if i + 1 < files.len() { "," } else { "" };
         let _ = writeln!(
             json,

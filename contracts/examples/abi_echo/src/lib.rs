@@ -6,7 +6,21 @@
 use cairn_sdk::prelude::*;
 
 /// One value of every commonly used SCALE shape.
-type Everything = (u8, u16, u32, u64, u128, bool, String, Vec<u8>, Option<u32>, U256, Address, Vec<(u16, i64)>, H256);
+type Everything = (
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    bool,
+    String,
+    Vec<u8>,
+    Option<u32>,
+    U256,
+    Address,
+    Vec<(u16, i64)>,
+    H256,
+);
 
 static ENTRIES: StorageMap<Vec<u8>, Vec<u8>> = StorageMap::new("entries");
 

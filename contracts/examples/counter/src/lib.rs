@@ -22,14 +22,19 @@ fn get() -> Result<u64> {
 
 fn increment(by: u64) -> Result<u64> {
     let old = COUNT.get_or_default();
-    let new = old.checked_add(by).ok_or_else(|| Revert::reason("counter overflow"))?;
+    let new = old
+        .checked_add(by)
+        .ok_or_else(|| Revert::reason("counter overflow"))?;
     COUNT.set(&new);
     env::emit_event(&CHANGED, &[], &(old, new));
     Ok(new)
 }
 
 fn reset() -> Result<()> {
-    ensure!(OWNER.get() == Some(env::caller()), "only the owner can reset");
+    ensure!(
+        OWNER.get() == Some(env::caller()),
+        "only the owner can reset"
+    );
     let old = COUNT.get_or_default();
     COUNT.set(&0);
     env::emit_event(&CHANGED, &[], &(old, 0u64));

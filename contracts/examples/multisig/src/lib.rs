@@ -26,8 +26,14 @@ const DOMAIN: &str = "cairn-multisig";
 
 fn deploy(owners: Vec<Address>, threshold: u32) -> Result<()> {
     ensure!(threshold >= 1, "threshold must be at least 1");
-    ensure!(threshold as usize <= owners.len(), "threshold above the number of owners");
-    ensure!(owners.windows(2).all(|w| w[0] < w[1]), "owners must be sorted and distinct");
+    ensure!(
+        threshold as usize <= owners.len(),
+        "threshold above the number of owners"
+    );
+    ensure!(
+        owners.windows(2).all(|w| w[0] < w[1]),
+        "owners must be sorted and distinct"
+    );
     OWNERS.set(&owners);
     THRESHOLD.set(&threshold);
     NONCE.set(&0);
@@ -35,7 +41,15 @@ fn deploy(owners: Vec<Address>, threshold: u32) -> Result<()> {
 }
 
 fn hash_for(nonce: u64, to: Address, value: U256, data: &[u8]) -> H256 {
-    let proposal = (DOMAIN, env::chain_id(), env::address(), nonce, to, value, data);
+    let proposal = (
+        DOMAIN,
+        env::chain_id(),
+        env::address(),
+        nonce,
+        to,
+        value,
+        data,
+    );
     env::keccak256(&proposal.encode())
 }
 
@@ -49,12 +63,22 @@ fn execute(to: Address, value: U256, data: Vec<u8>, signatures: Vec<[u8; 65]>) -
     let owners = OWNERS.get_or_default();
     let mut previous: Option<Address> = None;
     for signature in &signatures {
-        let signer = env::ecrecover(&hash, signature).ok_or_else(|| Revert::reason("invalid signature"))?;
-        ensure!(owners.binary_search(&signer).is_ok(), "signer is not an owner");
-        ensure!(previous.is_none_or(|p| p < signer), "signatures must be ordered by signer, without duplicates");
+        let signer =
+            env::ecrecover(&hash, signature).ok_or_else(|| Revert::reason("invalid signature"))?;
+        ensure!(
+            owners.binary_search(&signer).is_ok(),
+            "signer is not an owner"
+        );
+        ensure!(
+            previous.is_none_or(|p| p < signer),
+            "signatures must be ordered by signer, without duplicates"
+        );
         previous = Some(signer);
     }
-    ensure!(signatures.len() >= THRESHOLD.get_or_default() as usize, "not enough signatures");
+    ensure!(
+        signatures.len() >= THRESHOLD.get_or_default() as usize,
+        "not enough signatures"
+    );
     // Bump first: a reentrant call cannot reuse the same signatures.
     NONCE.set(&(nonce + 1));
     let output = if data.is_empty() {

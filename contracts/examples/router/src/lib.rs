@@ -35,7 +35,11 @@ fn pay(token: Address, to: Address, amount: U256) -> Result<bool> {
         Err(error) => {
             FAILED.set(&FAILED.get_or_default().saturating_add(1));
             let reason = error.reason().unwrap_or_else(|| String::from("no reason"));
-            env::emit_event(&PAYMENT_FAILED, &[topic_of(&token), topic_of(&to)], &(amount, reason));
+            env::emit_event(
+                &PAYMENT_FAILED,
+                &[topic_of(&token), topic_of(&to)],
+                &(amount, reason),
+            );
             Ok(false)
         }
     }

@@ -28,7 +28,11 @@ fn deploy(name: String, symbol: String, supply: U256) -> Result<()> {
     SYMBOL.set(&symbol);
     TOTAL_SUPPLY.set(&supply);
     BALANCES.insert(&owner, &supply);
-    env::emit_event(&TRANSFER, &[topic_of(&Address::zero()), topic_of(&owner)], &supply);
+    env::emit_event(
+        &TRANSFER,
+        &[topic_of(&Address::zero()), topic_of(&owner)],
+        &supply,
+    );
     Ok(())
 }
 
@@ -59,12 +63,15 @@ fn allowance(owner: Address, spender: Address) -> Result<U256> {
 /// Moves `amount` from `from` to `to`; the caller has checked authority.
 fn move_balance(from: Address, to: Address, amount: U256) -> Result<()> {
     let from_balance = BALANCES.get_or_default(&from);
-    let from_after =
-        from_balance.checked_sub(amount).ok_or_else(|| Revert::reason("insufficient balance"))?;
+    let from_after = from_balance
+        .checked_sub(amount)
+        .ok_or_else(|| Revert::reason("insufficient balance"))?;
     BALANCES.insert(&from, &from_after);
     let to_balance = BALANCES.get_or_default(&to);
     // Cannot overflow while the supply is conserved, but never wrap silently.
-    let to_after = to_balance.checked_add(amount).ok_or_else(|| Revert::reason("balance overflow"))?;
+    let to_after = to_balance
+        .checked_add(amount)
+        .ok_or_else(|| Revert::reason("balance overflow"))?;
     BALANCES.insert(&to, &to_after);
     env::emit_event(&TRANSFER, &[topic_of(&from), topic_of(&to)], &amount);
     Ok(())
@@ -84,8 +91,9 @@ fn approve(spender: Address, amount: U256) -> Result<()> {
 fn transfer_from(from: Address, to: Address, amount: U256) -> Result<()> {
     let spender = env::caller();
     let allowed = ALLOWANCES.get_or_default(&(from, spender));
-    let remaining =
-        allowed.checked_sub(amount).ok_or_else(|| Revert::reason("insufficient allowance"))?;
+    let remaining = allowed
+        .checked_sub(amount)
+        .ok_or_else(|| Revert::reason("insufficient allowance"))?;
     ALLOWANCES.insert(&(from, spender), &remaining);
     move_balance(from, to, amount)
 }
