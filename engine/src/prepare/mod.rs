@@ -1,0 +1,597 @@
+//! Preparation: validation of an untrusted module against Cairn's
+//! deterministic Wasm subset, then gas and stack-height injection.
+//!
+//! [`prepare_code`] runs the named checks of `specs/validation.md` while
+//! `wasmparser` validates the module, cuts every function body into metered
+//! segments as it goes, and rewrites the code section with `wasm-encoder`
+//! following `specs/gas.md`. Everything except the code, global and export
+//! sections is copied byte for byte; function indices do not change.
+//!
+//! ```
+//! use cairn_engine::prepare::{GasSchedule, ValidationLimits, prepare_code};
+//!
+//! let wasm = wat::parse_str(r#"(module
+//!     (memory 1 1)
+//!     (func (export "call") (local i32)
+//!         (local.set 0 (i32.add (i32.const 1) (i32.const 2)))))"#).unwrap();
+//! let prepared = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+//! assert!(prepared.exports.contains(&"call".to_string()));
+//! assert!(prepared.code.len() > wasm.len());
+//! ```
+
+mod checks;
+mod error;
+mod limits;
+mod meter;
+mod schedule;
+
+use std::collections::BTreeMap;
+
+use cairn_host_api::world::H256;
+use sha3::{Digest, Keccak256};
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasmparser::{
+    BlockType, ExternalKind, FuncType, FuncValidatorAllocations, Operator, Parser, Payload,
+    ValType, ValidPayload, Validator, WasmFeatures,
+};
+
+pub use error::{PrepareError, Rule, Violation};
+pub use limits::ValidationLimits;
+pub use schedule::{CostClass, GasSchedule, INSTRUCTION_CLASSES, InstructionCosts};
+
+use checks::ExportSummary;
+use meter::{FunctionPlan, InjectedGlobals, OpKind};
+
+/// Name of the exported mutable i64 global holding the gas left.
+pub const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
+/// Name of the exported mutable i32 global set to a [`HaltCode`] before a trap.
+pub const HALT_GLOBAL: &str = "cairn_halt";
+
+/// Values the injected code writes to [`HALT_GLOBAL`] before trapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum HaltCode {
+    /// Not halted by injected code.
+    None = 0,
+    /// Out of gas.
+    OutOfGas = 1,
+    /// Injected stack-height limit exceeded.
+    StackExhausted = 2,
+}
+
+/// A validated and instrumented module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCode {
+    /// The instrumented module; it validated again after rewriting.
+    pub code: Vec<u8>,
+    /// keccak256 of the original code.
+    pub code_hash: H256,
+    /// [`GasSchedule::hash`] of the schedule used.
+    pub schedule_hash: H256,
+    /// Size of the original code in bytes.
+    pub original_size: usize,
+    /// Host functions imported (`module::name`), in import order.
+    pub imports: Vec<String>,
+    /// Names exported by the original module (`call`, maybe `deploy` and `memory`).
+    /// The prepared module additionally exports [`GAS_LEFT_GLOBAL`],
+    /// [`HALT_GLOBAL`], and `memory` if the original did not.
+    pub exports: Vec<String>,
+    /// Whether a `deploy` export exists.
+    pub has_deploy: bool,
+    /// Function names from the name section, by function index.
+    pub function_names: BTreeMap<u32, String>,
+}
+
+/// The Wasm features `wasmparser` may accept. Everything beyond the subset
+/// that our own checks name more precisely (floats, reference types,
+/// multi-value) is enabled here and then rejected by those checks.
+pub fn wasm_features() -> WasmFeatures {
+    WasmFeatures::WASM1
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::REFERENCE_TYPES
+        | WasmFeatures::MULTI_VALUE
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+}
+
+/// Validates `wasm` and injects gas metering and the stack-height limit.
+///
+/// A pure function of its arguments. On rejection the error names the rule,
+/// the function and byte offset where known, and a hint.
+pub fn prepare_code(
+    wasm: &[u8],
+    schedule: &GasSchedule,
+    limits: &ValidationLimits,
+) -> Result<PreparedCode, PrepareError> {
+    checks::check_code_size(wasm.len(), limits)?;
+    let prepared = Preparer::new(wasm, schedule, limits)
+        .run()
+        .map_err(|mut e| {
+            if let Some(index) = e.violation().function {
+                if let Some(name) = function_names(wasm).remove(&index) {
+                    e.set_function_name(name);
+                }
+            }
+            e
+        })?;
+    let mut validator = Validator::new_with_features(wasm_features());
+    if let Err(e) = validator.validate_all(&prepared.code) {
+        return Err(PrepareError::new(
+            Rule::Instrumentation,
+            format!("instrumented module does not validate: {e}"),
+        ));
+    }
+    Ok(prepared)
+}
+
+/// Function names from the name section; empty if absent or malformed.
+pub fn function_names(wasm: &[u8]) -> BTreeMap<u32, String> {
+    let mut names = BTreeMap::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else { break };
+        if let Payload::CustomSection(section) = payload {
+            if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                for name in reader.into_iter().flatten() {
+                    if let wasmparser::Name::Function(map) = name {
+                        for naming in map.into_iter().flatten() {
+                            names.insert(naming.index, naming.name.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+fn to_encoder(ty: ValType) -> wasm_encoder::ValType {
+    match ty {
+        ValType::I64 => wasm_encoder::ValType::I64,
+        // Other types were rejected by `check_value_type` before we get here.
+        _ => wasm_encoder::ValType::I32,
+    }
+}
+
+fn usize_of(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+struct Preparer<'a> {
+    wasm: &'a [u8],
+    schedule: &'a GasSchedule,
+    limits: &'a ValidationLimits,
+    validator: Validator,
+    module: wasm_encoder::Module,
+    types: Vec<FuncType>,
+    /// Type index of every function, imports first.
+    func_types: Vec<u32>,
+    imported_funcs: u32,
+    imports: Vec<String>,
+    globals: u32,
+    globals_emitted: bool,
+    memories: u32,
+    exports: ExportSummary,
+    export_names: Vec<String>,
+    code: wasm_encoder::CodeSection,
+    code_remaining: u32,
+    next_defined: u32,
+    allocs: FuncValidatorAllocations,
+    data_segments: u32,
+}
+
+impl<'a> Preparer<'a> {
+    fn new(wasm: &'a [u8], schedule: &'a GasSchedule, limits: &'a ValidationLimits) -> Self {
+        Self {
+            wasm,
+            schedule,
+            limits,
+            validator: Validator::new_with_features(wasm_features()),
+            module: wasm_encoder::Module::new(),
+            types: Vec::new(),
+            func_types: Vec::new(),
+            imported_funcs: 0,
+            imports: Vec::new(),
+            globals: 0,
+            globals_emitted: false,
+            memories: 0,
+            exports: ExportSummary::default(),
+            export_names: Vec::new(),
+            code: wasm_encoder::CodeSection::new(),
+            code_remaining: 0,
+            next_defined: 0,
+            allocs: FuncValidatorAllocations::default(),
+            data_segments: 0,
+        }
+    }
+
+    fn injected_globals(&self) -> InjectedGlobals {
+        InjectedGlobals {
+            gas_left: self.globals,
+            halt: self.globals + 1,
+            stack_height: self.globals + 2,
+        }
+    }
+
+    fn copy_raw(&mut self, payload: &Payload<'_>) {
+        if let Some((id, range)) = payload.as_section() {
+            self.module.section(&wasm_encoder::RawSection {
+                id,
+                data: &self.wasm[usize_of(range.start)..usize_of(range.end)],
+            });
+        }
+    }
+
+    fn run(mut self) -> Result<PreparedCode, PrepareError> {
+        let wasm = self.wasm;
+        let mut ended = false;
+        for payload in Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(|e| PrepareError::malformed(&e))?;
+            self.check_payload(&payload)?;
+            let valid = self
+                .validator
+                .payload(&payload)
+                .map_err(|e| PrepareError::malformed(&e))?;
+            match (&payload, valid) {
+                (_, ValidPayload::Func(to_validate, body)) => {
+                    let index = to_validate.index;
+                    let allocs = std::mem::take(&mut self.allocs);
+                    let mut func_validator = to_validate.into_validator(allocs);
+                    let result = self.prepare_function(index, &body, &mut func_validator);
+                    self.allocs = func_validator.into_allocations();
+                    result.map_err(|e| e.in_function(index))?;
+                }
+                (_, ValidPayload::End(_)) => ended = true,
+                _ => self.emit_section(&payload)?,
+            }
+        }
+        if !ended {
+            return Err(PrepareError::new(
+                Rule::Malformed,
+                "unexpected end of module",
+            ));
+        }
+        if self.memories != 1 {
+            return Err(PrepareError::new(
+                Rule::MemoryCount,
+                format!(
+                    "{} memories defined, exactly one is required",
+                    self.memories
+                ),
+            ));
+        }
+        let types = &self.types;
+        let func_types = &self.func_types;
+        checks::check_entry_points(&self.exports, |index| {
+            let ty = *func_types.get(index as usize)?;
+            types.get(ty as usize).cloned()
+        })?;
+        let mut exports = self.export_names.clone();
+        exports.sort_unstable();
+        Ok(PreparedCode {
+            code: self.module.finish(),
+            code_hash: H256(Keccak256::digest(wasm).into()),
+            schedule_hash: self.schedule.hash(),
+            original_size: wasm.len(),
+            imports: self.imports,
+            has_deploy: self.exports.deploy.is_some(),
+            exports,
+            function_names: function_names(wasm),
+        })
+    }
+
+    /// Our own checks of a section, before `wasmparser` validates it.
+    fn check_payload(&mut self, payload: &Payload<'_>) -> Result<(), PrepareError> {
+        let malformed = |e: wasmparser::BinaryReaderError| PrepareError::malformed(&e);
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    let group = group.map_err(malformed)?;
+                    for sub in group.into_types() {
+                        let index = u32::try_from(self.types.len()).unwrap_or(u32::MAX);
+                        let ty = checks::func_type_of(&sub, index)?;
+                        checks::check_func_type(index, &ty, self.limits)
+                            .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                        self.types.push(ty);
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.clone().into_imports() {
+                    let import = import.map_err(malformed)?;
+                    checks::check_import(&import, &self.types)
+                        .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                    if let wasmparser::TypeRef::Func(ty) = import.ty {
+                        self.func_types.push(ty);
+                        self.imported_funcs += 1;
+                        self.imports
+                            .push(format!("{}::{}", import.module, import.name));
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                checks::check_function_count(reader.count(), self.limits)?;
+                for ty in reader.clone() {
+                    self.func_types.push(ty.map_err(malformed)?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for (index, table) in (0u32..).zip(reader.clone()) {
+                    let table = table.map_err(malformed)?;
+                    checks::check_table(index, &table.ty, self.limits)
+                        .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for (index, memory) in (0u32..).zip(reader.clone()) {
+                    let memory = memory.map_err(malformed)?;
+                    checks::check_memory(index, &memory, self.limits)
+                        .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                    self.memories += 1;
+                }
+            }
+            Payload::TagSection(reader) => {
+                return Err(PrepareError::new(
+                    Rule::UnsupportedFeature,
+                    "tag section (exceptions)",
+                )
+                .at(usize_of(reader.range().start)));
+            }
+            Payload::GlobalSection(reader) => {
+                for (index, global) in (0u32..).zip(reader.clone()) {
+                    let global = global.map_err(malformed)?;
+                    checks::check_global(index, &global.ty, self.limits)
+                        .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                    self.globals += 1;
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader.clone() {
+                    let export = export.map_err(malformed)?;
+                    checks::check_export(&export, &mut self.exports)
+                        .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                    self.export_names.push(export.name.to_owned());
+                }
+            }
+            Payload::StartSection { range, func } => {
+                return Err(PrepareError::new(
+                    Rule::StartFunction,
+                    format!("the module declares function {func} as its start function"),
+                )
+                .at(usize_of(range.start)));
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader.clone() {
+                    checks::check_element(&element.map_err(malformed)?)?;
+                }
+            }
+            Payload::DataCountSection { count, range } => {
+                checks::check_data_count(*count, self.limits)
+                    .map_err(|e| e.at(usize_of(range.start)))?;
+            }
+            Payload::DataSection(reader) => {
+                self.data_segments += reader.count();
+                checks::check_data_count(self.data_segments, self.limits)
+                    .map_err(|e| e.at(usize_of(reader.range().start)))?;
+            }
+            Payload::CodeSectionStart { count, .. } => {
+                self.code_remaining = *count;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes a non-code section to the output.
+    fn emit_section(&mut self, payload: &Payload<'_>) -> Result<(), PrepareError> {
+        let reencode_error =
+            |e: wasm_encoder::reencode::Error| PrepareError::new(Rule::Malformed, e.to_string());
+        match payload {
+            Payload::GlobalSection(reader) => {
+                let mut section = wasm_encoder::GlobalSection::new();
+                RoundtripReencoder
+                    .parse_global_section(&mut section, reader.clone())
+                    .map_err(reencode_error)?;
+                self.push_injected_globals(&mut section);
+                self.module.section(&section);
+            }
+            Payload::ExportSection(reader) => {
+                if !self.globals_emitted {
+                    let mut section = wasm_encoder::GlobalSection::new();
+                    self.push_injected_globals(&mut section);
+                    self.module.section(&section);
+                }
+                let mut section = wasm_encoder::ExportSection::new();
+                RoundtripReencoder
+                    .parse_export_section(&mut section, reader.clone())
+                    .map_err(reencode_error)?;
+                let globals = self.injected_globals();
+                section.export(
+                    GAS_LEFT_GLOBAL,
+                    wasm_encoder::ExportKind::Global,
+                    globals.gas_left,
+                );
+                section.export(HALT_GLOBAL, wasm_encoder::ExportKind::Global, globals.halt);
+                if !self.exports.memory {
+                    section.export("memory", wasm_encoder::ExportKind::Memory, 0);
+                }
+                self.module.section(&section);
+            }
+            Payload::CodeSectionStart { .. } => {}
+            Payload::Version { .. } | Payload::End(_) => {}
+            _ => self.copy_raw(payload),
+        }
+        Ok(())
+    }
+
+    fn push_injected_globals(&mut self, section: &mut wasm_encoder::GlobalSection) {
+        let mutable = |val_type| wasm_encoder::GlobalType {
+            val_type,
+            mutable: true,
+            shared: false,
+        };
+        section.global(
+            mutable(wasm_encoder::ValType::I64),
+            &wasm_encoder::ConstExpr::i64_const(0),
+        );
+        section.global(
+            mutable(wasm_encoder::ValType::I32),
+            &wasm_encoder::ConstExpr::i32_const(0),
+        );
+        section.global(
+            mutable(wasm_encoder::ValType::I32),
+            &wasm_encoder::ConstExpr::i32_const(0),
+        );
+        self.globals_emitted = true;
+    }
+
+    fn prepare_function(
+        &mut self,
+        index: u32,
+        body: &wasmparser::FunctionBody<'_>,
+        validator: &mut wasmparser::FuncValidator<wasmparser::ValidatorResources>,
+    ) -> Result<(), PrepareError> {
+        let malformed = |e: wasmparser::BinaryReaderError| PrepareError::malformed(&e);
+        let ty = self
+            .func_types
+            .get(index as usize)
+            .and_then(|t| self.types.get(*t as usize))
+            .ok_or_else(|| PrepareError::new(Rule::Malformed, "function without a type"))?;
+        let params = u32::try_from(ty.params().len()).unwrap_or(u32::MAX);
+        let result = ty.results().first().copied().map(to_encoder);
+
+        let mut locals = Vec::new();
+        let mut local_count = u64::from(params);
+        let mut reader = body.get_locals_reader().map_err(malformed)?;
+        for _ in 0..reader.get_count() {
+            let offset = reader.original_position();
+            let (count, ty) = reader.read().map_err(malformed)?;
+            local_count += u64::from(count);
+            checks::check_local_count(local_count, self.limits)
+                .map_err(|e| e.at(usize_of(offset)))?;
+            checks::check_value_type(ty, "a local").map_err(|e| e.at(usize_of(offset)))?;
+            validator
+                .define_locals(offset, count, ty)
+                .map_err(malformed)?;
+            locals.push((count, to_encoder(ty)));
+        }
+
+        let mut plan = FunctionPlan::new();
+        let mut max_height = 0u32;
+        let mut ops = body.get_operators_reader().map_err(malformed)?;
+        while !ops.eof() {
+            let (op, offset) = ops.read_with_offset().map_err(malformed)?;
+            let at = usize_of(offset);
+            let cost = self
+                .schedule
+                .cost_of(&op)
+                .ok_or_else(|| checks::reject_instruction(&op).at(at))?;
+            validator.op(offset, &op).map_err(malformed)?;
+            max_height = max_height.max(validator.operand_stack_height());
+            let end = usize_of(ops.original_position());
+            let kind = match &op {
+                Operator::Block { blockty }
+                | Operator::Loop { blockty }
+                | Operator::If { blockty } => {
+                    if let BlockType::FuncType(_) = blockty {
+                        return Err(PrepareError::new(
+                            Rule::MultiValue,
+                            "block type with parameters or several results",
+                        )
+                        .at(at));
+                    }
+                    plan.enter_block();
+                    match op {
+                        Operator::Block { .. } => OpKind::Plain,
+                        Operator::Loop { .. } => OpKind::Loop,
+                        _ => OpKind::EndsSegment,
+                    }
+                }
+                Operator::End => {
+                    if plan.leave_block() {
+                        OpKind::EndsSegment
+                    } else {
+                        OpKind::FinalEnd
+                    }
+                }
+                Operator::Else
+                | Operator::Br { .. }
+                | Operator::BrIf { .. }
+                | Operator::Unreachable => OpKind::EndsSegment,
+                Operator::BrTable { targets } => {
+                    // Counted with the default label.
+                    let count = targets.len().saturating_add(1);
+                    if count > self.limits.max_br_table_targets {
+                        return Err(PrepareError::new(
+                            Rule::BrTableTargets,
+                            format!(
+                                "br_table with {count} targets (default included), the limit is {}",
+                                self.limits.max_br_table_targets
+                            ),
+                        )
+                        .at(at));
+                    }
+                    OpKind::EndsSegment
+                }
+                Operator::Return => OpKind::Return {
+                    depth: plan.depth(),
+                },
+                Operator::Call { function_index } => {
+                    if *function_index < self.imported_funcs {
+                        OpKind::HostCall
+                    } else {
+                        OpKind::Call
+                    }
+                }
+                Operator::CallIndirect { .. } => OpKind::Call,
+                Operator::TypedSelect { ty } => {
+                    checks::check_value_type(*ty, "select").map_err(|e| e.at(at))?;
+                    OpKind::Plain
+                }
+                Operator::MemoryGrow { .. } => OpKind::MemoryGrow,
+                Operator::MemoryCopy { .. }
+                | Operator::MemoryFill { .. }
+                | Operator::MemoryInit { .. } => OpKind::BulkMemory,
+                _ => OpKind::Plain,
+            };
+            plan.push(at, end, kind, cost);
+        }
+        ops.finish().map_err(malformed)?;
+        if validator.control_stack_height() != 0 {
+            return Err(
+                PrepareError::new(Rule::Malformed, "function body is not terminated")
+                    .at(usize_of(body.range().end)),
+            );
+        }
+
+        let local_count = u32::try_from(local_count).unwrap_or(u32::MAX);
+        let frame_cost = self
+            .schedule
+            .frame_overhead
+            .saturating_add(local_count)
+            .saturating_add(max_height);
+        let exported = self.exports.call == Some(index) || self.exports.deploy == Some(index);
+        let function = plan.emit(
+            self.wasm,
+            &locals,
+            local_count,
+            result,
+            frame_cost,
+            exported,
+            self.schedule,
+            self.injected_globals(),
+        );
+        self.code.function(&function);
+        self.next_defined += 1;
+        self.code_remaining = self.code_remaining.saturating_sub(1);
+        if self.code_remaining == 0 {
+            let code = std::mem::take(&mut self.code);
+            self.module.section(&code);
+        }
+        Ok(())
+    }
+}
+
+/// Exported function kinds the engine runs.
+pub fn is_entry_point(name: &str, kind: ExternalKind) -> bool {
+    matches!((name, kind), ("call" | "deploy", ExternalKind::Func))
+}
