@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod state_cmd;
+
 /// Cairn: a deterministic smart-contract execution engine.
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about, propagate_version = true)]
@@ -11,9 +13,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect the Merkleized state: roots, values, proofs.
+    State(state_cmd::StateArgs),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::State(args) => state_cmd::run(args),
+    }
 }

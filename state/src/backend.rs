@@ -26,8 +26,14 @@ pub enum Column {
 
 impl Column {
     /// All columns.
-    pub const ALL: [Column; 6] =
-        [Column::Nodes, Column::Latest, Column::History, Column::Stale, Column::Meta, Column::Aux];
+    pub const ALL: [Column; 6] = [
+        Column::Nodes,
+        Column::Latest,
+        Column::History,
+        Column::Stale,
+        Column::Meta,
+        Column::Aux,
+    ];
 
     /// The RocksDB column family name.
     #[must_use]
@@ -93,7 +99,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
 
     /// The last entry whose key is `<= key`.
-    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError>;
+    fn seek_prev(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError>;
 
     /// Entries with `start <= key < end`, in key order, at most `limit`.
     fn scan(
@@ -113,7 +123,11 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         (**self).get(column, key)
     }
-    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn seek_prev(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
         (**self).seek_prev(column, key)
     }
     fn scan(
@@ -147,7 +161,9 @@ impl MemoryBackend {
     }
 
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Columns>, StateError> {
-        self.columns.read().map_err(|_| StateError::backend("memory backend lock poisoned"))
+        self.columns
+            .read()
+            .map_err(|_| StateError::backend("memory backend lock poisoned"))
     }
 
     /// Replaces or removes one raw entry, bypassing the store (for tests
@@ -167,8 +183,15 @@ impl Backend for MemoryBackend {
         Ok(self.read()?[column.index()].get(key).cloned())
     }
 
-    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
-        Ok(self.read()?[column.index()].range(..=key.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone())))
+    fn seek_prev(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        Ok(self.read()?[column.index()]
+            .range(..=key.to_vec())
+            .next_back()
+            .map(|(k, v)| (k.clone(), v.clone())))
     }
 
     fn scan(
@@ -189,7 +212,10 @@ impl Backend for MemoryBackend {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StateError> {
-        let mut columns = self.columns.write().map_err(|_| StateError::backend("memory backend lock poisoned"))?;
+        let mut columns = self
+            .columns
+            .write()
+            .map_err(|_| StateError::backend("memory backend lock poisoned"))?;
         for op in batch.ops {
             match op {
                 BatchOp::Put { column, key, value } => {

@@ -61,7 +61,9 @@ pub enum StateError {
         got: u64,
     },
     /// Another process holds the data directory.
-    #[error("data directory {path} is already opened by another process (RocksDB lock held): {detail}")]
+    #[error(
+        "data directory {path} is already opened by another process (RocksDB lock held): {detail}"
+    )]
     AlreadyOpen {
         /// The data directory.
         path: Box<str>,
@@ -79,7 +81,10 @@ impl StateError {
     }
 
     pub(crate) fn corrupt_record(what: &'static str, reason: impl std::fmt::Display) -> Self {
-        StateError::CorruptRecord { what, reason: reason.to_string().into() }
+        StateError::CorruptRecord {
+            what,
+            reason: reason.to_string().into(),
+        }
     }
 }
 
@@ -90,6 +95,10 @@ mod tests {
     #[test]
     fn error_stays_small() {
         // Errors travel through every read; keep them two words plus payload.
-        assert!(std::mem::size_of::<StateError>() <= 40, "{}", std::mem::size_of::<StateError>());
+        assert!(
+            std::mem::size_of::<StateError>() <= 40,
+            "{}",
+            std::mem::size_of::<StateError>()
+        );
     }
 }

@@ -59,7 +59,11 @@ pub fn bit(hash: &Hash, index: usize) -> u8 {
 #[must_use]
 pub fn nibble(hash: &Hash, index: usize) -> u8 {
     let byte = hash[index / 2];
-    if index % 2 == 0 { byte >> 4 } else { byte & 0x0f }
+    if index % 2 == 0 {
+        byte >> 4
+    } else {
+        byte & 0x0f
+    }
 }
 
 /// The Merkle root of the whole state at one version.

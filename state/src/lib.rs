@@ -75,7 +75,7 @@ pub use rocks::{RocksBackend, RocksOptions};
 #[cfg(feature = "rocksdb")]
 pub use store::RocksStore;
 pub use store::{
-    AuxWrites, FORMAT_VERSION, MemoryStore, PreparedCommit, Retention, StateChanges, StateRead, Store, StoreOptions,
-    Version,
+    AuxWrites, FORMAT_VERSION, MemoryStore, PreparedCommit, Retention, StateChanges, StateRead,
+    Store, StoreOptions, Version,
 };
 pub use tree::{NodeBatch, RootRef, TreeReader, TreeUpdate};

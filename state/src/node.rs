@@ -25,7 +25,9 @@ impl NibblePath {
     /// The first `len` nibbles of `key_hash`.
     #[must_use]
     pub fn prefix_of(key_hash: &Hash, len: usize) -> Self {
-        Self { nibbles: (0..len).map(|i| nibble(key_hash, i)).collect() }
+        Self {
+            nibbles: (0..len).map(|i| nibble(key_hash, i)).collect(),
+        }
     }
 
     /// Number of nibbles.
@@ -52,7 +54,10 @@ impl NibblePath {
     /// Whether `key_hash` starts with this path.
     #[must_use]
     pub fn is_prefix_of(&self, key_hash: &Hash) -> bool {
-        self.nibbles.iter().enumerate().all(|(i, n)| nibble(key_hash, i) == *n)
+        self.nibbles
+            .iter()
+            .enumerate()
+            .all(|(i, n)| nibble(key_hash, i) == *n)
     }
 
     /// The nibbles, one per byte.
@@ -122,12 +127,22 @@ impl NodeKey {
         if len > 64 || packed.len() != len.div_ceil(2) {
             return None;
         }
-        let nibbles: Vec<u8> =
-            (0..len).map(|i| if i % 2 == 0 { packed[i / 2] >> 4 } else { packed[i / 2] & 0x0f }).collect();
+        let nibbles: Vec<u8> = (0..len)
+            .map(|i| {
+                if i % 2 == 0 {
+                    packed[i / 2] >> 4
+                } else {
+                    packed[i / 2] & 0x0f
+                }
+            })
+            .collect();
         if len % 2 == 1 && packed[len / 2] & 0x0f != 0 {
             return None;
         }
-        Some(Self { version, path: NibblePath { nibbles } })
+        Some(Self {
+            version,
+            path: NibblePath { nibbles },
+        })
     }
 }
 
@@ -139,7 +154,11 @@ impl std::fmt::Debug for NodeKey {
 
 impl std::fmt::Display for NodeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "(written at version {}, path {})", self.version, self.path)
+        write!(
+            f,
+            "(written at version {}, path {})",
+            self.version, self.path
+        )
     }
 }
 
@@ -254,7 +273,10 @@ impl InternalNode {
             }
             RangeShape::Branch => {
                 let half = width / 2;
-                internal_hash(&self.range_hash(start, half), &self.range_hash(start + half, half))
+                internal_hash(
+                    &self.range_hash(start, half),
+                    &self.range_hash(start + half, half),
+                )
             }
         }
     }
@@ -302,7 +324,11 @@ impl Decode for InternalNode {
             if present & (1 << i) != 0 {
                 let hash = <[u8; 32]>::decode(input)?;
                 let version = Compact::<u64>::decode(input)?.0;
-                *slot = Some(Child { hash, version, is_leaf: leaves & (1 << i) != 0 });
+                *slot = Some(Child {
+                    hash,
+                    version,
+                    is_leaf: leaves & (1 << i) != 0,
+                });
             }
         }
         node.check_shape().map_err(CodecError::from)?;
@@ -354,22 +380,40 @@ mod tests {
     #[test]
     fn internal_node_round_trips_and_rejects_bad_shapes() {
         let mut node = InternalNode::default();
-        node.children[3] = Some(Child { hash: [3; 32], version: 7, is_leaf: true });
-        node.children[9] = Some(Child { hash: [9; 32], version: 300, is_leaf: false });
+        node.children[3] = Some(Child {
+            hash: [3; 32],
+            version: 7,
+            is_leaf: true,
+        });
+        node.children[9] = Some(Child {
+            hash: [9; 32],
+            version: 300,
+            is_leaf: false,
+        });
         let wrapped = Node::Internal(node.clone());
         let bytes = wrapped.encode();
         assert_eq!(Node::decode_all(&mut &bytes[..]).unwrap(), wrapped);
 
         let mut lone = InternalNode::default();
-        lone.children[0] = Some(Child { hash: [1; 32], version: 1, is_leaf: true });
+        lone.children[0] = Some(Child {
+            hash: [1; 32],
+            version: 1,
+            is_leaf: true,
+        });
         assert!(Node::decode_all(&mut &Node::Internal(lone).encode()[..]).is_err());
-        assert!(Node::decode_all(&mut &Node::Internal(InternalNode::default()).encode()[..]).is_err());
+        assert!(
+            Node::decode_all(&mut &Node::Internal(InternalNode::default()).encode()[..]).is_err()
+        );
     }
 
     #[test]
     fn lone_internal_child_is_not_collapsed() {
         let mut node = InternalNode::default();
-        node.children[5] = Some(Child { hash: [5; 32], version: 1, is_leaf: false });
+        node.children[5] = Some(Child {
+            hash: [5; 32],
+            version: 1,
+            is_leaf: false,
+        });
         // Four binary levels of (child, empty) pairs above the child.
         let mut expected = [5; 32];
         let mut position = 5u8;

@@ -17,7 +17,10 @@ pub struct Overlay<'a, R: StateRead + ?Sized> {
 impl<'a, R: StateRead + ?Sized> Overlay<'a, R> {
     /// An empty overlay over `base`.
     pub fn new(base: &'a R) -> Self {
-        Self { base, writes: StateChanges::new() }
+        Self {
+            base,
+            writes: StateChanges::new(),
+        }
     }
 
     /// Sets `key` to `value`.

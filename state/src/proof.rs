@@ -60,8 +60,19 @@ impl Proof {
     }
 
     /// Checks that under `root`, `key` maps to `value` (`None`: is absent).
-    pub fn verify(&self, root: &StateRoot, key: &[u8], value: Option<&[u8]>) -> Result<(), ProofError> {
+    pub fn verify(
+        &self,
+        root: &StateRoot,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), ProofError> {
         verify(root, key, value, self)
+    }
+
+    /// The SCALE encoding.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
     }
 
     /// Decodes a proof, rejecting trailing bytes and non-canonical encodings.
@@ -95,7 +106,8 @@ impl Encode for Proof {
 impl Decode for Proof {
     fn decode<I: Input>(input: &mut I) -> Result<Self, CodecError> {
         let leaf = Option::<LeafNode>::decode(input)?;
-        let depth = usize::try_from(Compact::<u32>::decode(input)?.0).map_err(|_| "depth overflow")?;
+        let depth =
+            usize::try_from(Compact::<u32>::decode(input)?.0).map_err(|_| "depth overflow")?;
         if depth > MAX_DEPTH {
             return Err("proof deeper than 256 bits".into());
         }
@@ -122,17 +134,27 @@ impl Decode for Proof {
 
 /// Checks `proof` shows that under `root`, `key` maps to `value`, or is
 /// absent when `value` is `None`.
-pub fn verify(root: &StateRoot, key: &[u8], value: Option<&[u8]>, proof: &Proof) -> Result<(), ProofError> {
+pub fn verify(
+    root: &StateRoot,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &Proof,
+) -> Result<(), ProofError> {
     let key_hash = keccak256(key);
     let depth = proof.siblings.len();
     if depth > MAX_DEPTH {
         return Err(ProofError::Malformed("proof deeper than 256 bits".into()));
     }
-    let claim = |reason| ProofError::ClaimMismatch { key: crate::hash::to_hex(key).into(), reason };
+    let claim = |reason| ProofError::ClaimMismatch {
+        key: crate::hash::to_hex(key).into(),
+        reason,
+    };
     match (value, &proof.leaf) {
         (Some(value), Some(leaf)) => {
             if leaf.key_hash != key_hash {
-                return Err(claim("the proof ends at another key's leaf: the key is absent"));
+                return Err(claim(
+                    "the proof ends at another key's leaf: the key is absent",
+                ));
             }
             if leaf.value_hash != keccak256(value) {
                 return Err(claim("the proven value differs"));
@@ -156,10 +178,17 @@ pub fn verify(root: &StateRoot, key: &[u8], value: Option<&[u8]>, proof: &Proof)
         None => EMPTY_HASH,
     };
     for (i, sibling) in proof.siblings.iter().enumerate().rev() {
-        hash = if bit(&key_hash, i) == 0 { internal_hash(&hash, sibling) } else { internal_hash(sibling, &hash) };
+        hash = if bit(&key_hash, i) == 0 {
+            internal_hash(&hash, sibling)
+        } else {
+            internal_hash(sibling, &hash)
+        };
     }
     if hash != root.0 {
-        return Err(ProofError::RootMismatch { expected: *root, computed: StateRoot(hash) });
+        return Err(ProofError::RootMismatch {
+            expected: *root,
+            computed: StateRoot(hash),
+        });
     }
     Ok(())
 }
@@ -211,9 +240,16 @@ impl Witness {
         self.encoded_size()
     }
 
+    /// The SCALE encoding.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
     /// Decodes a witness, rejecting trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Witness, ProofError> {
-        Witness::decode_all(&mut &bytes[..]).map_err(|e| ProofError::Malformed(e.to_string().into()))
+        Witness::decode_all(&mut &bytes[..])
+            .map_err(|e| ProofError::Malformed(e.to_string().into()))
     }
 
     /// Checks the witness leads to `root`; the result answers lookups.
@@ -223,17 +259,29 @@ impl Witness {
         let mut path = [0u8; 32];
         let (index, hash) = parse(&self.nodes, &mut next, 0, &mut path, &mut parsed)?;
         if next != self.nodes.len() {
-            return Err(ProofError::Malformed("nodes left over after the trie".into()));
+            return Err(ProofError::Malformed(
+                "nodes left over after the trie".into(),
+            ));
         }
         if hash != root.0 {
-            return Err(ProofError::RootMismatch { expected: *root, computed: StateRoot(hash) });
+            return Err(ProofError::RootMismatch {
+                expected: *root,
+                computed: StateRoot(hash),
+            });
         }
-        Ok(VerifiedWitness { parsed, root: index })
+        Ok(VerifiedWitness {
+            parsed,
+            root: index,
+        })
     }
 
     /// Checks that under `root` every `(key, value)` claim holds (`None`:
     /// absent).
-    pub fn verify(&self, root: &StateRoot, claims: &[(&[u8], Option<&[u8]>)]) -> Result<(), ProofError> {
+    pub fn verify(
+        &self,
+        root: &StateRoot,
+        claims: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<(), ProofError> {
         let verified = self.check_root(root)?;
         for (key, value) in claims {
             let found = verified.lookup(key)?;
@@ -262,9 +310,15 @@ impl VerifiedWitness {
                 Parsed::Leaf(leaf) => {
                     return Ok((leaf.key_hash == key_hash).then_some(leaf.value_hash));
                 }
-                Parsed::Opaque => return Err(ProofError::NotCovered(crate::hash::to_hex(key).into())),
+                Parsed::Opaque => {
+                    return Err(ProofError::NotCovered(crate::hash::to_hex(key).into()));
+                }
                 Parsed::Branch(left, right) => {
-                    at = if bit(&key_hash, depth) == 0 { *left } else { *right };
+                    at = if bit(&key_hash, depth) == 0 {
+                        *left
+                    } else {
+                        *right
+                    };
                     depth += 1;
                 }
             }
@@ -281,7 +335,9 @@ fn parse(
     path: &mut Hash,
     parsed: &mut Vec<Parsed>,
 ) -> Result<(usize, Hash), ProofError> {
-    let node = nodes.get(*next).ok_or_else(|| ProofError::Malformed("witness ends early".into()))?;
+    let node = nodes
+        .get(*next)
+        .ok_or_else(|| ProofError::Malformed("witness ends early".into()))?;
     *next += 1;
     let (entry, hash) = match node {
         WitnessNode::Empty => (Parsed::Empty, EMPTY_HASH),
@@ -302,7 +358,10 @@ fn parse(
             path[depth / 8] |= mask;
             let (right, right_hash) = parse(nodes, next, depth + 1, path, parsed)?;
             path[depth / 8] &= !mask;
-            (Parsed::Branch(left, right), internal_hash(&left_hash, &right_hash))
+            (
+                Parsed::Branch(left, right),
+                internal_hash(&left_hash, &right_hash),
+            )
         }
     };
     parsed.push(entry);

@@ -7,7 +7,10 @@ use crate::hash::{EMPTY_HASH, Hash, StateRoot, bit, internal_hash, keccak256, le
 /// The state root of a key/value set, from scratch.
 #[must_use]
 pub fn reference_root<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> StateRoot {
-    let mut leaves: Vec<(Hash, Hash)> = entries.into_iter().map(|(k, v)| (keccak256(k), keccak256(v))).collect();
+    let mut leaves: Vec<(Hash, Hash)> = entries
+        .into_iter()
+        .map(|(k, v)| (keccak256(k), keccak256(v)))
+        .collect();
     leaves.sort_unstable();
     StateRoot(subtree_root(&leaves, 0))
 }
@@ -22,7 +25,10 @@ fn subtree_root(leaves: &[(Hash, Hash)], depth: usize) -> Hash {
         _ => {
             let split = leaves.partition_point(|(key_hash, _)| bit(key_hash, depth) == 0);
             let (left, right) = leaves.split_at(split);
-            internal_hash(&subtree_root(left, depth + 1), &subtree_root(right, depth + 1))
+            internal_hash(
+                &subtree_root(left, depth + 1),
+                &subtree_root(right, depth + 1),
+            )
         }
     }
 }

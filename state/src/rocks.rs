@@ -4,8 +4,8 @@
 use crate::backend::{Backend, BatchOp, Column, WriteBatch};
 use crate::error::StateError;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options, ReadOptions,
-    WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options,
+    ReadOptions, WriteOptions,
 };
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,11 @@ pub struct RocksOptions {
 
 impl Default for RocksOptions {
     fn default() -> Self {
-        Self { block_cache_bytes: 256 << 20, write_buffer_bytes: 64 << 20, sync_writes: false }
+        Self {
+            block_cache_bytes: 256 << 20,
+            write_buffer_bytes: 64 << 20,
+            sync_writes: false,
+        }
     }
 }
 
@@ -38,7 +42,9 @@ pub struct RocksBackend {
 
 impl std::fmt::Debug for RocksBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksBackend").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("RocksBackend")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,8 +101,13 @@ impl RocksBackend {
             .iter()
             .map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(*c, &cache, options)))
             .collect();
-        let db = DB::open_cf_descriptors(&db_options, path, descriptors).map_err(|e| open_error(path, &e))?;
-        Ok(Self { db, path: path.to_path_buf(), sync_writes: options.sync_writes })
+        let db = DB::open_cf_descriptors(&db_options, path, descriptors)
+            .map_err(|e| open_error(path, &e))?;
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+            sync_writes: options.sync_writes,
+        })
     }
 
     fn cf(&self, column: Column) -> Result<&ColumnFamily, StateError> {
@@ -116,7 +127,10 @@ fn open_error(path: &Path, error: &rocksdb::Error) -> StateError {
     let detail = error.to_string();
     // RocksDB fails at once (no waiting) when another process holds LOCK.
     if detail.contains("lock") || detail.contains("Resource temporarily unavailable") {
-        return StateError::AlreadyOpen { path: path.display().to_string().into(), detail: detail.into() };
+        return StateError::AlreadyOpen {
+            path: path.display().to_string().into(),
+            detail: detail.into(),
+        };
     }
     if detail.contains("Column famil") {
         return StateError::IncompatibleFormat {
@@ -129,11 +143,18 @@ fn open_error(path: &Path, error: &rocksdb::Error) -> StateError {
 
 impl Backend for RocksBackend {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        let value = self.db.get_pinned_cf(self.cf(column)?, key).map_err(StateError::backend)?;
+        let value = self
+            .db
+            .get_pinned_cf(self.cf(column)?, key)
+            .map_err(StateError::backend)?;
         Ok(value.map(|v| v.to_vec()))
     }
 
-    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn seek_prev(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
         let mut iterator = self.db.raw_iterator_cf(self.cf(column)?);
         iterator.seek_for_prev(key);
         let found = match (iterator.key(), iterator.value()) {
@@ -171,12 +192,16 @@ impl Backend for RocksBackend {
         let mut rocks_batch = rocksdb::WriteBatch::default();
         for op in &batch.ops {
             match op {
-                BatchOp::Put { column, key, value } => rocks_batch.put_cf(self.cf(*column)?, key, value),
+                BatchOp::Put { column, key, value } => {
+                    rocks_batch.put_cf(self.cf(*column)?, key, value)
+                }
                 BatchOp::Delete { column, key } => rocks_batch.delete_cf(self.cf(*column)?, key),
             }
         }
         let mut write = WriteOptions::default();
         write.set_sync(self.sync_writes);
-        self.db.write_opt(rocks_batch, &write).map_err(StateError::backend)
+        self.db
+            .write_opt(rocks_batch, &write)
+            .map_err(StateError::backend)
     }
 }

@@ -53,7 +53,9 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { retention: Retention::Archive }
+        Self {
+            retention: Retention::Archive,
+        }
     }
 }
 
@@ -118,7 +120,9 @@ impl MemoryStore {
 }
 
 fn decode_u64(what: &'static str, bytes: &[u8]) -> Result<u64, StateError> {
-    let array: [u8; 8] = bytes.try_into().map_err(|_| StateError::corrupt_record(what, "not 8 bytes"))?;
+    let array: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StateError::corrupt_record(what, "not 8 bytes"))?;
     Ok(u64::from_be_bytes(array))
 }
 
@@ -142,9 +146,11 @@ impl<B: Backend> Store<B> {
         let latest_bytes = backend.get(Column::Meta, META_LATEST)?;
         match backend.get(Column::Meta, META_FORMAT)? {
             Some(bytes) => {
-                let found = u32::decode_all(&mut &bytes[..]).map_err(|_| StateError::IncompatibleFormat {
-                    found: format!("unreadable format record 0x{}", to_hex(&bytes)).into(),
-                    expected: FORMAT_VERSION,
+                let found = u32::decode_all(&mut &bytes[..]).map_err(|_| {
+                    StateError::IncompatibleFormat {
+                        found: format!("unreadable format record 0x{}", to_hex(&bytes)).into(),
+                        expected: FORMAT_VERSION,
+                    }
                 })?;
                 if found != FORMAT_VERSION {
                     return Err(StateError::IncompatibleFormat {
@@ -165,27 +171,51 @@ impl<B: Backend> Store<B> {
                 backend.write(batch)?;
             }
         }
-        let mut store = Self { backend, options, latest: None, first: None, oldest: None };
+        let mut store = Self {
+            backend,
+            options,
+            latest: None,
+            first: None,
+            oldest: None,
+        };
         if let Some(bytes) = latest_bytes {
             let version = decode_u64("latest version record", &bytes)?;
             let root = store.root_record(version)?;
             store.latest = Some(Latest { version, root });
-            store.first = Some(store.meta_u64(META_FIRST, "first version record")?.unwrap_or(version));
-            store.oldest = Some(store.meta_u64(META_OLDEST, "oldest version record")?.unwrap_or(version));
+            store.first = Some(
+                store
+                    .meta_u64(META_FIRST, "first version record")?
+                    .unwrap_or(version),
+            );
+            store.oldest = Some(
+                store
+                    .meta_u64(META_OLDEST, "oldest version record")?
+                    .unwrap_or(version),
+            );
         }
         Ok(store)
     }
 
     fn meta_u64(&self, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
-        self.backend.get(Column::Meta, key)?.map(|b| decode_u64(what, &b)).transpose()
+        self.backend
+            .get(Column::Meta, key)?
+            .map(|b| decode_u64(what, &b))
+            .transpose()
     }
 
     fn root_record(&self, version: Version) -> Result<Option<RootRef>, StateError> {
-        let bytes = self.backend.get(Column::Meta, &root_key(version))?.ok_or_else(|| {
-            StateError::corrupt_record("root record", format!("no root recorded for committed version {version}"))
-        })?;
-        Option::<RootRef>::decode_all(&mut &bytes[..])
-            .map_err(|e| StateError::corrupt_record("root record", format!("version {version}: {e}")))
+        let bytes = self
+            .backend
+            .get(Column::Meta, &root_key(version))?
+            .ok_or_else(|| {
+                StateError::corrupt_record(
+                    "root record",
+                    format!("no root recorded for committed version {version}"),
+                )
+            })?;
+        Option::<RootRef>::decode_all(&mut &bytes[..]).map_err(|e| {
+            StateError::corrupt_record("root record", format!("version {version}: {e}"))
+        })
     }
 
     /// The backend.
@@ -210,15 +240,20 @@ impl<B: Backend> Store<B> {
 
     /// The root of the latest version ([`StateRoot::EMPTY`] before the first commit).
     pub fn root(&self) -> StateRoot {
-        StateRoot(self.latest.as_ref().and_then(|l| l.root.as_ref()).map_or(EMPTY_HASH, |r| r.hash))
+        StateRoot(
+            self.latest
+                .as_ref()
+                .and_then(|l| l.root.as_ref())
+                .map_or(EMPTY_HASH, |r| r.hash),
+        )
     }
 
     /// The root of any committed version (also pruned ones: roots are kept).
     pub fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
         match (self.first, self.latest_version()) {
-            (Some(first), Some(latest)) if (first..=latest).contains(&version) => {
-                Ok(StateRoot(self.root_record(version)?.map_or(EMPTY_HASH, |r| r.hash)))
-            }
+            (Some(first), Some(latest)) if (first..=latest).contains(&version) => Ok(StateRoot(
+                self.root_record(version)?.map_or(EMPTY_HASH, |r| r.hash),
+            )),
             _ => Err(self.unavailable(version)),
         }
     }
@@ -228,7 +263,10 @@ impl<B: Backend> Store<B> {
             (Some(oldest), Some(latest)) => format!("the store holds versions {oldest}..={latest}"),
             _ => "nothing is committed yet".to_string(),
         };
-        StateError::VersionUnavailable { requested: version, reason: reason.into() }
+        StateError::VersionUnavailable {
+            requested: version,
+            reason: reason.into(),
+        }
     }
 
     fn ensure_retained(&self, version: Version) -> Result<(), StateError> {
@@ -250,9 +288,18 @@ impl<B: Backend> Store<B> {
             return self.get(key);
         }
         let key_hash = keccak256(key);
-        match self.backend.seek_prev(Column::History, &history_key(&key_hash, version))? {
-            Some((found, bytes)) if found.starts_with(&key_hash) => Option::<Vec<u8>>::decode_all(&mut &bytes[..])
-                .map_err(|e| StateError::corrupt_record("value history entry", format!("0x{}: {e}", to_hex(&found)))),
+        match self
+            .backend
+            .seek_prev(Column::History, &history_key(&key_hash, version))?
+        {
+            Some((found, bytes)) if found.starts_with(&key_hash) => {
+                Option::<Vec<u8>>::decode_all(&mut &bytes[..]).map_err(|e| {
+                    StateError::corrupt_record(
+                        "value history entry",
+                        format!("0x{}: {e}", to_hex(&found)),
+                    )
+                })
+            }
             _ => Ok(None),
         }
     }
@@ -263,30 +310,49 @@ impl<B: Backend> Store<B> {
     }
 
     /// Auxiliary records with `start <= key < end`, in key order, at most `limit`.
-    pub fn scan_aux(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn scan_aux(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
         self.backend.scan(Column::Aux, start, end, limit)
     }
 
     /// The value of `key` at a retained `version` and a proof of it (or of
     /// its absence) against [`Store::root_at`]`(version)`.
-    pub fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+    pub fn prove(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, Proof), StateError> {
         self.ensure_retained(version)?;
         let key_hash = keccak256(key);
         let root = self.root_record(version)?;
         let proof = tree::prove(self, root.as_ref(), version, &key_hash)?;
         let value = self.get_at(key, version)?;
-        let proven = proof.leaf.filter(|l| l.key_hash == key_hash).map(|l| l.value_hash);
+        let proven = proof
+            .leaf
+            .filter(|l| l.key_hash == key_hash)
+            .map(|l| l.value_hash);
         if proven != value.as_deref().map(keccak256) {
             return Err(StateError::corrupt_record(
                 "value",
-                format!("the stored value of key 0x{} at version {version} disagrees with the trie", to_hex(key)),
+                format!(
+                    "the stored value of key 0x{} at version {version} disagrees with the trie",
+                    to_hex(key)
+                ),
             ));
         }
         Ok((value, proof))
     }
 
     /// A witness for all `keys` at a retained `version`, sharing nodes.
-    pub fn witness<K: AsRef<[u8]>>(&self, keys: &[K], version: Version) -> Result<Witness, StateError> {
+    pub fn witness<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        version: Version,
+    ) -> Result<Witness, StateError> {
         self.ensure_retained(version)?;
         let mut key_hashes: Vec<Hash> = keys.iter().map(|k| keccak256(k.as_ref())).collect();
         key_hashes.sort_unstable();
@@ -296,30 +362,60 @@ impl<B: Backend> Store<B> {
     }
 
     /// Computes version `version` from `changes` without writing anything.
-    pub fn prepare(&self, version: Version, changes: &StateChanges) -> Result<PreparedCommit, StateError> {
+    pub fn prepare(
+        &self,
+        version: Version,
+        changes: &StateChanges,
+    ) -> Result<PreparedCommit, StateError> {
         let base = self.latest_version();
         if let Some(latest) = base {
-            let expected = latest.checked_add(1).ok_or_else(|| StateError::backend("version overflow"))?;
+            let expected = latest
+                .checked_add(1)
+                .ok_or_else(|| StateError::backend("version overflow"))?;
             if version != expected {
-                return Err(StateError::NonSequentialVersion { expected, got: version });
+                return Err(StateError::NonSequentialVersion {
+                    expected,
+                    got: version,
+                });
             }
         }
-        let mut hashed: Vec<(Vec<u8>, Hash, Option<Vec<u8>>)> =
-            changes.iter().map(|(k, v)| (k.clone(), keccak256(k), v.clone())).collect();
+        let mut hashed: Vec<(Vec<u8>, Hash, Option<Vec<u8>>)> = changes
+            .iter()
+            .map(|(k, v)| (k.clone(), keccak256(k), v.clone()))
+            .collect();
         hashed.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-        let tree_changes: Vec<tree::HashedChange> =
-            hashed.iter().map(|(_, key_hash, value)| (*key_hash, value.as_deref().map(keccak256))).collect();
+        let tree_changes: Vec<tree::HashedChange> = hashed
+            .iter()
+            .map(|(_, key_hash, value)| (*key_hash, value.as_deref().map(keccak256)))
+            .collect();
         let base_root = self.latest.as_ref().and_then(|l| l.root.as_ref());
-        let update = tree::apply(self, base_root, base.unwrap_or(version), version, &tree_changes)?;
-        Ok(PreparedCommit { version, base, update, changes: hashed })
+        let update = tree::apply(
+            self,
+            base_root,
+            base.unwrap_or(version),
+            version,
+            &tree_changes,
+        )?;
+        Ok(PreparedCommit {
+            version,
+            base,
+            update,
+            changes: hashed,
+        })
     }
 
     /// Writes a prepared commit and `aux` in one atomic batch that also
     /// records the version and its root.
-    pub fn commit_prepared(&mut self, prepared: PreparedCommit, aux: &AuxWrites) -> Result<StateRoot, StateError> {
+    pub fn commit_prepared(
+        &mut self,
+        prepared: PreparedCommit,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
         if prepared.base != self.latest_version() {
             return Err(StateError::NonSequentialVersion {
-                expected: self.latest_version().map_or(prepared.version, |v| v.saturating_add(1)),
+                expected: self
+                    .latest_version()
+                    .map_or(prepared.version, |v| v.saturating_add(1)),
                 got: prepared.version,
             });
         }
@@ -329,16 +425,32 @@ impl<B: Backend> Store<B> {
             batch.put(Column::Nodes, key.to_bytes(), node.encode());
         }
         for key in &prepared.update.batch.stale {
-            batch.put(Column::Stale, stale_key(version, STALE_NODE, &key.to_bytes()), Vec::new());
+            batch.put(
+                Column::Stale,
+                stale_key(version, STALE_NODE, &key.to_bytes()),
+                Vec::new(),
+            );
         }
         for (key, key_hash, value) in &prepared.changes {
             // Older history entries of this key are stale from `version`
             // on; a tombstone too, as nothing needs it once older entries are gone.
-            let bound = if value.is_some() { version } else { version.saturating_add(1) };
+            let bound = if value.is_some() {
+                version
+            } else {
+                version.saturating_add(1)
+            };
             let mut payload = key_hash.to_vec();
             payload.extend_from_slice(&bound.to_be_bytes());
-            batch.put(Column::Stale, stale_key(version, STALE_VALUES, &payload), Vec::new());
-            batch.put(Column::History, history_key(key_hash, version), value.encode());
+            batch.put(
+                Column::Stale,
+                stale_key(version, STALE_VALUES, &payload),
+                Vec::new(),
+            );
+            batch.put(
+                Column::History,
+                history_key(key_hash, version),
+                value.encode(),
+            );
             match value {
                 Some(value) => batch.put(Column::Latest, key.clone(), value.clone()),
                 None => batch.delete(Column::Latest, key.clone()),
@@ -350,23 +462,45 @@ impl<B: Backend> Store<B> {
                 None => batch.delete(Column::Aux, key.clone()),
             }
         }
-        batch.put(Column::Meta, root_key(version), prepared.update.root_node.encode());
-        batch.put(Column::Meta, META_LATEST.to_vec(), version.to_be_bytes().to_vec());
+        batch.put(
+            Column::Meta,
+            root_key(version),
+            prepared.update.root_node.encode(),
+        );
+        batch.put(
+            Column::Meta,
+            META_LATEST.to_vec(),
+            version.to_be_bytes().to_vec(),
+        );
         let first = self.first.unwrap_or(version);
         let mut oldest = self.oldest.unwrap_or(version);
         if self.first.is_none() {
-            batch.put(Column::Meta, META_FIRST.to_vec(), version.to_be_bytes().to_vec());
-            batch.put(Column::Meta, META_OLDEST.to_vec(), version.to_be_bytes().to_vec());
+            batch.put(
+                Column::Meta,
+                META_FIRST.to_vec(),
+                version.to_be_bytes().to_vec(),
+            );
+            batch.put(
+                Column::Meta,
+                META_OLDEST.to_vec(),
+                version.to_be_bytes().to_vec(),
+            );
         }
         if let Retention::KeepLast(keep) = self.options.retention {
-            let cutoff = version.saturating_add(1).saturating_sub(keep.max(1)).max(first);
+            let cutoff = version
+                .saturating_add(1)
+                .saturating_sub(keep.max(1))
+                .max(first);
             if cutoff > oldest {
                 self.prune_into(cutoff, &mut batch)?;
                 oldest = cutoff;
             }
         }
         self.backend.write(batch)?;
-        self.latest = Some(Latest { version, root: prepared.update.root_node });
+        self.latest = Some(Latest {
+            version,
+            root: prepared.update.root_node,
+        });
         self.first = Some(first);
         self.oldest = Some(oldest);
         Ok(prepared.update.root)
@@ -387,7 +521,9 @@ impl<B: Backend> Store<B> {
     /// Makes versions before `oldest` unreadable and deletes the nodes and
     /// values only they used. `oldest` must not exceed the latest version.
     pub fn prune_to(&mut self, oldest: Version) -> Result<(), StateError> {
-        let latest = self.latest_version().ok_or_else(|| self.unavailable(oldest))?;
+        let latest = self
+            .latest_version()
+            .ok_or_else(|| self.unavailable(oldest))?;
         if oldest > latest {
             return Err(self.unavailable(oldest));
         }
@@ -405,8 +541,12 @@ impl<B: Backend> Store<B> {
     fn prune_into(&self, oldest: Version, batch: &mut WriteBatch) -> Result<(), StateError> {
         let end = oldest.saturating_add(1).to_be_bytes();
         for (stale, _) in self.backend.scan(Column::Stale, &[], &end, usize::MAX)? {
-            let bad = || StateError::corrupt_record("stale index entry", format!("0x{}", to_hex(&stale)));
-            let (&kind, payload) = stale.get(8..).and_then(<[u8]>::split_first).ok_or_else(bad)?;
+            let bad =
+                || StateError::corrupt_record("stale index entry", format!("0x{}", to_hex(&stale)));
+            let (&kind, payload) = stale
+                .get(8..)
+                .and_then(<[u8]>::split_first)
+                .ok_or_else(bad)?;
             match kind {
                 STALE_NODE => {
                     NodeKey::from_bytes(payload).ok_or_else(bad)?;
@@ -414,7 +554,10 @@ impl<B: Backend> Store<B> {
                 }
                 STALE_VALUES if payload.len() == 40 => {
                     let start = history_key(payload[..32].try_into().map_err(|_| bad())?, 0);
-                    for (entry, _) in self.backend.scan(Column::History, &start, payload, usize::MAX)? {
+                    for (entry, _) in
+                        self.backend
+                            .scan(Column::History, &start, payload, usize::MAX)?
+                    {
                         batch.delete(Column::History, entry);
                     }
                 }
@@ -422,7 +565,11 @@ impl<B: Backend> Store<B> {
             }
             batch.delete(Column::Stale, stale);
         }
-        batch.put(Column::Meta, META_OLDEST.to_vec(), oldest.to_be_bytes().to_vec());
+        batch.put(
+            Column::Meta,
+            META_OLDEST.to_vec(),
+            oldest.to_be_bytes().to_vec(),
+        );
         Ok(())
     }
 }
@@ -440,11 +587,13 @@ impl<B: Backend> TreeReader for Store<B> {
         let Some(bytes) = self.backend.get(Column::Nodes, &key.to_bytes())? else {
             return Ok(None);
         };
-        Node::decode_all(&mut &bytes[..]).map(Some).map_err(|e| StateError::CorruptNode {
-            node: Box::new(key.clone()),
-            version: key.version,
-            reason: format!("does not decode: {e}").into(),
-        })
+        Node::decode_all(&mut &bytes[..])
+            .map(Some)
+            .map_err(|e| StateError::CorruptNode {
+                node: Box::new(key.clone()),
+                version: key.version,
+                reason: format!("does not decode: {e}").into(),
+            })
     }
 }
 
@@ -484,7 +633,11 @@ mod rocks_store {
         }
 
         /// Opens the store in `path` with explicit RocksDB tuning.
-        pub fn open_with(path: &Path, options: StoreOptions, rocks: &RocksOptions) -> Result<Self, StateError> {
+        pub fn open_with(
+            path: &Path,
+            options: StoreOptions,
+            rocks: &RocksOptions,
+        ) -> Result<Self, StateError> {
             Store::with_backend(RocksBackend::open(path, rocks)?, options)
         }
     }

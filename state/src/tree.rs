@@ -69,11 +69,25 @@ pub fn apply(
     version: u64,
     changes: &[HashedChange],
 ) -> Result<TreeUpdate, StateError> {
-    debug_assert!(changes.windows(2).all(|w| w[0].0 < w[1].0), "changes must be sorted and unique");
-    let mut updater = Updater { loader: Loader { reader, version: base_version }, version, batch: NodeBatch::default() };
+    debug_assert!(
+        changes.windows(2).all(|w| w[0].0 < w[1].0),
+        "changes must be sorted and unique"
+    );
+    let mut updater = Updater {
+        loader: Loader {
+            reader,
+            version: base_version,
+        },
+        version,
+        batch: NodeBatch::default(),
+    };
     if changes.is_empty() {
         let root = StateRoot(base.map_or(EMPTY_HASH, |b| b.hash));
-        return Ok(TreeUpdate { root, root_node: base.cloned(), batch: updater.batch });
+        return Ok(TreeUpdate {
+            root,
+            root_node: base.cloned(),
+            batch: updater.batch,
+        });
     }
     let existing = base.map(|b| (b.key.clone(), b.hash));
     let subtree = updater.update(existing, &NibblePath::root(), changes)?;
@@ -82,11 +96,18 @@ pub fn apply(
         Subtree::Internal { key, hash } => Some(RootRef { key, hash }),
         leaf @ (Subtree::NewLeaf(_) | Subtree::StoredLeaf { .. }) => {
             let child = updater.place_leaf(leaf, &NibblePath::root())?;
-            Some(RootRef { key: NodeKey::new(child.version, NibblePath::root()), hash: child.hash })
+            Some(RootRef {
+                key: NodeKey::new(child.version, NibblePath::root()),
+                hash: child.hash,
+            })
         }
     };
     let root = StateRoot(root_node.as_ref().map_or(EMPTY_HASH, |r| r.hash));
-    Ok(TreeUpdate { root, root_node, batch: updater.batch })
+    Ok(TreeUpdate {
+        root,
+        root_node,
+        batch: updater.batch,
+    })
 }
 
 /// Loads nodes and checks each against the hash its parent records, so a
@@ -103,12 +124,17 @@ impl<R: TreeReader + ?Sized> Loader<'_, R> {
             .node(key)
             .map_err(|e| match e {
                 // The reader does not know which version is being read.
-                StateError::CorruptNode { node, reason, .. } => {
-                    StateError::CorruptNode { node, version: self.version, reason }
-                }
+                StateError::CorruptNode { node, reason, .. } => StateError::CorruptNode {
+                    node,
+                    version: self.version,
+                    reason,
+                },
                 other => other,
             })?
-            .ok_or_else(|| StateError::MissingNode { node: Box::new(key.clone()), version: self.version })?;
+            .ok_or_else(|| StateError::MissingNode {
+                node: Box::new(key.clone()),
+                version: self.version,
+            })?;
         let corrupt = |reason: &str| StateError::CorruptNode {
             node: Box::new(key.clone()),
             version: self.version,
@@ -155,9 +181,15 @@ enum Subtree {
     /// A leaf not yet written (its position is decided by the parent).
     NewLeaf(LeafNode),
     /// A leaf already stored at `key`.
-    StoredLeaf { key: NodeKey, hash: Hash },
+    StoredLeaf {
+        key: NodeKey,
+        hash: Hash,
+    },
     /// An internal node already stored (old or newly written).
-    Internal { key: NodeKey, hash: Hash },
+    Internal {
+        key: NodeKey,
+        hash: Hash,
+    },
 }
 
 impl Subtree {
@@ -166,14 +198,20 @@ impl Subtree {
             None => Subtree::Empty,
             Some(c) => {
                 let key = NodeKey::new(c.version, path.clone());
-                if c.is_leaf { Subtree::StoredLeaf { key, hash: c.hash } } else { Subtree::Internal { key, hash: c.hash } }
+                if c.is_leaf {
+                    Subtree::StoredLeaf { key, hash: c.hash }
+                } else {
+                    Subtree::Internal { key, hash: c.hash }
+                }
             }
         }
     }
 
     fn stored(&self) -> Option<(NodeKey, Hash)> {
         match self {
-            Subtree::StoredLeaf { key, hash } | Subtree::Internal { key, hash } => Some((key.clone(), *hash)),
+            Subtree::StoredLeaf { key, hash } | Subtree::Internal { key, hash } => {
+                Some((key.clone(), *hash))
+            }
             Subtree::Empty | Subtree::NewLeaf(_) => None,
         }
     }
@@ -210,7 +248,12 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
         let Some((key, hash)) = existing else {
             let leaves: Vec<LeafNode> = changes
                 .iter()
-                .filter_map(|(key_hash, value)| value.map(|value_hash| LeafNode { key_hash: *key_hash, value_hash }))
+                .filter_map(|(key_hash, value)| {
+                    value.map(|value_hash| LeafNode {
+                        key_hash: *key_hash,
+                        value_hash,
+                    })
+                })
                 .collect();
             return self.build(path, &leaves);
         };
@@ -227,7 +270,10 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
                         leaf_pending = false;
                     }
                     if let Some(value_hash) = value {
-                        merged.push(LeafNode { key_hash: *key_hash, value_hash: *value_hash });
+                        merged.push(LeafNode {
+                            key_hash: *key_hash,
+                            value_hash: *value_hash,
+                        });
                     }
                 }
                 if leaf_pending {
@@ -240,8 +286,9 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
                 self.build(path, &merged)
             }
             Node::Internal(node) => {
-                let mut children: [Subtree; 16] =
-                    std::array::from_fn(|i| Subtree::from_child(&path.child(nibble_u8(i)), node.children[i].as_ref()));
+                let mut children: [Subtree; 16] = std::array::from_fn(|i| {
+                    Subtree::from_child(&path.child(nibble_u8(i)), node.children[i].as_ref())
+                });
                 let mut changed = false;
                 for (n, group) in group_by_nibble(changes, path.len()) {
                     let child_path = path.child(n);
@@ -284,8 +331,14 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
 
     /// Turns updated children into a subtree: nothing, a lone leaf moving up
     /// to the parent, or a new internal node written at `path`.
-    fn finish_internal(&mut self, path: &NibblePath, children: [Subtree; 16]) -> Result<Subtree, StateError> {
-        let present: Vec<usize> = (0..16).filter(|i| !matches!(children[*i], Subtree::Empty)).collect();
+    fn finish_internal(
+        &mut self,
+        path: &NibblePath,
+        children: [Subtree; 16],
+    ) -> Result<Subtree, StateError> {
+        let present: Vec<usize> = (0..16)
+            .filter(|i| !matches!(children[*i], Subtree::Empty))
+            .collect();
         if present.is_empty() {
             return Ok(Subtree::Empty);
         }
@@ -298,7 +351,11 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
         for (i, child) in children.into_iter().enumerate() {
             node.children[i] = match child {
                 Subtree::Empty => None,
-                Subtree::Internal { key, hash } => Some(Child { hash, version: key.version, is_leaf: false }),
+                Subtree::Internal { key, hash } => Some(Child {
+                    hash,
+                    version: key.version,
+                    is_leaf: false,
+                }),
                 leaf @ (Subtree::NewLeaf(_) | Subtree::StoredLeaf { .. }) => {
                     Some(self.place_leaf(leaf, &path.child(nibble_u8(i)))?)
                 }
@@ -314,7 +371,11 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
     fn place_leaf(&mut self, leaf: Subtree, path: &NibblePath) -> Result<Child, StateError> {
         let leaf = match leaf {
             Subtree::StoredLeaf { key, hash } if key.path == *path => {
-                return Ok(Child { hash, version: key.version, is_leaf: true });
+                return Ok(Child {
+                    hash,
+                    version: key.version,
+                    is_leaf: true,
+                });
             }
             Subtree::StoredLeaf { key, hash } => {
                 let leaf = self.loader.load_leaf(&key, &hash)?;
@@ -322,11 +383,19 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
                 leaf
             }
             Subtree::NewLeaf(leaf) => leaf,
-            Subtree::Empty | Subtree::Internal { .. } => unreachable!("place_leaf is only called with leaves"),
+            Subtree::Empty | Subtree::Internal { .. } => {
+                unreachable!("place_leaf is only called with leaves")
+            }
         };
         let hash = leaf.hash();
-        self.batch.nodes.insert(NodeKey::new(self.version, path.clone()), Node::Leaf(leaf));
-        Ok(Child { hash, version: self.version, is_leaf: true })
+        self.batch
+            .nodes
+            .insert(NodeKey::new(self.version, path.clone()), Node::Leaf(leaf));
+        Ok(Child {
+            hash,
+            version: self.version,
+            is_leaf: true,
+        })
     }
 }
 
@@ -359,11 +428,19 @@ pub fn prove(
     let loader = Loader { reader, version };
     let mut siblings = Vec::new();
     let Some(root) = root else {
-        return Ok(Proof { leaf: None, siblings });
+        return Ok(Proof {
+            leaf: None,
+            siblings,
+        });
     };
     let mut key = root.key.clone();
     let mut node = match loader.load(&key, &root.hash)? {
-        Node::Leaf(leaf) => return Ok(Proof { leaf: Some(leaf), siblings }),
+        Node::Leaf(leaf) => {
+            return Ok(Proof {
+                leaf: Some(leaf),
+                siblings,
+            });
+        }
         Node::Internal(node) => node,
     };
     loop {
@@ -372,23 +449,37 @@ pub fn prove(
         let (mut start, mut width) = (0u8, 16u8);
         let next = loop {
             let half = width / 2;
-            let (own, other) = if n < start + half { (start, start + half) } else { (start + half, start) };
+            let (own, other) = if n < start + half {
+                (start, start + half)
+            } else {
+                (start + half, start)
+            };
             siblings.push(node.range_hash(other, half));
             start = own;
             width = half;
             match node.range_shape(start, width) {
-                RangeShape::Empty => return Ok(Proof { leaf: None, siblings }),
+                RangeShape::Empty => {
+                    return Ok(Proof {
+                        leaf: None,
+                        siblings,
+                    });
+                }
                 RangeShape::LoneLeaf(i) => {
-                    let child = node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
+                    let child = node.children[usize::from(i)]
+                        .unwrap_or_else(|| unreachable!("shape saw a child"));
                     let leaf_key = NodeKey::new(child.version, key.path.child(i));
                     let leaf = loader.load_leaf(&leaf_key, &child.hash)?;
-                    return Ok(Proof { leaf: Some(leaf), siblings });
+                    return Ok(Proof {
+                        leaf: Some(leaf),
+                        siblings,
+                    });
                 }
                 RangeShape::LoneInternal(i) => break i,
                 RangeShape::Branch => {}
             }
         };
-        let child = node.children[usize::from(next)].unwrap_or_else(|| unreachable!("shape saw a child"));
+        let child =
+            node.children[usize::from(next)].unwrap_or_else(|| unreachable!("shape saw a child"));
         key = NodeKey::new(child.version, key.path.child(next));
         node = loader.load_internal(&key, &child.hash)?;
     }
@@ -405,7 +496,9 @@ pub fn witness(
     let mut nodes = Vec::new();
     match root {
         None => nodes.push(WitnessNode::Empty),
-        Some(root) => witness_stored(&loader, &root.key, &root.hash, None, 0, key_hashes, &mut nodes)?,
+        Some(root) => witness_stored(
+            &loader, &root.key, &root.hash, None, 0, key_hashes, &mut nodes,
+        )?,
     }
     Ok(Witness { nodes })
 }
@@ -437,7 +530,10 @@ fn witness_stored<R: TreeReader + ?Sized>(
     Ok(())
 }
 
-#[expect(clippy::too_many_arguments, reason = "a recursive walk carrying its position; a struct would only rename them")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a recursive walk carrying its position; a struct would only rename them"
+)]
 fn witness_range<R: TreeReader + ?Sized>(
     loader: &Loader<'_, R>,
     key: &NodeKey,
@@ -451,9 +547,18 @@ fn witness_range<R: TreeReader + ?Sized>(
     match node.range_shape(start, width) {
         RangeShape::Empty => out.push(WitnessNode::Empty),
         RangeShape::LoneLeaf(i) | RangeShape::LoneInternal(i) if width < 16 => {
-            let child = node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
+            let child =
+                node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
             let child_key = NodeKey::new(child.version, key.path.child(i));
-            witness_stored(loader, &child_key, &child.hash, Some(child.is_leaf), depth, targets, out)?;
+            witness_stored(
+                loader,
+                &child_key,
+                &child.hash,
+                Some(child.is_leaf),
+                depth,
+                targets,
+                out,
+            )?;
         }
         _ if targets.is_empty() => out.push(WitnessNode::Hash(node.range_hash(start, width))),
         _ => {

@@ -511,15 +511,45 @@ fn witness_shares_nodes_and_rejects_uncovered_keys() {
 
 fn vector_cases() -> Vec<(&'static str, Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>)> {
     let numbered = |n: u32| -> Vec<(Vec<u8>, Vec<u8>)> {
-        (0..n).map(|i| (format!("key-{i}").into_bytes(), format!("value-{i}").into_bytes())).collect()
+        (0..n)
+            .map(|i| {
+                (
+                    format!("key-{i}").into_bytes(),
+                    format!("value-{i}").into_bytes(),
+                )
+            })
+            .collect()
     };
     vec![
         ("empty", vec![], vec![b"absent".to_vec()]),
-        ("single", vec![(b"alice".to_vec(), b"100".to_vec())], vec![b"alice".to_vec(), b"bob".to_vec()]),
-        ("empty-key-and-value", vec![(vec![], vec![]), (vec![0], vec![0])], vec![vec![]]),
-        ("two", vec![(b"alice".to_vec(), b"100".to_vec()), (b"bob".to_vec(), b"7".to_vec())], vec![b"bob".to_vec()]),
-        ("sixteen", numbered(16), vec![b"key-3".to_vec(), b"key-99".to_vec()]),
-        ("three-hundred", numbered(300), vec![b"key-150".to_vec(), b"key-1000".to_vec()]),
+        (
+            "single",
+            vec![(b"alice".to_vec(), b"100".to_vec())],
+            vec![b"alice".to_vec(), b"bob".to_vec()],
+        ),
+        (
+            "empty-key-and-value",
+            vec![(vec![], vec![]), (vec![0], vec![0])],
+            vec![vec![]],
+        ),
+        (
+            "two",
+            vec![
+                (b"alice".to_vec(), b"100".to_vec()),
+                (b"bob".to_vec(), b"7".to_vec()),
+            ],
+            vec![b"bob".to_vec()],
+        ),
+        (
+            "sixteen",
+            numbered(16),
+            vec![b"key-3".to_vec(), b"key-99".to_vec()],
+        ),
+        (
+            "three-hundred",
+            numbered(300),
+            vec![b"key-150".to_vec(), b"key-1000".to_vec()],
+        ),
     ]
 }
 
@@ -534,7 +564,10 @@ fn bless_root_vectors() {
     for (name, entries, proof_keys) in vector_cases() {
         let root = reference_root(entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
         let mut store = cairn_state::MemoryStore::in_memory();
-        let changes: StateChanges = entries.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+        let changes: StateChanges = entries
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
         store.commit(0, &changes, &AuxWrites::new()).unwrap();
         let proofs: Vec<serde_json::Value> = proof_keys
             .iter()
@@ -560,7 +593,10 @@ fn bless_root_vectors() {
         "cases": out,
     });
     std::fs::write(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/vectors/state/roots.json"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../specs/vectors/state/roots.json"
+        ),
         serde_json::to_string_pretty(&doc).unwrap() + "\n",
     )
     .unwrap();
