@@ -29,7 +29,12 @@ pub(crate) struct ModuleCache {
 
 impl ModuleCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { capacity, clock: 0, entries: BTreeMap::new(), by_age: BTreeMap::new() }
+        Self {
+            capacity,
+            clock: 0,
+            entries: BTreeMap::new(),
+            by_age: BTreeMap::new(),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -56,7 +61,9 @@ impl ModuleCache {
         }
         self.by_age.insert(self.clock, key);
         while self.entries.len() > self.capacity {
-            let Some((_, oldest)) = self.by_age.pop_first() else { break };
+            let Some((_, oldest)) = self.by_age.pop_first() else {
+                break;
+            };
             self.entries.remove(&oldest);
         }
     }
@@ -68,7 +75,12 @@ mod tests {
 
     fn module(engine: &wasmi::Engine) -> Arc<CompiledModule> {
         let module = wasmi::Module::new(engine, b"\0asm\x01\0\0\0").unwrap();
-        Arc::new(CompiledModule { module, function_names: BTreeMap::new(), has_deploy: false, shadow_map: None })
+        Arc::new(CompiledModule {
+            module,
+            function_names: BTreeMap::new(),
+            has_deploy: false,
+            shadow_map: None,
+        })
     }
 
     #[test]

@@ -44,23 +44,37 @@ pub(crate) const UNKNOWN_FUNCTION: u32 = u32::MAX;
 /// Adds the `cairn_trace` hooks to a linker.
 pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState<'_>>) {
     linker
-        .func_wrap(TRACE_MODULE, "enter", |mut caller: Caller<'_, FrameState<'_>>, index: i32| {
-            caller.data_mut().shadow_stack.push(index.cast_unsigned());
-        })
-        .and_then(|linker| linker.func_wrap(TRACE_MODULE, "leave", |mut caller: Caller<'_, FrameState<'_>>| {
-            caller.data_mut().shadow_stack.pop();
-        }))
+        .func_wrap(
+            TRACE_MODULE,
+            "enter",
+            |mut caller: Caller<'_, FrameState<'_>>, index: i32| {
+                caller.data_mut().shadow_stack.push(index.cast_unsigned());
+            },
+        )
         .and_then(|linker| {
-            linker.func_wrap(TRACE_MODULE, "enter_indirect", |mut caller: Caller<'_, FrameState<'_>>, slot: i32| {
-                let state = caller.data_mut();
-                let index = state
-                    .shadow_map
-                    .as_ref()
-                    .and_then(|map| map.table.get(&slot.cast_unsigned()).copied())
-                    .unwrap_or(UNKNOWN_FUNCTION);
-                state.shadow_stack.push(index);
-                slot
-            })
+            linker.func_wrap(
+                TRACE_MODULE,
+                "leave",
+                |mut caller: Caller<'_, FrameState<'_>>| {
+                    caller.data_mut().shadow_stack.pop();
+                },
+            )
+        })
+        .and_then(|linker| {
+            linker.func_wrap(
+                TRACE_MODULE,
+                "enter_indirect",
+                |mut caller: Caller<'_, FrameState<'_>>, slot: i32| {
+                    let state = caller.data_mut();
+                    let index = state
+                        .shadow_map
+                        .as_ref()
+                        .and_then(|map| map.table.get(&slot.cast_unsigned()).copied())
+                        .unwrap_or(UNKNOWN_FUNCTION);
+                    state.shadow_stack.push(index);
+                    slot
+                },
+            )
         })
         .expect("shadow-stack hook names are unique");
 }
@@ -69,6 +83,9 @@ struct ShadowStackRewriter {
     function_imports: u32,
     type_count: u32,
     imports_emitted: bool,
+    /// Whether the module has an import section the hooks are appended to;
+    /// otherwise they get a section of their own after the types.
+    has_import_section: bool,
 }
 
 impl ShadowStackRewriter {
@@ -84,9 +101,21 @@ impl ShadowStackRewriter {
 
     fn push_hook_imports(&mut self, imports: &mut ImportSection) {
         let types = self.type_count;
-        imports.import(TRACE_MODULE, "enter", wasm_encoder::EntityType::Function(types));
-        imports.import(TRACE_MODULE, "leave", wasm_encoder::EntityType::Function(types + 1));
-        imports.import(TRACE_MODULE, "enter_indirect", wasm_encoder::EntityType::Function(types + 2));
+        imports.import(
+            TRACE_MODULE,
+            "enter",
+            wasm_encoder::EntityType::Function(types),
+        );
+        imports.import(
+            TRACE_MODULE,
+            "leave",
+            wasm_encoder::EntityType::Function(types + 1),
+        );
+        imports.import(
+            TRACE_MODULE,
+            "enter_indirect",
+            wasm_encoder::EntityType::Function(types + 2),
+        );
         self.imports_emitted = true;
     }
 }
@@ -95,7 +124,11 @@ impl Reencode for ShadowStackRewriter {
     type Error = std::convert::Infallible;
 
     fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
-        Ok(if func < self.function_imports { func } else { func + HOOK_COUNT })
+        Ok(if func < self.function_imports {
+            func
+        } else {
+            func + HOOK_COUNT
+        })
     }
 
     fn parse_type_section(
@@ -127,7 +160,7 @@ impl Reencode for ShadowStackRewriter {
         _before: Option<SectionId>,
     ) -> Result<(), reencode::Error<Self::Error>> {
         // A module without an import section gets one right after its types.
-        if !self.imports_emitted && after == Some(SectionId::Type) {
+        if !self.has_import_section && !self.imports_emitted && after == Some(SectionId::Type) {
             let mut imports = ImportSection::new();
             self.push_hook_imports(&mut imports);
             module.section(&imports);
@@ -173,10 +206,12 @@ pub(crate) fn instrument_shadow_stack(wasm: &[u8]) -> Result<(Vec<u8>, ShadowSta
     let mut map = ShadowStackMap::default();
     let mut function_imports = 0u32;
     let mut type_count = None;
+    let mut has_import_section = false;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         match payload.map_err(|e| e.to_string())? {
             Payload::TypeSection(reader) => type_count = Some(reader.count()),
             Payload::ImportSection(reader) => {
+                has_import_section = true;
                 for import in reader.into_imports() {
                     if matches!(import.map_err(|e| e.to_string())?.ty, TypeRef::Func(_)) {
                         function_imports += 1;
@@ -203,7 +238,12 @@ pub(crate) fn instrument_shadow_stack(wasm: &[u8]) -> Result<(Vec<u8>, ShadowSta
     let Some(type_count) = type_count else {
         return Ok((wasm.to_vec(), map));
     };
-    let mut rewriter = ShadowStackRewriter { function_imports, type_count, imports_emitted: false };
+    let mut rewriter = ShadowStackRewriter {
+        function_imports,
+        type_count,
+        imports_emitted: false,
+        has_import_section,
+    };
     let mut module = wasm_encoder::Module::new();
     rewriter
         .parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
@@ -212,7 +252,11 @@ pub(crate) fn instrument_shadow_stack(wasm: &[u8]) -> Result<(Vec<u8>, ShadowSta
 }
 
 fn collect_table_slots(element: &wasmparser::Element<'_>, table: &mut BTreeMap<u32, u32>) {
-    let wasmparser::ElementKind::Active { table_index, offset_expr } = &element.kind else {
+    let wasmparser::ElementKind::Active {
+        table_index,
+        offset_expr,
+    } = &element.kind
+    else {
         return;
     };
     if table_index.unwrap_or(0) != 0 {
@@ -224,7 +268,9 @@ fn collect_table_slots(element: &wasmparser::Element<'_>, table: &mut BTreeMap<u
     };
     if let wasmparser::ElementItems::Functions(functions) = &element.items {
         for (i, function) in functions.clone().into_iter().enumerate() {
-            let (Ok(function), Ok(i)) = (function, u32::try_from(i)) else { continue };
+            let (Ok(function), Ok(i)) = (function, u32::try_from(i)) else {
+                continue;
+            };
             table.insert(offset.cast_unsigned().wrapping_add(i), function);
         }
     }

@@ -4,24 +4,24 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use cairn_host_api::world::{Account, Address, CodeHash, U256, WorldState};
-use wasmi::{CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val};
+use wasmi::{
+    CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
+};
 
 use super::cache::CompiledModule;
 use super::host::{self, HostTrap};
 use super::journal::Journal;
 use super::outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, NodeError, StateChanges, TrapDiagnostics, TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, NodeError, StateChanges, TrapDiagnostics,
+    TrapKind,
 };
-use super::{BlockContext, Executor, Message, MessageKind, diagnostics, prepare_code};
+use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
+use crate::prepare::{GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PreparedCode, prepare_code};
 
-/// Name of the exported mutable i64 gas counter (gas protocol).
-pub(crate) const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
-/// Name of the exported mutable i32 halt flag (gas protocol).
-pub(crate) const HALT_GLOBAL: &str = "cairn_halt";
 /// `cairn_halt` value set by injected code before trapping for out of gas.
-const HALT_OUT_OF_GAS: i32 = 1;
+const HALT_OUT_OF_GAS: i32 = HaltCode::OutOfGas as i32;
 /// `cairn_halt` value set by injected code before trapping for stack exhaustion.
-const HALT_STACK_EXHAUSTED: i32 = 2;
+const HALT_STACK_EXHAUSTED: i32 = HaltCode::StackExhausted as i32;
 /// Largest linear memory a frame may grow to, in bytes, whatever the module
 /// declares (validation already caps the declared maximum far lower).
 const MAX_FRAME_MEMORY: usize = 4 << 20;
@@ -112,7 +112,11 @@ pub(crate) struct FrameResult {
 
 impl FrameResult {
     fn rejected(reason: HaltReason) -> Self {
-        Self { status: ExecStatus::Halt { reason }, gas_used: 0, diagnostics: None }
+        Self {
+            status: ExecStatus::Halt { reason },
+            gas_used: 0,
+            diagnostics: None,
+        }
     }
 }
 
@@ -143,8 +147,10 @@ pub(crate) fn execute_message(
     };
     let result = match &msg.kind {
         MessageKind::Call => {
-            let code_hash =
-                shared.journal.account(world, &msg.target)?.and_then(|account| account.code_hash);
+            let code_hash = shared
+                .journal
+                .account(world, &msg.target)?
+                .and_then(|account| account.code_hash);
             match code_hash {
                 None => plain_transfer(&ctx, &mut shared, &call)?,
                 Some(code_hash) => match load_module(&ctx, &shared.journal, code_hash, None)? {
@@ -156,8 +162,15 @@ pub(crate) fn execute_message(
         MessageKind::Deploy { code } => deploy(&ctx, &mut shared, call, code)?,
     };
     let success = matches!(result.status, ExecStatus::Success { .. });
-    let MessageShared { journal, debug_output } = shared;
-    let (changes, logs) = if success { journal.into_changes() } else { (StateChanges::default(), Vec::new()) };
+    let MessageShared {
+        journal,
+        debug_output,
+    } = shared;
+    let (changes, logs) = if success {
+        journal.into_changes()
+    } else {
+        (StateChanges::default(), Vec::new())
+    };
     Ok(ExecOutcome {
         status: result.status,
         gas_used: result.gas_used,
@@ -173,8 +186,17 @@ fn plain_transfer(
     shared: &mut MessageShared,
     call: &FrameCall,
 ) -> Result<FrameResult, NodeError> {
-    if shared.journal.transfer(ctx.world, &call.caller, &call.address, call.value)? {
-        Ok(FrameResult { status: ExecStatus::Success { return_data: Vec::new() }, gas_used: 0, diagnostics: None })
+    if shared
+        .journal
+        .transfer(ctx.world, &call.caller, &call.address, call.value)?
+    {
+        Ok(FrameResult {
+            status: ExecStatus::Success {
+                return_data: Vec::new(),
+            },
+            gas_used: 0,
+            diagnostics: None,
+        })
     } else {
         Ok(FrameResult::rejected(HaltReason::InsufficientBalance))
     }
@@ -187,13 +209,20 @@ fn deploy<'w>(
     code: &[u8],
 ) -> Result<FrameResult, NodeError> {
     let existing = shared.journal.account(ctx.world, &call.address)?;
-    if existing.as_ref().is_some_and(|account| account.code_hash.is_some()) {
+    if existing
+        .as_ref()
+        .is_some_and(|account| account.code_hash.is_some())
+    {
         return Ok(FrameResult::rejected(HaltReason::ContractExists));
     }
     let config = &ctx.executor.config;
     let prepared = match prepare_code(code, &config.schedule, &config.limits) {
         Ok(prepared) => prepared,
-        Err(error) => return Ok(FrameResult::rejected(HaltReason::InvalidCode(error.to_string()))),
+        Err(error) => {
+            return Ok(FrameResult::rejected(HaltReason::InvalidCode(
+                error.to_string(),
+            )));
+        }
     };
     let code_hash = prepared.code_hash;
     let module = match load_module(ctx, &shared.journal, code_hash, Some(prepared))? {
@@ -202,7 +231,10 @@ fn deploy<'w>(
     };
     let checkpoint = shared.journal.checkpoint();
     shared.journal.add_code(code_hash, code.to_vec());
-    let account = Account { code_hash: Some(code_hash), ..existing.unwrap_or_default() };
+    let account = Account {
+        code_hash: Some(code_hash),
+        ..existing.unwrap_or_default()
+    };
     shared.journal.set_account(call.address, account);
     let result = if module.has_deploy {
         call.export = "deploy";
@@ -223,19 +255,25 @@ pub(crate) fn load_module(
     ctx: &MessageContext<'_>,
     journal: &Journal,
     code_hash: CodeHash,
-    prepared: Option<super::PreparedCode>,
+    prepared: Option<PreparedCode>,
 ) -> Result<Result<Arc<CompiledModule>, HaltReason>, NodeError> {
     let executor = ctx.executor;
     let key = (code_hash, executor.config.schedule.hash());
     if !ctx.traced
-        && let Some(module) = executor.cache.lock().ok().and_then(|mut cache| cache.get(&key))
+        && let Some(module) = executor
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut cache| cache.get(&key))
     {
         return Ok(Ok(module));
     }
     let prepared = match prepared {
         Some(prepared) => prepared,
         None => {
-            let code = journal.code(ctx.world, &code_hash)?.ok_or(NodeError::MissingCode(code_hash))?;
+            let code = journal
+                .code(ctx.world, &code_hash)?
+                .ok_or(NodeError::MissingCode(code_hash))?;
             match prepare_code(&code, &executor.config.schedule, &executor.config.limits) {
                 Ok(prepared) => prepared,
                 Err(error) => return Ok(Err(HaltReason::InvalidCode(error.to_string()))),
@@ -245,7 +283,11 @@ pub(crate) fn load_module(
     let (wasm, shadow_map) = if ctx.traced {
         match diagnostics::instrument_shadow_stack(&prepared.code) {
             Ok((wasm, map)) => (wasm, Some(Arc::new(map))),
-            Err(error) => return Err(NodeError::Engine(format!("backtrace instrumentation failed: {error}"))),
+            Err(error) => {
+                return Err(NodeError::Engine(format!(
+                    "backtrace instrumentation failed: {error}"
+                )));
+            }
         }
     } else {
         (prepared.code, None)
@@ -253,7 +295,9 @@ pub(crate) fn load_module(
     let module = match wasmi::Module::new(&executor.engine, &wasm) {
         Ok(module) => module,
         Err(error) => {
-            return Ok(Err(HaltReason::InvalidCode(format!("the engine rejected the prepared code: {error}"))));
+            return Ok(Err(HaltReason::InvalidCode(format!(
+                "the engine rejected the prepared code: {error}"
+            ))));
         }
     };
     let compiled = Arc::new(CompiledModule {
@@ -280,7 +324,10 @@ pub(crate) fn run_frame<'w>(
     module: &CompiledModule,
 ) -> Result<FrameResult, NodeError> {
     let checkpoint = shared.journal.checkpoint();
-    if !shared.journal.transfer(ctx.world, &call.caller, &call.address, call.value)? {
+    if !shared
+        .journal
+        .transfer(ctx.world, &call.caller, &call.address, call.value)?
+    {
         return Ok(FrameResult::rejected(HaltReason::InsufficientBalance));
     }
     let gas_limit = call.gas_limit.min(i64::MAX.cast_unsigned());
@@ -312,7 +359,13 @@ pub(crate) fn run_frame<'w>(
     let mut store = Store::new(&ctx.executor.engine, state);
     store.limiter(|state| &mut state.limits);
 
-    let started = start_instance(&ctx.linker, &mut store, &module.module, call.export, gas_limit_signed);
+    let started = start_instance(
+        &ctx.linker,
+        &mut store,
+        &module.module,
+        call.export,
+        gas_limit_signed,
+    );
     let (func, gas_global, halt_global) = match started {
         Ok(parts) => parts,
         Err(reason) => {
@@ -321,7 +374,11 @@ pub(crate) fn run_frame<'w>(
             return Ok(FrameResult::rejected(reason));
         }
     };
-    if let Some(index) = module.shadow_map.as_ref().and_then(|map| map.exports.get(call.export).copied()) {
+    if let Some(index) = module
+        .shadow_map
+        .as_ref()
+        .and_then(|map| map.exports.get(call.export).copied())
+    {
         store.data_mut().shadow_stack.push(index);
     }
 
@@ -341,23 +398,35 @@ pub(crate) fn run_frame<'w>(
         return Err(error);
     }
     let status = match result {
-        Ok(()) if gas_left >= 0 => ExecStatus::Success { return_data: Vec::new() },
-        Ok(()) => ExecStatus::Halt { reason: HaltReason::OutOfGas },
+        Ok(()) if gas_left >= 0 => ExecStatus::Success {
+            return_data: Vec::new(),
+        },
+        Ok(()) => ExecStatus::Halt {
+            reason: HaltReason::OutOfGas,
+        },
         Err(error) => classify(&error, &mut state, gas_left, halt_flag),
     };
     let gas_used = match &status {
-        ExecStatus::Halt { reason: HaltReason::OutOfGas } => gas_limit,
+        ExecStatus::Halt {
+            reason: HaltReason::OutOfGas,
+        } => gas_limit,
         // The counter only decreases, so 0 <= gas_left <= gas_limit here.
         _ => gas_limit.saturating_sub(gas_left.max(0).cast_unsigned()),
     };
     let diagnostics = match &status {
-        ExecStatus::Halt { reason } => Some(diagnose(reason, &state, module, call.export, gas_left)),
+        ExecStatus::Halt { reason } => {
+            Some(diagnose(reason, &state, module, call.export, gas_left))
+        }
         _ => None,
     };
     if !matches!(status, ExecStatus::Success { .. }) {
         shared.journal.revert_to(checkpoint);
     }
-    Ok(FrameResult { status, gas_used, diagnostics })
+    Ok(FrameResult {
+        status,
+        gas_used,
+        diagnostics,
+    })
 }
 
 type StartedInstance = (wasmi::TypedFunc<(), ()>, Global, Global);
@@ -369,22 +438,25 @@ fn start_instance<'w>(
     export: &str,
     gas_limit: i64,
 ) -> Result<StartedInstance, HaltReason> {
-    let instance = linker.instantiate_and_start(&mut *store, module).map_err(|error| {
-        match error.as_trap_code() {
-            Some(code) => HaltReason::Trap(trap_kind(code)),
-            None => HaltReason::InvalidCode(format!("instantiation failed: {error}")),
-        }
-    })?;
+    let instance =
+        linker
+            .instantiate_and_start(&mut *store, module)
+            .map_err(|error| match error.as_trap_code() {
+                Some(code) => HaltReason::Trap(trap_kind(code)),
+                None => HaltReason::InvalidCode(format!("instantiation failed: {error}")),
+            })?;
     let global = |name: &str| {
-        instance
-            .get_global(&*store, name)
-            .ok_or_else(|| HaltReason::InvalidCode(format!("the prepared code does not export `{name}`")))
+        instance.get_global(&*store, name).ok_or_else(|| {
+            HaltReason::InvalidCode(format!("the prepared code does not export `{name}`"))
+        })
     };
     let gas_global = global(GAS_LEFT_GLOBAL)?;
     let halt_global = global(HALT_GLOBAL)?;
     gas_global
         .set(&mut *store, Val::I64(gas_limit))
-        .map_err(|error| HaltReason::InvalidCode(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}")))?;
+        .map_err(|error| {
+            HaltReason::InvalidCode(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}"))
+        })?;
     let func = instance
         .get_typed_func::<(), ()>(&*store, export)
         .map_err(|_| HaltReason::MissingExport(export.to_owned()))?;
@@ -395,19 +467,35 @@ fn start_instance<'w>(
     Ok((func, gas_global, halt_global))
 }
 
-fn classify(error: &wasmi::Error, state: &mut FrameState<'_>, gas_left: i64, halt_flag: i32) -> ExecStatus {
-    if let Some(trap) = error.kind().as_host().and_then(|host| (host as &dyn std::any::Any).downcast_ref::<HostTrap>())
+fn classify(
+    error: &wasmi::Error,
+    state: &mut FrameState<'_>,
+    gas_left: i64,
+    halt_flag: i32,
+) -> ExecStatus {
+    if let Some(trap) = error
+        .kind()
+        .as_host()
+        .and_then(|host| (host as &dyn std::any::Any).downcast_ref::<HostTrap>())
     {
         return match trap {
             HostTrap::Exit => match state.exit.take() {
                 Some(FrameExit::Return(data)) => ExecStatus::Success { return_data: data },
                 Some(FrameExit::Revert(data)) => ExecStatus::Revert { data },
-                None => ExecStatus::Halt { reason: HaltReason::Trap(TrapKind::Other) },
+                None => ExecStatus::Halt {
+                    reason: HaltReason::Trap(TrapKind::Other),
+                },
             },
-            HostTrap::OutOfGas => ExecStatus::Halt { reason: HaltReason::OutOfGas },
-            HostTrap::Trap(kind) => ExecStatus::Halt { reason: HaltReason::Trap(*kind) },
+            HostTrap::OutOfGas => ExecStatus::Halt {
+                reason: HaltReason::OutOfGas,
+            },
+            HostTrap::Trap(kind) => ExecStatus::Halt {
+                reason: HaltReason::Trap(*kind),
+            },
             // A node failure was stashed in `state.node_error` and handled before.
-            HostTrap::NodeFailure => ExecStatus::Halt { reason: HaltReason::Trap(TrapKind::Other) },
+            HostTrap::NodeFailure => ExecStatus::Halt {
+                reason: HaltReason::Trap(TrapKind::Other),
+            },
         };
     }
     let reason = if halt_flag == HALT_OUT_OF_GAS || gas_left < 0 {
@@ -449,9 +537,14 @@ fn diagnose(
     let backtrace: Vec<BacktraceFrame> = state
         .shadow_stack
         .iter()
-        .map(|&index| BacktraceFrame { function_index: index, name: module.function_names.get(&index).cloned() })
+        .map(|&index| BacktraceFrame {
+            function_index: index,
+            name: module.function_names.get(&index).cloned(),
+        })
         .collect();
-    let function = backtrace.last().map(|frame| frame.name.clone().unwrap_or_else(|| frame.to_string()));
+    let function = backtrace
+        .last()
+        .map(|frame| frame.name.clone().unwrap_or_else(|| frame.to_string()));
     let place = match (&function, state.host_function) {
         (Some(function), Some(host)) => format!("in `{function}` during host call `{host}`"),
         (Some(function), None) => format!("in `{function}`"),

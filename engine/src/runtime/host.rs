@@ -114,7 +114,9 @@ fn len_u64(len: i32) -> u64 {
 /// The guest region `ptr..ptr+len` as a host range, if it lies inside memory.
 fn region(memory_len: usize, ptr: i32, len: u64) -> HostResult<std::ops::Range<usize>> {
     let start = u64::from(ptr.cast_unsigned());
-    let end = start.checked_add(len).ok_or_else(|| trap(TrapKind::HostMemoryOutOfBounds))?;
+    let end = start
+        .checked_add(len)
+        .ok_or_else(|| trap(TrapKind::HostMemoryOutOfBounds))?;
     let in_bounds = usize::try_from(end).is_ok_and(|end| end <= memory_len);
     if !in_bounds {
         return Err(trap(TrapKind::HostMemoryOutOfBounds));
@@ -124,7 +126,10 @@ fn region(memory_len: usize, ptr: i32, len: u64) -> HostResult<std::ops::Range<u
 }
 
 fn memory(caller: &Ctx<'_, '_>) -> HostResult<wasmi::Memory> {
-    caller.data().memory.ok_or_else(|| trap(TrapKind::NoMemoryExport))
+    caller
+        .data()
+        .memory
+        .ok_or_else(|| trap(TrapKind::NoMemoryExport))
 }
 
 fn read_bytes(caller: &Ctx<'_, '_>, ptr: i32, len: u64) -> HostResult<Vec<u8>> {
@@ -178,8 +183,17 @@ pub(crate) fn input_size(mut caller: Ctx<'_, '_>) -> HostResult<i32> {
     finish(&mut caller, len)
 }
 
-pub(crate) fn input_copy(mut caller: Ctx<'_, '_>, dst_ptr: i32, offset: i32, len: i32) -> HostResult<()> {
-    begin(&mut caller, "input_copy", gas::input_copy.cost(len_u64(len)))?;
+pub(crate) fn input_copy(
+    mut caller: Ctx<'_, '_>,
+    dst_ptr: i32,
+    offset: i32,
+    len: i32,
+) -> HostResult<()> {
+    begin(
+        &mut caller,
+        "input_copy",
+        gas::input_copy.cost(len_u64(len)),
+    )?;
     let input = &caller.data().input;
     let start = u64::from(offset.cast_unsigned());
     let end = start + len_u64(len);
@@ -193,7 +207,11 @@ pub(crate) fn input_copy(mut caller: Ctx<'_, '_>, dst_ptr: i32, offset: i32, len
 }
 
 pub(crate) fn return_value(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<()> {
-    begin(&mut caller, "return_value", gas::return_value.cost(len_u64(len)))?;
+    begin(
+        &mut caller,
+        "return_value",
+        gas::return_value.cost(len_u64(len)),
+    )?;
     let data = read_bytes(&caller, ptr, len_u64(len))?;
     caller.data_mut().exit = Some(FrameExit::Return(data));
     caller.data_mut().host_function = None;
@@ -219,10 +237,18 @@ pub(crate) fn storage_read(
     dst_ptr: i32,
     dst_cap: i32,
 ) -> HostResult<i32> {
-    begin(&mut caller, "storage_read", gas::storage_read.cost(len_u64(key_len)))?;
+    begin(
+        &mut caller,
+        "storage_read",
+        gas::storage_read.cost(len_u64(key_len)),
+    )?;
     let key = read_bytes(&caller, key_ptr, len_u64(key_len))?;
     let state = caller.data();
-    let value = match state.shared.journal.storage(state.ctx.world, &state.address, &key) {
+    let value = match state
+        .shared
+        .journal
+        .storage(state.ctx.world, &state.address, &key)
+    {
         Ok(value) => value,
         Err(error) => return Err(node_failure(&mut caller, error)),
     };
@@ -230,7 +256,10 @@ pub(crate) fn storage_read(
         return finish(&mut caller, -1);
     };
     let copied = value.len().min(dst_cap.cast_unsigned() as usize);
-    charge(&mut caller, gas::storage_read.per_byte.saturating_mul(copied as u64))?;
+    charge(
+        &mut caller,
+        gas::storage_read.per_byte.saturating_mul(copied as u64),
+    )?;
     write_bytes(&mut caller, dst_ptr, &value[..copied])?;
     finish(&mut caller, to_i32(value.len()))
 }
@@ -255,11 +284,23 @@ pub(crate) fn storage_write(
     finish(&mut caller, ())
 }
 
-pub(crate) fn storage_remove(mut caller: Ctx<'_, '_>, key_ptr: i32, key_len: i32) -> HostResult<i32> {
-    begin(&mut caller, "storage_remove", gas::storage_remove.cost(len_u64(key_len)))?;
+pub(crate) fn storage_remove(
+    mut caller: Ctx<'_, '_>,
+    key_ptr: i32,
+    key_len: i32,
+) -> HostResult<i32> {
+    begin(
+        &mut caller,
+        "storage_remove",
+        gas::storage_remove.cost(len_u64(key_len)),
+    )?;
     let key = read_bytes(&caller, key_ptr, len_u64(key_len))?;
     let state = caller.data();
-    let present = match state.shared.journal.storage(state.ctx.world, &state.address, &key) {
+    let present = match state
+        .shared
+        .journal
+        .storage(state.ctx.world, &state.address, &key)
+    {
         Ok(value) => value.is_some(),
         Err(error) => return Err(node_failure(&mut caller, error)),
     };
@@ -348,7 +389,12 @@ pub(crate) fn gas_left_fn(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
 // Crypto
 // ---------------------------------------------------------------------------
 
-pub(crate) fn keccak256(mut caller: Ctx<'_, '_>, ptr: i32, len: i32, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn keccak256(
+    mut caller: Ctx<'_, '_>,
+    ptr: i32,
+    len: i32,
+    dst_ptr: i32,
+) -> HostResult<()> {
     begin(&mut caller, "keccak256", gas::keccak256.cost(len_u64(len)))?;
     let data = read_bytes(&caller, ptr, len_u64(len))?;
     let hash: [u8; 32] = Keccak256::digest(&data).into();
@@ -371,14 +417,22 @@ pub(crate) fn recover_signer(hash: &[u8; 32], signature: &[u8; 65]) -> Option<Ad
     if normalized != standard {
         return None;
     }
-    let recoverable = RecoverableSignature::from_compact(compact, RecoveryId::try_from(recovery).ok()?).ok()?;
-    let public_key = recoverable.recover(secp256k1::Message::from_digest(*hash)).ok()?;
+    let recoverable =
+        RecoverableSignature::from_compact(compact, RecoveryId::try_from(recovery).ok()?).ok()?;
+    let public_key = recoverable
+        .recover(secp256k1::Message::from_digest(*hash))
+        .ok()?;
     let uncompressed = public_key.serialize_uncompressed();
     let digest = Keccak256::digest(&uncompressed[1..]);
     Some(Address::from_slice(&digest[12..]))
 }
 
-pub(crate) fn ecrecover(mut caller: Ctx<'_, '_>, hash_ptr: i32, sig_ptr: i32, dst_ptr: i32) -> HostResult<i32> {
+pub(crate) fn ecrecover(
+    mut caller: Ctx<'_, '_>,
+    hash_ptr: i32,
+    sig_ptr: i32,
+    dst_ptr: i32,
+) -> HostResult<i32> {
     begin(&mut caller, "ecrecover", gas::ecrecover.cost(0))?;
     let hash = read_array::<32>(&caller, hash_ptr)?;
     let signature = read_array::<65>(&caller, sig_ptr)?;
@@ -415,7 +469,11 @@ pub(crate) fn emit_log(
     let data = read_bytes(&caller, data_ptr, len_u64(data_len))?;
     let topics = topic_bytes.chunks_exact(32).map(H256::from_slice).collect();
     let state = caller.data_mut();
-    let log = Log { address: state.address, topics, data };
+    let log = Log {
+        address: state.address,
+        topics,
+        data,
+    };
     state.shared.journal.push_log(log);
     finish(&mut caller, ())
 }
@@ -439,7 +497,13 @@ pub(crate) fn call(
     caller.data_mut().return_data.clear();
 
     let left = gas_left(&caller);
-    let forwarded = if gas_limit < 0 { left } else { gas_limit.min(left) }.max(0).cast_unsigned();
+    let forwarded = if gas_limit < 0 {
+        left
+    } else {
+        gas_limit.min(left)
+    }
+    .max(0)
+    .cast_unsigned();
     let state = caller.data();
     let ctx = std::rc::Rc::clone(&state.ctx);
     let depth = state.depth + 1;
@@ -489,13 +553,26 @@ pub(crate) fn call(
 }
 
 pub(crate) fn return_data_size(mut caller: Ctx<'_, '_>) -> HostResult<i32> {
-    begin(&mut caller, "return_data_size", gas::return_data_size.cost(0))?;
+    begin(
+        &mut caller,
+        "return_data_size",
+        gas::return_data_size.cost(0),
+    )?;
     let len = to_i32(caller.data().return_data.len());
     finish(&mut caller, len)
 }
 
-pub(crate) fn return_data_copy(mut caller: Ctx<'_, '_>, dst_ptr: i32, offset: i32, len: i32) -> HostResult<()> {
-    begin(&mut caller, "return_data_copy", gas::return_data_copy.cost(len_u64(len)))?;
+pub(crate) fn return_data_copy(
+    mut caller: Ctx<'_, '_>,
+    dst_ptr: i32,
+    offset: i32,
+    len: i32,
+) -> HostResult<()> {
+    begin(
+        &mut caller,
+        "return_data_copy",
+        gas::return_data_copy.cost(len_u64(len)),
+    )?;
     let data = &caller.data().return_data;
     let start = u64::from(offset.cast_unsigned());
     let end = start + len_u64(len);
@@ -527,7 +604,11 @@ pub(crate) fn transfer(mut caller: Ctx<'_, '_>, addr_ptr: i32, value_ptr: i32) -
 // ---------------------------------------------------------------------------
 
 pub(crate) fn debug_print(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<()> {
-    begin(&mut caller, "debug_print", gas::debug_print.cost(len_u64(len)))?;
+    begin(
+        &mut caller,
+        "debug_print",
+        gas::debug_print.cost(len_u64(len)),
+    )?;
     let bytes = read_bytes(&caller, ptr, len_u64(len))?;
     if caller.data().ctx.executor.config().dev_mode {
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -541,8 +622,12 @@ pub(crate) fn debug_print(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostRe
 // ---------------------------------------------------------------------------
 
 macro_rules! host_result {
-    () => { () };
-    ($rt:ident) => { $rt };
+    () => {
+        ()
+    };
+    ($rt:ident) => {
+        $rt
+    };
 }
 
 /// The host function implementing a table row; `gas_left` is named

@@ -13,9 +13,17 @@ use cairn_host_api::world::{Account, Address, CodeHash, U256, WorldState};
 use super::outcome::{Log, NodeError, StateChanges};
 
 enum Undo {
-    Storage { key: (Address, Vec<u8>), previous: Option<Option<Vec<u8>>> },
-    Account { address: Address, previous: Option<Account> },
-    Code { hash: CodeHash },
+    Storage {
+        key: (Address, Vec<u8>),
+        previous: Option<Option<Vec<u8>>>,
+    },
+    Account {
+        address: Address,
+        previous: Option<Account>,
+    },
+    Code {
+        hash: CodeHash,
+    },
 }
 
 /// A position in the journal to return to.
@@ -48,7 +56,10 @@ impl std::fmt::Debug for Journal {
 
 impl Journal {
     pub(crate) fn checkpoint(&self) -> Checkpoint {
-        Checkpoint { undo_len: self.undo.len(), logs_len: self.logs.len() }
+        Checkpoint {
+            undo_len: self.undo.len(),
+            logs_len: self.logs.len(),
+        }
     }
 
     /// Discards every change made since `checkpoint`.
@@ -95,7 +106,10 @@ impl Journal {
 
     pub(crate) fn set_storage(&mut self, address: Address, key: Vec<u8>, value: Option<Vec<u8>>) {
         let previous = self.storage.insert((address, key.clone()), value);
-        self.undo.push(Undo::Storage { key: (address, key), previous });
+        self.undo.push(Undo::Storage {
+            key: (address, key),
+            previous,
+        });
     }
 
     pub(crate) fn account(
@@ -109,8 +123,15 @@ impl Journal {
         Ok(world.account(address)?)
     }
 
-    pub(crate) fn balance(&self, world: &dyn WorldState, address: &Address) -> Result<U256, NodeError> {
-        Ok(self.account(world, address)?.map(|a| a.balance).unwrap_or_default())
+    pub(crate) fn balance(
+        &self,
+        world: &dyn WorldState,
+        address: &Address,
+    ) -> Result<U256, NodeError> {
+        Ok(self
+            .account(world, address)?
+            .map(|a| a.balance)
+            .unwrap_or_default())
     }
 
     pub(crate) fn set_account(&mut self, address: Address, account: Account) {
@@ -173,7 +194,11 @@ impl Journal {
     /// The accumulated changes and logs.
     pub(crate) fn into_changes(self) -> (StateChanges, Vec<Log>) {
         (
-            StateChanges { accounts: self.accounts, storage: self.storage, code: self.code },
+            StateChanges {
+                accounts: self.accounts,
+                storage: self.storage,
+                code: self.code,
+            },
             self.logs,
         )
     }

@@ -35,7 +35,6 @@ mod cache;
 mod diagnostics;
 mod frame;
 mod host;
-mod interim_prepare;
 mod journal;
 pub mod memory_world;
 mod outcome;
@@ -44,11 +43,12 @@ use std::sync::Mutex;
 
 use cairn_host_api::world::{Address, U256, WorldState};
 
-pub use interim_prepare::{GasSchedule, PrepareError, PreparedCode, ValidationLimits, prepare_code};
+use crate::prepare::{GasSchedule, ValidationLimits};
+
 pub use memory_world::InMemoryWorld;
 pub use outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, Log, NodeError, StateChanges, TrapDiagnostics,
-    TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, Log, NodeError, StateChanges,
+    TrapDiagnostics, TrapKind,
 };
 
 use cache::ModuleCache;
@@ -145,7 +145,11 @@ impl Executor {
     pub fn new(config: ExecConfig) -> Self {
         let engine = wasmi::Engine::new(&frame::wasmi_config());
         let cache = Mutex::new(ModuleCache::new(config.cache_capacity));
-        Self { config, engine, cache }
+        Self {
+            config,
+            engine,
+            cache,
+        }
     }
 
     /// The executor's configuration.
