@@ -1,1 +1,2 @@
 //! Cairn's end-to-end tests: one binary, one module per area.
+mod contracts;

@@ -1,0 +1,1113 @@
+//! The committed contract artifacts (`contracts/artifacts`) run through the
+//! real engine: deploys, calls, events, reverts and gas of every example,
+//! token invariants as property tests against a model, the hostile fixtures'
+//! halts, and the host ABI encoder against the SDK decoder.
+
+use std::collections::BTreeMap;
+
+use cairn_engine::chain::{SigningKey, contract_address};
+use cairn_engine::runtime::{
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, HaltReason, InMemoryWorld,
+    Message, MessageKind,
+};
+use cairn_host_api::abi::{
+    RevertReason, decode_result, decode_revert, encode_call, encode_deploy, event_signature,
+    storage_key, topic,
+};
+use cairn_host_api::world::{Address, H256, U256};
+use parity_scale_codec::{Decode, Encode};
+use proptest::prelude::*;
+use sha3::{Digest, Keccak256};
+
+const GAS: u64 = 50_000_000;
+const BLOCK: BlockContext = BlockContext {
+    number: 7,
+    timestamp: 1_700_000_000,
+    chain_id: 31,
+};
+
+fn artifact(name: &str) -> Vec<u8> {
+    let path = cairn_tests::repo_root()
+        .join("contracts/artifacts")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn account(n: u64) -> Address {
+    Address::from_low_u64_be(0xA000 + n)
+}
+
+/// A world, an executor and the block, applying each successful message.
+struct Chain {
+    executor: Executor,
+    world: InMemoryWorld,
+    deploys: u64,
+}
+
+impl Chain {
+    fn new() -> Self {
+        let mut world = InMemoryWorld::new();
+        for n in 0..8 {
+            world.fund(account(n), U256::from(1_000_000_000u64));
+        }
+        Self {
+            executor: Executor::new(ExecConfig::default()),
+            world,
+            deploys: 0,
+        }
+    }
+
+    fn run(&mut self, message: &Message) -> ExecOutcome {
+        let outcome = self
+            .executor
+            .execute(&self.world, &BLOCK, message)
+            .expect("node failure");
+        assert!(
+            outcome.gas_used <= message.gas_limit,
+            "gas used above the limit"
+        );
+        if outcome.is_success() {
+            self.world.apply(&outcome.changes);
+        } else {
+            assert!(outcome.changes.is_empty() && outcome.logs.is_empty());
+        }
+        outcome
+    }
+
+    fn deploy_with(
+        &mut self,
+        from: Address,
+        code: Vec<u8>,
+        input: Vec<u8>,
+        value: U256,
+    ) -> (Address, ExecOutcome) {
+        self.deploys += 1;
+        let target = contract_address(&from, self.deploys);
+        let outcome = self.run(&Message {
+            origin: from,
+            caller: from,
+            target,
+            value,
+            input,
+            gas_limit: GAS,
+            kind: MessageKind::Deploy { code },
+        });
+        (target, outcome)
+    }
+
+    fn deploy<A: Encode>(&mut self, from: Address, name: &str, args: &A) -> Address {
+        let (address, outcome) =
+            self.deploy_with(from, artifact(name), encode_deploy(args), U256::zero());
+        assert!(
+            outcome.is_success(),
+            "deploying {name}: {:?}",
+            outcome.status
+        );
+        address
+    }
+
+    fn call_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        input: Vec<u8>,
+        value: U256,
+        gas_limit: u64,
+    ) -> ExecOutcome {
+        self.run(&Message {
+            origin: from,
+            caller: from,
+            target: to,
+            value,
+            input,
+            gas_limit,
+            kind: MessageKind::Call,
+        })
+    }
+
+    fn call<A: Encode>(
+        &mut self,
+        from: Address,
+        to: Address,
+        method: &str,
+        args: &A,
+    ) -> ExecOutcome {
+        self.call_raw(from, to, encode_call(method, args), U256::zero(), GAS)
+    }
+
+    /// Calls `method` and decodes its result, failing the test on anything else.
+    fn query<A: Encode, R: Decode>(
+        &mut self,
+        from: Address,
+        to: Address,
+        method: &str,
+        args: &A,
+    ) -> R {
+        let outcome = self.call(from, to, method, args);
+        decode_result(&success_data(&outcome, method)).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+}
+
+fn success_data(outcome: &ExecOutcome, what: &str) -> Vec<u8> {
+    match &outcome.status {
+        ExecStatus::Success { return_data } => return_data.clone(),
+        ExecStatus::Revert { data } => panic!("{what} reverted: {}", decode_revert(data)),
+        other => panic!(
+            "{what} did not succeed: {other:?} {:?}",
+            outcome.diagnostics
+        ),
+    }
+}
+
+fn revert_reason(outcome: &ExecOutcome) -> RevertReason {
+    match &outcome.status {
+        ExecStatus::Revert { data } => decode_revert(data),
+        other => panic!("expected a revert, got {other:?}"),
+    }
+}
+
+fn halt_reason(outcome: &ExecOutcome) -> HaltReason {
+    match &outcome.status {
+        ExecStatus::Halt { reason } => reason.clone(),
+        other => panic!("expected a halt, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Artifacts
+// ---------------------------------------------------------------------------
+
+#[test]
+fn manifest_matches_committed_artifacts() {
+    let path = cairn_tests::repo_root().join("contracts/artifacts/manifest.json");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let contracts = manifest["contracts"].as_array().unwrap();
+    assert!(contracts.len() >= 11);
+    for entry in contracts {
+        let name = entry["name"].as_str().unwrap();
+        let code = artifact(name);
+        assert_eq!(entry["size"].as_u64().unwrap(), code.len() as u64, "{name}");
+        let hash = format!("0x{}", hex::encode(Keccak256::digest(&code)));
+        assert_eq!(entry["code_hash"].as_str().unwrap(), hash, "{name}");
+    }
+    let token = contracts.iter().find(|c| c["name"] == "token").unwrap();
+    assert!(
+        token["size"].as_u64().unwrap() < 16 * 1024,
+        "token must stay under 16 KiB"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// counter
+// ---------------------------------------------------------------------------
+
+#[test]
+fn counter_counts_emits_and_guards_reset() {
+    let mut chain = Chain::new();
+    let (owner, other) = (account(0), account(1));
+    let counter = chain.deploy(owner, "counter", &5u64);
+    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 5);
+
+    let outcome = chain.call(other, counter, "increment", &3u64);
+    assert_eq!(
+        decode_result::<u64>(&success_data(&outcome, "increment")).unwrap(),
+        8
+    );
+    assert!(outcome.gas_used > 0);
+    assert_eq!(outcome.logs.len(), 1);
+    assert_eq!(outcome.logs[0].address, counter);
+    assert_eq!(outcome.logs[0].topics, vec![event_signature("Changed")]);
+    assert_eq!(outcome.logs[0].data, (5u64, 8u64).encode());
+    // The SDK's storage layout: SCALE(name) ‖ SCALE(key).
+    assert_eq!(
+        chain.world.storage[&(counter, storage_key("count", &()))],
+        8u64.encode()
+    );
+
+    let denied = chain.call(other, counter, "reset", &());
+    assert_eq!(
+        revert_reason(&denied),
+        RevertReason::Error("only the owner can reset".into())
+    );
+    assert!(denied.gas_used > 0);
+    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 8);
+
+    assert!(chain.call(owner, counter, "reset", &()).is_success());
+    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 0);
+
+    chain
+        .call(owner, counter, "increment", &(u64::MAX - 1))
+        .is_success()
+        .then_some(())
+        .unwrap();
+    let overflow = chain.call(owner, counter, "increment", &2u64);
+    assert_eq!(
+        revert_reason(&overflow),
+        RevertReason::Error("counter overflow".into())
+    );
+}
+
+#[test]
+fn dispatch_rejects_bad_call_data() {
+    let mut chain = Chain::new();
+    let counter = chain.deploy(account(0), "counter", &0u64);
+    let unknown = chain.call(account(0), counter, "no_such_method", &());
+    assert_eq!(
+        revert_reason(&unknown),
+        RevertReason::UnknownSelector(cairn_host_api::abi::selector("no_such_method"))
+    );
+    let short = chain.call_raw(account(0), counter, vec![1, 2], U256::zero(), GAS);
+    assert_eq!(
+        revert_reason(&short),
+        RevertReason::Error("call data shorter than a selector".into())
+    );
+    // Trailing bytes after the arguments are malformed call data too.
+    let mut long = encode_call("increment", &1u64);
+    long.push(0);
+    let malformed = chain.call_raw(account(0), counter, long, U256::zero(), GAS);
+    assert_eq!(
+        revert_reason(&malformed),
+        RevertReason::Error("malformed arguments".into())
+    );
+    let truncated = chain.call_raw(
+        account(0),
+        counter,
+        encode_call("increment", &1u32),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&truncated),
+        RevertReason::Error("malformed arguments".into())
+    );
+}
+
+#[test]
+fn gas_is_deterministic_and_bounded() {
+    let run = || {
+        let mut chain = Chain::new();
+        let counter = chain.deploy(account(0), "counter", &1u64);
+        chain.call(account(1), counter, "increment", &1u64).gas_used
+    };
+    let first = run();
+    assert_eq!(first, run());
+
+    let mut chain = Chain::new();
+    let counter = chain.deploy(account(0), "counter", &1u64);
+    let starved = chain.call_raw(
+        account(1),
+        counter,
+        encode_call("increment", &1u64),
+        U256::zero(),
+        first - 1,
+    );
+    assert_eq!(halt_reason(&starved), HaltReason::OutOfGas);
+    assert_eq!(starved.gas_used, first - 1);
+    let exact = chain.call_raw(
+        account(1),
+        counter,
+        encode_call("increment", &1u64),
+        U256::zero(),
+        first,
+    );
+    assert!(exact.is_success(), "{:?}", exact.status);
+    assert_eq!(exact.gas_used, first);
+}
+
+// ---------------------------------------------------------------------------
+// token
+// ---------------------------------------------------------------------------
+
+fn deploy_token(chain: &mut Chain, owner: Address, supply: u64) -> Address {
+    chain.deploy(
+        owner,
+        "token",
+        &(
+            "Cairn Token".to_string(),
+            "CRN".to_string(),
+            U256::from(supply),
+        ),
+    )
+}
+
+fn balance(chain: &mut Chain, token: Address, who: Address) -> U256 {
+    chain.query(who, token, "balance_of", &who)
+}
+
+#[test]
+fn token_transfers_approves_and_reverts_with_reasons() {
+    let mut chain = Chain::new();
+    let (alice, bob, carol) = (account(0), account(1), account(2));
+    let (token, deployed) = chain.deploy_with(
+        alice,
+        artifact("token"),
+        encode_deploy(&(
+            "Cairn Token".to_string(),
+            "CRN".to_string(),
+            U256::from(1_000u64),
+        )),
+        U256::zero(),
+    );
+    assert!(deployed.is_success());
+    assert_eq!(
+        deployed.logs[0].topics,
+        vec![
+            event_signature("Transfer"),
+            topic(&Address::zero()),
+            topic(&alice)
+        ]
+    );
+
+    assert_eq!(
+        chain.query::<_, String>(bob, token, "name", &()),
+        "Cairn Token"
+    );
+    assert_eq!(chain.query::<_, String>(bob, token, "symbol", &()), "CRN");
+    assert_eq!(chain.query::<_, u8>(bob, token, "decimals", &()), 18);
+    assert_eq!(
+        chain.query::<_, U256>(bob, token, "total_supply", &()),
+        U256::from(1_000u64)
+    );
+
+    let sent = chain.call(alice, token, "transfer", &(bob, U256::from(300u64)));
+    success_data(&sent, "transfer");
+    assert_eq!(sent.logs.len(), 1);
+    assert_eq!(
+        sent.logs[0].topics,
+        vec![event_signature("Transfer"), topic(&alice), topic(&bob)]
+    );
+    assert_eq!(sent.logs[0].data, U256::from(300u64).encode());
+    assert_eq!(balance(&mut chain, token, alice), U256::from(700u64));
+    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
+
+    let too_much = chain.call(bob, token, "transfer", &(carol, U256::from(301u64)));
+    assert_eq!(
+        revert_reason(&too_much),
+        RevertReason::Error("insufficient balance".into())
+    );
+    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
+
+    let approved = chain.call(alice, token, "approve", &(carol, U256::from(50u64)));
+    success_data(&approved, "approve");
+    assert_eq!(
+        approved.logs[0].topics,
+        vec![event_signature("Approval"), topic(&alice), topic(&carol)]
+    );
+    assert_eq!(
+        chain.query::<_, U256>(carol, token, "allowance", &(alice, carol)),
+        U256::from(50u64)
+    );
+
+    success_data(
+        &chain.call(
+            carol,
+            token,
+            "transfer_from",
+            &(alice, bob, U256::from(20u64)),
+        ),
+        "transfer_from",
+    );
+    assert_eq!(
+        chain.query::<_, U256>(carol, token, "allowance", &(alice, carol)),
+        U256::from(30u64)
+    );
+    let over = chain.call(
+        carol,
+        token,
+        "transfer_from",
+        &(alice, bob, U256::from(31u64)),
+    );
+    assert_eq!(
+        revert_reason(&over),
+        RevertReason::Error("insufficient allowance".into())
+    );
+    assert_eq!(balance(&mut chain, token, bob), U256::from(320u64));
+
+    // Amounts near 2^256 are checked, never wrapped.
+    let huge = chain.call(alice, token, "transfer", &(bob, U256::MAX));
+    assert_eq!(
+        revert_reason(&huge),
+        RevertReason::Error("insufficient balance".into())
+    );
+    let starved = chain.call_raw(
+        alice,
+        token,
+        encode_call("transfer", &(bob, U256::one())),
+        U256::zero(),
+        1_000,
+    );
+    assert_eq!(halt_reason(&starved), HaltReason::OutOfGas);
+    assert_eq!(starved.gas_used, 1_000);
+}
+
+#[derive(Debug, Clone)]
+enum TokenOp {
+    Transfer {
+        from: u8,
+        to: u8,
+        amount: u64,
+    },
+    Approve {
+        owner: u8,
+        spender: u8,
+        amount: u64,
+    },
+    TransferFrom {
+        spender: u8,
+        from: u8,
+        to: u8,
+        amount: u64,
+    },
+}
+
+fn token_op() -> impl Strategy<Value = TokenOp> {
+    let who = 0u8..4;
+    // Amounts around the balances, so both successes and reverts are common.
+    let amount = prop_oneof![0u64..600, Just(0), Just(1_000), Just(u64::MAX)];
+    prop_oneof![
+        (who.clone(), who.clone(), amount.clone())
+            .prop_map(|(from, to, amount)| TokenOp::Transfer { from, to, amount }),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(owner, spender, amount)| {
+            TokenOp::Approve {
+                owner,
+                spender,
+                amount,
+            }
+        }),
+        (who.clone(), who.clone(), who, amount).prop_map(|(spender, from, to, amount)| {
+            TokenOp::TransferFrom {
+                spender,
+                from,
+                to,
+                amount,
+            }
+        }),
+    ]
+}
+
+/// The token's specification as a model: balances and allowances.
+#[derive(Debug, Default)]
+struct TokenModel {
+    balances: BTreeMap<u8, u64>,
+    allowances: BTreeMap<(u8, u8), u64>,
+}
+
+impl TokenModel {
+    fn transfer(&mut self, from: u8, to: u8, amount: u64) -> Result<(), &'static str> {
+        let have = self.balances.get(&from).copied().unwrap_or(0);
+        let left = have.checked_sub(amount).ok_or("insufficient balance")?;
+        self.balances.insert(from, left);
+        *self.balances.entry(to).or_default() += amount;
+        Ok(())
+    }
+
+    fn apply(&mut self, op: &TokenOp) -> Result<(), &'static str> {
+        match *op {
+            TokenOp::Transfer { from, to, amount } => self.transfer(from, to, amount),
+            TokenOp::Approve {
+                owner,
+                spender,
+                amount,
+            } => {
+                self.allowances.insert((owner, spender), amount);
+                Ok(())
+            }
+            TokenOp::TransferFrom {
+                spender,
+                from,
+                to,
+                amount,
+            } => {
+                let allowed = self.allowances.get(&(from, spender)).copied().unwrap_or(0);
+                let left = allowed
+                    .checked_sub(amount)
+                    .ok_or("insufficient allowance")?;
+                self.transfer(from, to, amount)?;
+                self.allowances.insert((from, spender), left);
+                Ok(())
+            }
+        }
+    }
+}
+
+const SUPPLY: u64 = 1_000;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Any sequence of calls keeps the total supply, never moves more than a
+    /// balance or an allowance, and agrees with the model call by call.
+    #[test]
+    fn token_matches_model_and_conserves_supply(ops in proptest::collection::vec(token_op(), 1..24)) {
+        let mut chain = Chain::new();
+        let token = deploy_token(&mut chain, account(0), SUPPLY);
+        let mut model = TokenModel::default();
+        model.balances.insert(0, SUPPLY);
+
+        for op in &ops {
+            let expected = model.apply(op);
+            let outcome = match *op {
+                TokenOp::Transfer { from, to, amount } => chain.call(
+                    account(from.into()), token, "transfer", &(account(to.into()), U256::from(amount))),
+                TokenOp::Approve { owner, spender, amount } => chain.call(
+                    account(owner.into()), token, "approve", &(account(spender.into()), U256::from(amount))),
+                TokenOp::TransferFrom { spender, from, to, amount } => chain.call(
+                    account(spender.into()), token, "transfer_from",
+                    &(account(from.into()), account(to.into()), U256::from(amount))),
+            };
+            match expected {
+                Ok(()) => prop_assert!(outcome.is_success(), "{op:?}: {:?}", outcome.status),
+                Err(reason) => prop_assert_eq!(revert_reason(&outcome), RevertReason::Error(reason.into()), "{:?}", op),
+            }
+        }
+
+        let mut total = U256::zero();
+        for n in 0..4u8 {
+            let on_chain = balance(&mut chain, token, account(n.into()));
+            prop_assert_eq!(on_chain, U256::from(model.balances.get(&n).copied().unwrap_or(0)));
+            total += on_chain;
+            for spender in 0..4u8 {
+                let allowance: U256 = chain.query(account(0), token, "allowance", &(account(n.into()), account(spender.into())));
+                prop_assert_eq!(allowance, U256::from(model.allowances.get(&(n, spender)).copied().unwrap_or(0)));
+            }
+        }
+        prop_assert_eq!(total, U256::from(SUPPLY));
+        prop_assert_eq!(chain.query::<_, U256>(account(0), token, "total_supply", &()), U256::from(SUPPLY));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// router: calls across contracts, handles the callee's revert
+// ---------------------------------------------------------------------------
+
+#[test]
+fn router_pays_through_token_and_survives_its_revert() {
+    let mut chain = Chain::new();
+    let (alice, bob) = (account(0), account(1));
+    let token = deploy_token(&mut chain, alice, 1_000);
+    let router = chain.deploy(alice, "router", &());
+    success_data(
+        &chain.call(alice, token, "approve", &(router, U256::from(500u64))),
+        "approve",
+    );
+
+    let paid = chain.call(alice, router, "pay", &(token, bob, U256::from(300u64)));
+    assert!(decode_result::<bool>(&success_data(&paid, "pay")).unwrap());
+    // The token's Transfer (emitted by the callee) comes before the router's Payment.
+    assert_eq!(paid.logs.len(), 2);
+    assert_eq!(paid.logs[0].address, token);
+    assert_eq!(paid.logs[0].topics[0], event_signature("Transfer"));
+    assert_eq!(paid.logs[1].address, router);
+    assert_eq!(
+        paid.logs[1].topics,
+        vec![event_signature("Payment"), topic(&token), topic(&bob)]
+    );
+    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
+
+    // 200 left of the allowance: the token reverts, the router catches it.
+    let failed = chain.call(alice, router, "pay", &(token, bob, U256::from(300u64)));
+    assert!(!decode_result::<bool>(&success_data(&failed, "pay")).unwrap());
+    assert_eq!(
+        failed.logs.len(),
+        1,
+        "the token's logs are discarded with its revert"
+    );
+    assert_eq!(failed.logs[0].topics[0], event_signature("PaymentFailed"));
+    assert_eq!(
+        failed.logs[0].data,
+        (U256::from(300u64), "insufficient allowance".to_string()).encode()
+    );
+    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
+    assert_eq!(
+        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
+        (1, 1)
+    );
+
+    // pay_or_revert forwards the token's revert data unchanged.
+    let forwarded = chain.call(
+        alice,
+        router,
+        "pay_or_revert",
+        &(token, bob, U256::from(300u64)),
+    );
+    assert_eq!(
+        revert_reason(&forwarded),
+        RevertReason::Error("insufficient allowance".into())
+    );
+    assert_eq!(
+        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
+        (1, 1)
+    );
+
+    assert_eq!(
+        chain.query::<_, U256>(alice, router, "balance_via", &(token, bob)),
+        U256::from(300u64)
+    );
+    // A call to an address without code cannot start.
+    let nowhere = chain.call(alice, router, "balance_via", &(account(7), bob));
+    assert_eq!(
+        revert_reason(&nowhere),
+        RevertReason::Error("call could not start".into())
+    );
+}
+
+// ---------------------------------------------------------------------------
+// multisig: ecrecover over keccak256 of the proposal
+// ---------------------------------------------------------------------------
+
+struct Wallet {
+    address: Address,
+    keys: Vec<SigningKey>,
+}
+
+fn proposal_hash(wallet: Address, nonce: u64, to: Address, value: U256, data: &[u8]) -> H256 {
+    let encoded = (
+        "cairn-multisig",
+        BLOCK.chain_id,
+        wallet,
+        nonce,
+        to,
+        value,
+        data,
+    )
+        .encode();
+    H256(Keccak256::digest(encoded).into())
+}
+
+fn deploy_wallet(chain: &mut Chain, funds: u64) -> Wallet {
+    let mut keys: Vec<SigningKey> = (0..3u8)
+        .map(|i| SigningKey::from_seed(&[b'k', i]))
+        .collect();
+    keys.sort_by_key(SigningKey::address);
+    let owners: Vec<Address> = keys.iter().map(SigningKey::address).collect();
+    let (address, outcome) = chain.deploy_with(
+        account(0),
+        artifact("multisig"),
+        encode_deploy(&(owners, 2u32)),
+        U256::from(funds),
+    );
+    assert!(outcome.is_success(), "{:?}", outcome.status);
+    Wallet { address, keys }
+}
+
+fn sign(keys: &[&SigningKey], hash: &H256) -> Vec<[u8; 65]> {
+    keys.iter().map(|k| k.sign_digest(hash)).collect()
+}
+
+#[test]
+fn multisig_releases_value_with_enough_owner_signatures() {
+    let mut chain = Chain::new();
+    let wallet = deploy_wallet(&mut chain, 1_000);
+    let recipient = Address::from_low_u64_be(0xBEEF);
+    let value = U256::from(400u64);
+    let hash = proposal_hash(wallet.address, 0, recipient, value, &[]);
+    assert_eq!(
+        chain.query::<_, H256>(
+            account(5),
+            wallet.address,
+            "proposal_hash",
+            &(recipient, value, Vec::<u8>::new())
+        ),
+        hash
+    );
+
+    let [k0, k1, k2] = [&wallet.keys[0], &wallet.keys[1], &wallet.keys[2]];
+    let execute =
+        |sigs: Vec<[u8; 65]>| encode_call("execute", &(recipient, value, Vec::<u8>::new(), sigs));
+
+    let one = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(sign(&[k0], &hash)),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&one),
+        RevertReason::Error("not enough signatures".into())
+    );
+    let twice = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(sign(&[k0, k0], &hash)),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&twice),
+        RevertReason::Error("signatures must be ordered by signer, without duplicates".into())
+    );
+    let stranger = SigningKey::from_seed(b"stranger");
+    let outsider = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(sign(&[k0, &stranger], &hash)),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&outsider),
+        RevertReason::Error("signer is not an owner".into())
+    );
+    let mut garbage = sign(&[k0, k2], &hash);
+    garbage[1][64] = 9;
+    let malformed = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(garbage),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&malformed),
+        RevertReason::Error("invalid signature".into())
+    );
+
+    let done = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(sign(&[k0, k2], &hash)),
+        U256::zero(),
+        GAS,
+    );
+    success_data(&done, "execute");
+    assert_eq!(chain.world.accounts[&recipient].balance, value);
+    assert_eq!(
+        chain.world.accounts[&wallet.address].balance,
+        U256::from(600u64)
+    );
+    assert_eq!(
+        done.logs[0].topics,
+        vec![event_signature("Executed"), topic(&0u64), topic(&recipient)]
+    );
+    assert_eq!(
+        chain.query::<_, u64>(account(5), wallet.address, "nonce", &()),
+        1
+    );
+
+    // The same signatures are spent: the nonce is part of what was signed.
+    let replay = chain.call_raw(
+        account(5),
+        wallet.address,
+        execute(sign(&[k0, k2], &hash)),
+        U256::zero(),
+        GAS,
+    );
+    assert_eq!(
+        revert_reason(&replay),
+        RevertReason::Error("signer is not an owner".into())
+    );
+    let _ = k1;
+}
+
+#[test]
+fn multisig_calls_another_contract_and_reverts_with_it() {
+    let mut chain = Chain::new();
+    let wallet = deploy_wallet(&mut chain, 0);
+    let counter = chain.deploy(account(0), "counter", &0u64);
+    let data = encode_call("increment", &41u64);
+    let hash = proposal_hash(wallet.address, 0, counter, U256::zero(), &data);
+    let sigs = sign(&[&wallet.keys[1], &wallet.keys[2]], &hash);
+    let done = chain.call(
+        account(3),
+        wallet.address,
+        "execute",
+        &(counter, U256::zero(), data, sigs),
+    );
+    let output: Vec<u8> = decode_result(&success_data(&done, "execute")).unwrap();
+    assert_eq!(decode_result::<u64>(&output).unwrap(), 41);
+    assert_eq!(chain.query::<_, u64>(account(3), counter, "get", &()), 41);
+
+    // The counter's `reset` is owner-only: its revert reverts the execution, nonce included.
+    let data = encode_call("reset", &());
+    let hash = proposal_hash(wallet.address, 1, counter, U256::zero(), &data);
+    let sigs = sign(&[&wallet.keys[0], &wallet.keys[1]], &hash);
+    let denied = chain.call(
+        account(3),
+        wallet.address,
+        "execute",
+        &(counter, U256::zero(), data, sigs),
+    );
+    assert_eq!(
+        revert_reason(&denied),
+        RevertReason::Error("only the owner can reset".into())
+    );
+    assert_eq!(
+        chain.query::<_, u64>(account(3), wallet.address, "nonce", &()),
+        1
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Hostile fixtures
+// ---------------------------------------------------------------------------
+
+#[test]
+fn infinite_loop_runs_out_of_gas_exactly() {
+    let mut chain = Chain::new();
+    let spinner = chain.deploy(account(0), "infinite_loop", &());
+    for limit in [10_000u64, 1_000_000] {
+        let outcome = chain.call_raw(
+            account(0),
+            spinner,
+            encode_call("spin", &()),
+            U256::zero(),
+            limit,
+        );
+        assert_eq!(halt_reason(&outcome), HaltReason::OutOfGas);
+        assert_eq!(outcome.gas_used, limit);
+    }
+}
+
+#[test]
+fn unbounded_recursion_exhausts_the_stack_limit() {
+    let mut chain = Chain::new();
+    let fixture = chain.deploy(account(0), "deep_recursion", &());
+    assert_eq!(
+        chain.query::<_, u32>(account(0), fixture, "recurse", &100u32),
+        100
+    );
+    let deep = chain.call(account(0), fixture, "recurse", &u32::MAX);
+    assert_eq!(halt_reason(&deep), HaltReason::StackExhausted);
+    assert!(
+        deep.gas_used < GAS,
+        "the stack limit, not gas, stops the recursion"
+    );
+}
+
+#[test]
+fn memory_bomb_stops_at_the_declared_maximum() {
+    let mut chain = Chain::new();
+    let bomb = chain.deploy(account(0), "memory_bomb", &());
+    assert_eq!(chain.query::<_, u32>(account(0), bomb, "grow", &()), 16);
+    let starved = chain.call_raw(
+        account(0),
+        bomb,
+        encode_call("grow", &()),
+        U256::zero(),
+        5_000,
+    );
+    assert_eq!(halt_reason(&starved), HaltReason::OutOfGas);
+    // More than 1 MiB cannot be allocated: the SDK's allocator fails and the
+    // panic handler reverts.
+    let too_big = chain.call(account(0), bomb, "allocate", &2_000_000u32);
+    assert!(
+        matches!(revert_reason(&too_big), RevertReason::Panic(_)),
+        "{:?}",
+        too_big.status
+    );
+}
+
+#[test]
+fn storage_spam_is_bounded_by_gas() {
+    let mut chain = Chain::new();
+    let spam = chain.deploy(account(0), "storage_spam", &());
+    let few = chain.call(account(0), spam, "spam", &(3u32, 10u32));
+    success_data(&few, "spam");
+    let writes = few
+        .changes
+        .storage
+        .keys()
+        .filter(|(a, _)| *a == spam)
+        .count();
+    assert_eq!(writes, 3);
+    let flood = chain.call_raw(
+        account(0),
+        spam,
+        encode_call("spam", &(u32::MAX, 1_024u32)),
+        U256::zero(),
+        10_000_000,
+    );
+    assert_eq!(halt_reason(&flood), HaltReason::OutOfGas);
+    assert_eq!(flood.gas_used, 10_000_000);
+}
+
+#[test]
+fn giant_return_data_is_paid_per_byte() {
+    let mut chain = Chain::new();
+    let giant = chain.deploy(account(0), "giant_return", &());
+    let small = chain.call(account(0), giant, "sized", &100u32);
+    assert_eq!(success_data(&small, "sized"), vec![0x5A; 100]);
+    let starved = chain.call_raw(
+        account(0),
+        giant,
+        encode_call("giant", &()),
+        U256::zero(),
+        200_000,
+    );
+    assert_eq!(halt_reason(&starved), HaltReason::OutOfGas);
+    let all = chain.call(account(0), giant, "giant", &());
+    assert_eq!(success_data(&all, "giant").len(), 16 * 65_536);
+    assert!(all.gas_used > 16 * 65_536, "return_value charges per byte");
+}
+
+#[test]
+fn float_fixture_is_rejected_at_deploy() {
+    let mut chain = Chain::new();
+    let (_, outcome) = chain.deploy_with(
+        account(0),
+        artifact("uses_floats"),
+        Vec::new(),
+        U256::zero(),
+    );
+    match halt_reason(&outcome) {
+        HaltReason::InvalidCode(message) => {
+            assert!(message.to_lowercase().contains("float"), "{message}")
+        }
+        other => panic!("expected InvalidCode, got {other:?}"),
+    }
+    assert_eq!(outcome.gas_used, 0);
+}
+
+// ---------------------------------------------------------------------------
+// ABI: host encoder against the SDK decoder
+// ---------------------------------------------------------------------------
+
+/// The contract's flat 13-tuple; nested here because std implements `Debug`
+/// and `PartialEq` only up to 12 elements. SCALE encodes a tuple as the
+/// concatenation of its fields, so both shapes have the same encoding.
+type Everything = (
+    (u8, u16, u32, u64, u128, bool),
+    (
+        String,
+        Vec<u8>,
+        Option<u32>,
+        U256,
+        Address,
+        Vec<(u16, i64)>,
+        H256,
+    ),
+);
+
+fn everything() -> impl Strategy<Value = Everything> {
+    let numbers = (
+        any::<u8>(),
+        any::<u16>(),
+        any::<u32>(),
+        any::<u64>(),
+        any::<u128>(),
+        any::<bool>(),
+    );
+    let containers = (
+        ".{0,40}",
+        proptest::collection::vec(any::<u8>(), 0..300),
+        proptest::option::of(any::<u32>()),
+        any::<[u8; 32]>().prop_map(|b| U256::from_little_endian(&b)),
+        any::<[u8; 20]>().prop_map(Address::from),
+        proptest::collection::vec((any::<u16>(), any::<i64>()), 0..8),
+        any::<[u8; 32]>().prop_map(H256::from),
+    );
+    (numbers, containers)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn host_encoder_round_trips_through_the_sdk_decoder(value in everything()) {
+        let mut chain = Chain::new();
+        let echo = chain.deploy(account(0), "abi_echo", &());
+        let echoed: Everything = chain.query(account(0), echo, "echo", &(value.clone(),));
+        prop_assert_eq!(echoed, value);
+    }
+}
+
+#[test]
+fn sdk_context_crypto_storage_and_reverts_agree_with_the_host() {
+    let mut chain = Chain::new();
+    let echo = chain.deploy(account(0), "abi_echo", &());
+    let args = (
+        u64::MAX,
+        "multi ✓".to_string(),
+        vec![account(1), account(2)],
+    );
+    assert_eq!(
+        chain.query::<_, (u64, String, Vec<Address>)>(account(0), echo, "echo_args", &args),
+        args
+    );
+
+    // Context: caller, origin, own address, value, block fields, own balance.
+    let outcome = chain.call_raw(
+        account(3),
+        echo,
+        encode_call("context", &()),
+        U256::from(77u64),
+        GAS,
+    );
+    let context: (Address, Address, Address, U256, u64, u64, u64, U256) =
+        decode_result(&success_data(&outcome, "context")).unwrap();
+    assert_eq!(
+        context,
+        (
+            account(3),
+            account(3),
+            echo,
+            U256::from(77u64),
+            BLOCK.number,
+            BLOCK.timestamp,
+            BLOCK.chain_id,
+            U256::from(77u64)
+        )
+    );
+
+    let data = b"keccak me".to_vec();
+    let hash: H256 = chain.query(account(0), echo, "keccak", &data);
+    assert_eq!(hash, H256(Keccak256::digest(&data).into()));
+
+    let key = SigningKey::from_seed(b"echo");
+    let signature = key.sign_digest(&hash);
+    assert_eq!(
+        chain.query::<_, Option<Address>>(account(0), echo, "recover", &(hash, signature)),
+        Some(key.address())
+    );
+    let mut bad = signature;
+    bad[64] = 7;
+    assert_eq!(
+        chain.query::<_, Option<Address>>(account(0), echo, "recover", &(hash, bad)),
+        None
+    );
+
+    success_data(
+        &chain.call(account(0), echo, "store", &(b"k".to_vec(), b"v".to_vec())),
+        "store",
+    );
+    assert_eq!(
+        chain.world.storage[&(echo, storage_key("entries", &b"k".to_vec()))],
+        b"v".to_vec().encode()
+    );
+    assert_eq!(
+        chain.query::<_, Option<Vec<u8>>>(account(0), echo, "load", &b"k".to_vec()),
+        Some(b"v".to_vec())
+    );
+    assert!(chain.query::<_, bool>(account(0), echo, "remove", &b"k".to_vec()));
+    assert_eq!(
+        chain.query::<_, Option<Vec<u8>>>(account(0), echo, "load", &b"k".to_vec()),
+        None
+    );
+    assert!(!chain.query::<_, bool>(account(0), echo, "remove", &b"k".to_vec()));
+
+    let topics = vec![event_signature("Echo"), topic(&1u8), topic(&[7u8; 40])];
+    let logged = chain.call(account(0), echo, "log", &(topics.clone(), vec![1u8, 2]));
+    success_data(&logged, "log");
+    assert_eq!(logged.logs[0].topics, topics);
+    assert_eq!(logged.logs[0].data, vec![1u8, 2].encode());
+
+    let failed = chain.call(account(0), echo, "fail", &"nope".to_string());
+    assert_eq!(revert_reason(&failed), RevertReason::Error("nope".into()));
+    let custom = chain.call(account(0), echo, "fail_custom", &7u32);
+    assert_eq!(revert_reason(&custom).custom::<u32>("EchoError"), Some(7));
+    let panicked = chain.call(account(0), echo, "panic_with", &"boom".to_string());
+    assert_eq!(revert_reason(&panicked), RevertReason::Panic("boom".into()));
+    let overflow = chain.call(account(0), echo, "add", &(u64::MAX, 1u64));
+    match revert_reason(&overflow) {
+        RevertReason::Panic(message) => assert!(message.contains("overflow"), "{message}"),
+        other => panic!("expected a panic revert, got {other:?}"),
+    }
+    assert_eq!(
+        chain.query::<_, u64>(account(0), echo, "add", &(2u64, 3u64)),
+        5
+    );
+    let left: u64 = chain.query(account(0), echo, "gas", &());
+    assert!(left > 0 && left < GAS);
+}
