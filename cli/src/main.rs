@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod run;
 mod state_cmd;
 
 /// Cairn: a deterministic smart-contract execution engine.
@@ -16,11 +17,14 @@ struct Cli {
 enum Command {
     /// Inspect the Merkleized state: roots, values, proofs.
     State(state_cmd::StateArgs),
+    /// Run a contract's `call` (or `deploy`) export in an in-memory world.
+    Run(run::RunArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::State(args) => state_cmd::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -537,9 +537,12 @@ fn diagnose(
     let backtrace: Vec<BacktraceFrame> = state
         .shadow_stack
         .iter()
-        .map(|&index| BacktraceFrame {
-            function_index: index,
-            name: module.function_names.get(&index).cloned(),
+        .enumerate()
+        .map(|(depth, &index)| {
+            let name = module.function_names.get(&index).cloned();
+            // The outermost frame is the export; name it so if the name section does not.
+            let name = name.or_else(|| (depth == 0).then(|| format!("<export `{export}`>")));
+            BacktraceFrame { function_index: index, name }
         })
         .collect();
     let function = backtrace

@@ -55,18 +55,15 @@ pub enum ExecStatus {
 
 impl ExecStatus {
     /// The status name used in JSON output and the conformance vectors:
-    /// `success`, `revert`, `out_of_gas`, `stack_exhausted`, `trap` or
-    /// `rejected` (the message could not start: bad code, insufficient balance...).
+    /// `success`, `revert`, `out_of_gas` or `trap` (every other halt: stack
+    /// exhaustion, a trap, or a message that could not start;
+    /// [`HaltReason::kind`] says which).
     pub fn name(&self) -> &'static str {
         match self {
             Self::Success { .. } => "success",
             Self::Revert { .. } => "revert",
-            Self::Halt { reason } => match reason {
-                HaltReason::OutOfGas => "out_of_gas",
-                HaltReason::StackExhausted => "stack_exhausted",
-                HaltReason::Trap(_) => "trap",
-                _ => "rejected",
-            },
+            Self::Halt { reason: HaltReason::OutOfGas } => "out_of_gas",
+            Self::Halt { .. } => "trap",
         }
     }
 }
@@ -90,6 +87,21 @@ pub enum HaltReason {
     /// The code lacks the export the message runs (`call`), or it has the
     /// wrong signature (it must take and return nothing).
     MissingExport(String),
+}
+
+impl HaltReason {
+    /// A snake_case name of the reason (the trap kind for traps), for JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::OutOfGas => "out_of_gas",
+            Self::StackExhausted => "stack_exhausted",
+            Self::Trap(kind) => kind.name(),
+            Self::InvalidCode(_) => "invalid_code",
+            Self::ContractExists => "contract_exists",
+            Self::InsufficientBalance => "insufficient_balance",
+            Self::MissingExport(_) => "missing_export",
+        }
+    }
 }
 
 impl fmt::Display for HaltReason {
@@ -141,6 +153,29 @@ pub enum TrapKind {
     /// The module exports no linear memory named `memory` but called a host
     /// function that needs one.
     NoMemoryExport,
+}
+
+impl TrapKind {
+    /// A snake_case name, for JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::MemoryOutOfBounds => "memory_out_of_bounds",
+            Self::TableOutOfBounds => "table_out_of_bounds",
+            Self::IndirectCallToNull => "indirect_call_to_null",
+            Self::IntegerDivisionByZero => "integer_division_by_zero",
+            Self::IntegerOverflow => "integer_overflow",
+            Self::BadSignature => "bad_signature",
+            Self::Other => "other",
+            Self::HostMemoryOutOfBounds => "host_memory_out_of_bounds",
+            Self::InputOutOfBounds => "input_out_of_bounds",
+            Self::ReturnDataOutOfBounds => "return_data_out_of_bounds",
+            Self::StorageLimitExceeded => "storage_limit_exceeded",
+            Self::TooManyTopics => "too_many_topics",
+            Self::LogDataTooLarge => "log_data_too_large",
+            Self::NoMemoryExport => "no_memory_export",
+        }
+    }
 }
 
 impl fmt::Display for TrapKind {

@@ -1,0 +1,240 @@
+//! `cairn run FILE`: run a contract's `call` (or `deploy`) export against an
+//! in-memory world and print the outcome, with a Wasm backtrace on failure.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use cairn_engine::prepare::prepare_code;
+use cairn_engine::runtime::{
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message, MessageKind,
+    TrapDiagnostics,
+};
+use cairn_host_api::world::{Account, Address, U256};
+use clap::Args;
+use serde_json::{Value, json};
+
+/// Gas limit used when `--gas` is not given.
+const DEFAULT_GAS: u64 = 10_000_000;
+
+/// Run a contract's `call` export (or `deploy` with --deploy) in an in-memory world.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The contract: a `.wasm` binary or `.wat` text.
+    file: PathBuf,
+    /// Call data as hex (optional `0x`); with --method, the SCALE-encoded arguments.
+    #[arg(long, default_value = "")]
+    call_data: String,
+    /// Prefix the call data with the 4-byte selector of this method name
+    /// (keccak256 of the name, as the SDK's `entry_points!` dispatch expects).
+    #[arg(long)]
+    method: Option<String>,
+    /// Gas limit.
+    #[arg(long, default_value_t = DEFAULT_GAS)]
+    gas: u64,
+    /// Value sent with the call, in base units.
+    #[arg(long, default_value_t = 0)]
+    value: u64,
+    /// Deploy the code and run its `deploy` export (with the call data as input).
+    #[arg(long)]
+    deploy: bool,
+    /// Print `debug_print` output (dev mode).
+    #[arg(long)]
+    dev: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The developer account that sends the message (funded in the run's world).
+fn sender() -> Address {
+    Address::repeat_byte(0x01)
+}
+
+/// Where the contract lives in the run's world.
+fn contract() -> Address {
+    Address::repeat_byte(0xc0)
+}
+
+/// Exit code of a run whose contract reverted or halted (the outcome is printed);
+/// 1 is a bad input file or flag, 2 a usage error (clap).
+const EXIT_CONTRACT_FAILED: i32 = 3;
+
+pub(crate) fn run(args: RunArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let code = wat::parse_bytes(&bytes)
+        .with_context(|| format!("{} is neither a Wasm binary nor valid WAT", args.file.display()))?
+        .into_owned();
+    let hex_data = args.call_data.strip_prefix("0x").unwrap_or(&args.call_data);
+    let args_data = hex::decode(hex_data).context("--call-data is not valid hex")?;
+    let mut input = args.method.as_deref().map(|m| cairn_host_api::abi::selector(m).to_vec()).unwrap_or_default();
+    input.extend_from_slice(&args_data);
+
+    let config = ExecConfig { dev_mode: args.dev, ..ExecConfig::default() };
+    let prepared = match prepare_code(&code, &config.schedule, &config.limits) {
+        Ok(prepared) => prepared,
+        Err(error) => bail!("the code is rejected: {error}"),
+    };
+    let executor = Executor::new(config);
+    let mut world = InMemoryWorld::new();
+    world.fund(sender(), U256::from(u64::MAX));
+    let kind = if args.deploy {
+        MessageKind::Deploy { code }
+    } else {
+        world.code.insert(prepared.code_hash, code);
+        world.accounts.insert(
+            contract(),
+            Account { nonce: 0, balance: U256::zero(), code_hash: Some(prepared.code_hash) },
+        );
+        MessageKind::Call
+    };
+    let msg = Message {
+        origin: sender(),
+        caller: sender(),
+        target: contract(),
+        value: U256::from(args.value),
+        input,
+        gas_limit: args.gas,
+        kind,
+    };
+    let block = BlockContext { number: 1, timestamp: 0, chain_id: 0 };
+    let mut outcome = executor.execute(&world, &block, &msg).context("node failure")?;
+    if !outcome.is_success() {
+        // Re-run with a shadow call stack for the backtrace; the consensus
+        // result is the same, only the diagnostics gain the call stack.
+        let traced = executor.execute_traced(&world, &block, &msg).context("node failure")?;
+        if traced.status == outcome.status && traced.gas_used == outcome.gas_used {
+            outcome.diagnostics = traced.diagnostics;
+        }
+    }
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome, args.gas))?);
+    } else {
+        print_text(&outcome, args.gas);
+    }
+    if !outcome.is_success() {
+        std::process::exit(EXIT_CONTRACT_FAILED);
+    }
+    Ok(())
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn error_json(outcome: &ExecOutcome) -> Value {
+    let (kind, message) = match &outcome.status {
+        ExecStatus::Success { .. } => return Value::Null,
+        ExecStatus::Revert { data } => {
+            ("revert".to_owned(), format!("the contract reverted with {} bytes of data", data.len()))
+        }
+        ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string()),
+    };
+    let diagnostics = outcome.diagnostics.as_ref();
+    json!({
+        "kind": kind,
+        "message": diagnostics.map_or(message, |d| d.message.clone()),
+        "function": diagnostics.and_then(|d| d.function.clone()),
+        "export": diagnostics.map(|d| d.export.clone()),
+        "host_function": diagnostics.and_then(|d| d.host_function.clone()),
+        "gas_left": diagnostics.map(|d| d.gas_left),
+        "depth": diagnostics.map(|d| d.depth),
+        // Innermost frame first, like the text output.
+        "backtrace": diagnostics
+            .map(|d| d.backtrace.iter().rev().map(ToString::to_string).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    })
+}
+
+fn outcome_json(outcome: &ExecOutcome, gas_limit: u64) -> Value {
+    let return_data = match &outcome.status {
+        ExecStatus::Success { return_data } => return_data.as_slice(),
+        ExecStatus::Revert { data } => data.as_slice(),
+        ExecStatus::Halt { .. } => &[],
+    };
+    let logs: Vec<Value> = outcome
+        .logs
+        .iter()
+        .map(|log| {
+            json!({
+                "address": hex0x(log.address.as_bytes()),
+                "topics": log.topics.iter().map(|t| hex0x(t.as_bytes())).collect::<Vec<_>>(),
+                "data": hex0x(&log.data),
+            })
+        })
+        .collect();
+    let storage: Vec<Value> = outcome
+        .changes
+        .storage
+        .iter()
+        .map(|((address, key), value)| {
+            json!({
+                "address": hex0x(address.as_bytes()),
+                "key": hex0x(key),
+                "value": value.as_deref().map(hex0x),
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "status": outcome.status.name(),
+        "gas_used": outcome.gas_used,
+        "gas_limit": gas_limit,
+        "return_data": hex0x(return_data),
+        "logs": logs,
+        "storage_changes": storage,
+        "debug_output": outcome.debug_output,
+    });
+    if !outcome.is_success() {
+        out["error"] = error_json(outcome);
+    }
+    out
+}
+
+/// Hex of at most the first 256 bytes, noting the full length (`--json` prints all).
+fn hex_preview(bytes: &[u8]) -> String {
+    const SHOWN: usize = 256;
+    if bytes.len() <= SHOWN {
+        return hex0x(bytes);
+    }
+    format!("{}... ({} bytes; --json prints all)", hex0x(&bytes[..SHOWN]), bytes.len())
+}
+
+fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
+    println!("status:      {}", outcome.status.name());
+    println!("gas used:    {} of {gas_limit}", outcome.gas_used);
+    match &outcome.status {
+        ExecStatus::Success { return_data } => println!("return data: {}", hex_preview(return_data)),
+        ExecStatus::Revert { data } => println!("revert data: {}", hex_preview(data)),
+        ExecStatus::Halt { reason } => println!("halted:      {reason}"),
+    }
+    for (i, log) in outcome.logs.iter().enumerate() {
+        let topics: Vec<String> = log.topics.iter().map(|t| hex0x(t.as_bytes())).collect();
+        println!("log {i}:       topics [{}] data {}", topics.join(", "), hex_preview(&log.data));
+    }
+    for ((_, key), value) in &outcome.changes.storage {
+        match value {
+            Some(value) => println!("storage:     {} = {}", hex_preview(key), hex_preview(value)),
+            None => println!("storage:     {} removed", hex_preview(key)),
+        }
+    }
+    for line in &outcome.debug_output {
+        println!("debug:       {line}");
+    }
+    if let Some(diagnostics) = &outcome.diagnostics {
+        print_diagnostics(diagnostics);
+    }
+}
+
+fn print_diagnostics(d: &TrapDiagnostics) {
+    println!("error:       {}", d.message);
+    if let Some(host) = &d.host_function {
+        println!("host call:   {host}");
+    }
+    println!("gas left:    {}", d.gas_left);
+    if !d.backtrace.is_empty() {
+        println!("backtrace (innermost first):");
+        for (i, frame) in d.backtrace.iter().rev().enumerate() {
+            println!("  {i}: {frame}");
+        }
+    }
+}
