@@ -172,7 +172,12 @@ mod tests {
     #[test]
     fn per_byte_costs_say_what_they_count() {
         for f in HOST_FUNCTIONS {
-            assert_eq!(f.gas.per_byte == 0, f.gas.per_byte_of.is_empty(), "{}", f.name);
+            assert_eq!(
+                f.gas.per_byte == 0,
+                f.gas.per_byte_of.is_empty(),
+                "{}",
+                f.name
+            );
             assert!(!f.doc.trim().is_empty(), "{} has no docs", f.name);
             assert!(f.results.len() <= 1, "{}", f.name);
         }

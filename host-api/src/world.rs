@@ -18,7 +18,9 @@ pub type Address = H160;
 pub type CodeHash = H256;
 
 /// An account as stored in the state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode,
+)]
 pub struct Account {
     /// Number of transactions sent from this account.
     pub nonce: u64,
@@ -43,7 +45,10 @@ pub struct BackendError {
 impl BackendError {
     /// A backend error with a message and no underlying cause.
     pub fn msg(message: impl Into<String>) -> Self {
-        Self { message: message.into(), source: None }
+        Self {
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// A backend error wrapping an underlying cause.
@@ -51,7 +56,10 @@ impl BackendError {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self { message: message.into(), source: Some(Box::new(source)) }
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
 
