@@ -62,7 +62,9 @@ impl SigningKey {
     ///
     /// [`InvalidSecretKey`] if `bytes` is zero or not below the curve order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, InvalidSecretKey> {
-        SecretKey::from_secret_bytes(bytes).map(|secret| Self { secret }).map_err(|_| InvalidSecretKey)
+        SecretKey::from_secret_bytes(bytes)
+            .map(|secret| Self { secret })
+            .map_err(|_| InvalidSecretKey)
     }
 
     /// A key derived deterministically from `seed` (keccak256 of it, re-hashed
@@ -90,7 +92,10 @@ impl SigningKey {
     /// Signs a 32-byte digest: `r || s || v`, low-s (libsecp256k1 always
     /// produces low-s), RFC 6979 nonce (deterministic).
     pub fn sign_digest(&self, digest: &H256) -> [u8; 65] {
-        let sig = RecoverableSignature::sign_ecdsa_recoverable(Message::from_digest(digest.0), &self.secret);
+        let sig = RecoverableSignature::sign_ecdsa_recoverable(
+            Message::from_digest(digest.0),
+            &self.secret,
+        );
         let (recid, compact) = sig.serialize_compact();
         let mut out = [0u8; 65];
         out[..64].copy_from_slice(&compact);
@@ -121,8 +126,11 @@ pub fn recover_address(digest: &H256, signature: &[u8; 65]) -> Result<Address, S
         return Err(SignatureError::HighS);
     }
     let recid = RecoveryId::from_u8_masked(v);
-    let sig = RecoverableSignature::from_compact(&signature[..64], recid).map_err(|_| SignatureError::Unrecoverable)?;
-    let key = sig.recover_ecdsa(Message::from_digest(digest.0)).map_err(|_| SignatureError::Unrecoverable)?;
+    let sig = RecoverableSignature::from_compact(&signature[..64], recid)
+        .map_err(|_| SignatureError::Unrecoverable)?;
+    let key = sig
+        .recover_ecdsa(Message::from_digest(digest.0))
+        .map_err(|_| SignatureError::Unrecoverable)?;
     Ok(public_key_address(&key))
 }
 
@@ -167,13 +175,19 @@ mod tests {
         let digest = keccak256(b"x");
         let mut sig = k.sign_digest(&digest);
         sig[64] = 2;
-        assert_eq!(recover_address(&digest, &sig), Err(SignatureError::BadRecoveryId(2)));
+        assert_eq!(
+            recover_address(&digest, &sig),
+            Err(SignatureError::BadRecoveryId(2))
+        );
         let mut high = k.sign_digest(&digest);
         high[32..64].copy_from_slice(&[0xff; 32]);
         assert_eq!(recover_address(&digest, &high), Err(SignatureError::HighS));
         let mut zero = k.sign_digest(&digest);
         zero[..32].copy_from_slice(&[0; 32]);
-        assert_eq!(recover_address(&digest, &zero), Err(SignatureError::Unrecoverable));
+        assert_eq!(
+            recover_address(&digest, &zero),
+            Err(SignatureError::Unrecoverable)
+        );
     }
 
     #[test]
@@ -181,8 +195,9 @@ mod tests {
         // s' = n - s with the other recovery id is the same signature in
         // high-s form; libsecp256k1 would accept it, we must not.
         const ORDER: [u8; 32] = [
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
-            0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c,
+            0xd0, 0x36, 0x41, 0x41,
         ];
         let k = key(5);
         let digest = keccak256(b"twin");

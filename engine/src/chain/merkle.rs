@@ -35,7 +35,10 @@ where
     I: IntoIterator<Item = T>,
     T: AsRef<[u8]>,
 {
-    let mut level: Vec<H256> = items.into_iter().map(|item| leaf_hash(item.as_ref())).collect();
+    let mut level: Vec<H256> = items
+        .into_iter()
+        .map(|item| leaf_hash(item.as_ref()))
+        .collect();
     if level.is_empty() {
         return H256::zero();
     }
@@ -62,14 +65,20 @@ mod tests {
         let (a, b, c) = (leaf_hash(b"a"), leaf_hash(b"b"), leaf_hash(b"c"));
         assert_eq!(merkle_root([b"a"]), a);
         assert_eq!(merkle_root([b"a", b"b"]), inner_hash(&a, &b));
-        assert_eq!(merkle_root([b"a", b"b", b"c"]), inner_hash(&inner_hash(&a, &b), &c));
+        assert_eq!(
+            merkle_root([b"a", b"b", b"c"]),
+            inner_hash(&inner_hash(&a, &b), &c)
+        );
     }
 
     #[test]
     fn order_and_odd_leaf_matter() {
         assert_ne!(merkle_root([b"a", b"b"]), merkle_root([b"b", b"a"]));
         // Not Bitcoin's duplicate-last rule: [a, b, c] != [a, b, c, c].
-        assert_ne!(merkle_root([b"a", b"b", b"c"]), merkle_root([b"a", b"b", b"c", b"c"]));
+        assert_ne!(
+            merkle_root([b"a", b"b", b"c"]),
+            merkle_root([b"a", b"b", b"c", b"c"])
+        );
         // A leaf never collides with an inner node of the same bytes.
         let (a, b) = (leaf_hash(b"a"), leaf_hash(b"b"));
         let mut joined = a.as_bytes().to_vec();

@@ -54,7 +54,10 @@ impl Transaction {
     /// Signs the transaction.
     pub fn sign(self, key: &SigningKey) -> SignedTransaction {
         let signature = key.sign_digest(&self.signing_hash());
-        SignedTransaction { tx: self, signature }
+        SignedTransaction {
+            tx: self,
+            signature,
+        }
     }
 
     /// Bytes of call data or code + constructor data, the base of intrinsic gas.
@@ -111,7 +114,9 @@ pub fn decode_exact<T: Decode>(bytes: &[u8]) -> Result<T, parity_scale_codec::Er
     let mut input = bytes;
     let value = T::decode(&mut input)?;
     if !input.is_empty() {
-        return Err(parity_scale_codec::Error::from("trailing bytes after the encoded value"));
+        return Err(parity_scale_codec::Error::from(
+            "trailing bytes after the encoded value",
+        ));
     }
     Ok(value)
 }
@@ -138,7 +143,10 @@ mod tests {
             gas_limit: 100_000,
             gas_price: 1,
             value: U256::from(5u64),
-            action: TxAction::Call { to: Address::repeat_byte(0x11), data: vec![1, 2, 3] },
+            action: TxAction::Call {
+                to: Address::repeat_byte(0x11),
+                data: vec![1, 2, 3],
+            },
         }
     }
 
@@ -175,6 +183,9 @@ mod tests {
     fn contract_addresses_differ_by_sender_and_nonce() {
         let a = Address::repeat_byte(1);
         assert_ne!(contract_address(&a, 0), contract_address(&a, 1));
-        assert_ne!(contract_address(&a, 0), contract_address(&Address::repeat_byte(2), 0));
+        assert_ne!(
+            contract_address(&a, 0),
+            contract_address(&Address::repeat_byte(2), 0)
+        );
     }
 }

@@ -1,0 +1,267 @@
+//! Replay: re-execute a stored chain into a fresh scratch store and check
+//! every receipt, receipts root and state root against what is stored.
+//!
+//! Normative text: `specs/replay.md`. The scratch store starts empty and is
+//! initialised from the stored genesis, so a replay trusts nothing but the
+//! genesis and the stored blocks' transactions; every other stored record is
+//! a claim that it checks.
+
+use cairn_state::{Backend, Store};
+
+use super::block::{Receipt, header_difference};
+use super::ledger::{
+    Chain, ChainError, InvalidTxPolicy, read_block, read_genesis, read_head, read_receipts,
+};
+use crate::runtime::Executor;
+
+/// Where and how a replay diverged from the stored chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// The block.
+    pub block: u64,
+    /// The transaction, for receipt divergences.
+    pub tx_index: Option<usize>,
+    /// The field that differs (`status`, `gas_used`, `receipts_root`,
+    /// `state_root`, `tx_root`, `receipt_count`, `transaction`...).
+    pub field: String,
+    /// The stored value.
+    pub stored: String,
+    /// The value re-execution gives.
+    pub replayed: String,
+    /// For a state root: the first state key (hex) whose stored value
+    /// differs from the replayed one, if one is found among the keys the
+    /// block wrote on replay.
+    pub first_differing_key: Option<String>,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "block {}", self.block)?;
+        if let Some(index) = self.tx_index {
+            write!(f, ", tx {index}")?;
+        }
+        write!(
+            f,
+            ": {} is {} in the stored chain but {} on replay",
+            self.field, self.stored, self.replayed
+        )?;
+        if let Some(key) = &self.first_differing_key {
+            write!(f, " (first differing key 0x{key})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a replay found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// First block checked.
+    pub from: u64,
+    /// Last block checked (or the one that diverged).
+    pub to: u64,
+    /// Blocks re-executed and checked.
+    pub blocks: u64,
+    /// Transactions re-executed.
+    pub txs: u64,
+    /// Final replayed state root (hex, no prefix).
+    pub state_root: String,
+    /// The first divergence, if any; the replay stopped there.
+    pub divergence: Option<Divergence>,
+}
+
+impl ReplayReport {
+    /// Whether every checked record matched.
+    pub fn verified(&self) -> bool {
+        self.divergence.is_none()
+    }
+}
+
+/// Why a replay could not run (as opposed to running and finding a divergence).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// Reading the stored chain or writing the scratch store failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The requested range is not in the stored chain.
+    #[error("cannot replay blocks {from}..={to}: the stored chain ends at block {head}")]
+    Range {
+        /// Requested start.
+        from: u64,
+        /// Requested end.
+        to: u64,
+        /// The stored head.
+        head: u64,
+    },
+}
+
+fn first_differing_key<S: Backend>(
+    source: &Store<S>,
+    version: u64,
+    changes: &cairn_state::StateChanges,
+) -> Option<String> {
+    changes
+        .iter()
+        .find_map(|(key, replayed)| match source.get_at(key, version) {
+            Ok(stored) if stored == *replayed => None,
+            Ok(_) => Some(hex::encode(key)),
+            Err(_) => None,
+        })
+}
+
+fn receipt_divergence(block: u64, stored: &[Receipt], replayed: &[Receipt]) -> Option<Divergence> {
+    for (index, (s, r)) in stored.iter().zip(replayed).enumerate() {
+        if let Some((field, stored, replayed)) = s.first_difference(r) {
+            return Some(Divergence {
+                block,
+                tx_index: Some(index),
+                field: field.to_string(),
+                stored,
+                replayed,
+                first_differing_key: None,
+            });
+        }
+    }
+    (stored.len() != replayed.len()).then(|| Divergence {
+        block,
+        tx_index: None,
+        field: "receipt_count".into(),
+        stored: stored.len().to_string(),
+        replayed: replayed.len().to_string(),
+        first_differing_key: None,
+    })
+}
+
+/// Replays blocks `1..=to` of the chain in `source` into `scratch` (which
+/// must be empty), checking blocks `from..=to` (the blocks before `from` are
+/// re-executed to rebuild the state and checked too: a replay never skips
+/// execution). `progress(block, txs)` is called after each block.
+///
+/// # Errors
+///
+/// [`ReplayError`] if the replay cannot run; a divergence is not an error
+/// but [`ReplayReport::divergence`].
+pub fn replay<S: Backend, T: Backend>(
+    source: &Store<S>,
+    scratch: Store<T>,
+    executor: Executor,
+    from: u64,
+    to: Option<u64>,
+    mut progress: impl FnMut(u64, usize),
+) -> Result<ReplayReport, ReplayError> {
+    let head = read_head(source)?;
+    let to = to.unwrap_or(head);
+    let from = from.max(1);
+    if to > head || from > to.max(1) {
+        return Err(ReplayError::Range { from, to, head });
+    }
+    let genesis = read_genesis(source)?;
+    let mut chain = Chain::init(scratch, executor, genesis)?;
+    let mut report = ReplayReport {
+        from,
+        to,
+        blocks: 0,
+        txs: 0,
+        state_root: String::new(),
+        divergence: None,
+    };
+    let stored_genesis = read_block(source, 0)?.ok_or_else(|| ChainError::Corrupt {
+        what: "block 0".into(),
+        reason: "missing".into(),
+    })?;
+    if let Some((field, stored, replayed)) = header_difference(&stored_genesis.header, chain.head())
+    {
+        report.to = 0;
+        report.divergence = Some(Divergence {
+            block: 0,
+            tx_index: None,
+            field: field.into(),
+            stored,
+            replayed,
+            first_differing_key: None,
+        });
+        return Ok(report);
+    }
+    for number in 1..=to {
+        let missing = |what: &str| ChainError::Corrupt {
+            what: format!("{what} of block {number}"),
+            reason: "missing".into(),
+        };
+        let block = read_block(source, number)?.ok_or_else(|| missing("block"))?;
+        let stored_receipts = read_receipts(source, number)?.ok_or_else(|| missing("receipts"))?;
+        let tx_count = block.transactions.len();
+        let divergence = |field: &str, stored: String, replayed: String| Divergence {
+            block: number,
+            tx_index: None,
+            field: field.into(),
+            stored,
+            replayed,
+            first_differing_key: None,
+        };
+        if let Err(error) = chain.check_extends_head(&block.header) {
+            report.to = number;
+            report.divergence = Some(divergence(
+                "parent",
+                format!("{:?}", block.header.parent_hash),
+                error.to_string(),
+            ));
+            return Ok(report);
+        }
+        let executed = match chain.execute_block(
+            block.header.timestamp,
+            block.header.beneficiary,
+            block.transactions.clone(),
+            InvalidTxPolicy::Reject,
+            false,
+        ) {
+            Ok(executed) => executed,
+            Err(ChainError::InvalidTransaction { index, error, .. }) => {
+                report.to = number;
+                report.divergence = Some(Divergence {
+                    tx_index: Some(index),
+                    ..divergence("transaction", "admissible".into(), error.to_string())
+                });
+                return Ok(report);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let mut found = receipt_divergence(number, &stored_receipts, &executed.receipts);
+        if found.is_none()
+            && let Some((field, stored, replayed)) =
+                header_difference(&block.header, &executed.block.header)
+        {
+            let key = (field == "state_root")
+                .then(|| first_differing_key(source, number, &executed.changes))
+                .flatten();
+            found = Some(Divergence {
+                first_differing_key: key,
+                ..divergence(field, stored, replayed)
+            });
+        }
+        if found.is_none() {
+            let recomputed = super::block::receipts_root(&stored_receipts);
+            if recomputed != block.header.receipts_root {
+                found = Some(divergence(
+                    "stored_receipts_root",
+                    format!("{:?}", block.header.receipts_root),
+                    format!("{recomputed:?}"),
+                ));
+            }
+        }
+        if let Some(found) = found {
+            report.to = number;
+            report.divergence = Some(found);
+            return Ok(report);
+        }
+        chain.commit(executed)?;
+        if number >= from {
+            report.blocks = report.blocks.saturating_add(1);
+            report.txs = report
+                .txs
+                .saturating_add(u64::try_from(tx_count).unwrap_or(u64::MAX));
+        }
+        progress(number, tx_count);
+    }
+    report.state_root = hex::encode(chain.head().state_root);
+    Ok(report)
+}

@@ -1,0 +1,406 @@
+//! Chain-level tests on the in-memory store with the real token contract.
+
+use cairn_host_api::abi::encode_call;
+use cairn_host_api::world::{Address, U256};
+use cairn_state::{Column, MemoryStore};
+use parity_scale_codec::{Decode, Encode};
+
+use super::admission::AdmissionError;
+use super::ledger::{Chain, ChainError, receipts_key};
+use super::replay::replay;
+use super::tx::{SignedTransaction, Transaction, TxAction};
+use super::workload::{TransferWorkload, WORKLOAD_CHAIN_ID};
+use super::{Block, SigningKey};
+use crate::runtime::{ExecConfig, ExecStatus, Executor, Message, MessageKind};
+
+fn executor() -> Executor {
+    Executor::new(ExecConfig::default())
+}
+
+fn new_chain(workload: &TransferWorkload) -> Chain<cairn_state::MemoryBackend> {
+    Chain::init(MemoryStore::in_memory(), executor(), workload.genesis()).expect("genesis")
+}
+
+fn token_balance(
+    chain: &Chain<cairn_state::MemoryBackend>,
+    token: Address,
+    owner: Address,
+) -> U256 {
+    let message = Message {
+        origin: owner,
+        caller: owner,
+        target: token,
+        value: U256::zero(),
+        input: encode_call("balance_of", &owner),
+        gas_limit: 10_000_000,
+        kind: MessageKind::Call,
+    };
+    match chain.query(&message).unwrap().status {
+        ExecStatus::Success { return_data } => U256::decode(&mut &return_data[..]).unwrap(),
+        other => panic!("balance_of failed: {other:?}"),
+    }
+}
+
+fn produce(
+    chain: &mut Chain<cairn_state::MemoryBackend>,
+    workload: &mut TransferWorkload,
+    blocks: u64,
+    txs: usize,
+) {
+    for _ in 0..blocks {
+        let timestamp = chain.head().timestamp + 1;
+        let (_, receipts, rejected) = chain
+            .produce_block(
+                timestamp,
+                Address::repeat_byte(0xbe),
+                workload.next_transactions(txs),
+            )
+            .unwrap();
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert!(receipts.iter().all(|r| r.is_success()), "{receipts:?}");
+    }
+}
+
+#[test]
+fn blocks_of_token_and_native_transfers_execute_and_commit() {
+    let mut workload = TransferWorkload::new(8);
+    let mut chain = new_chain(&workload);
+    let token = workload.token();
+    let holder = workload.addresses()[0];
+    let supply = token_balance(&chain, token, holder);
+    assert!(!supply.is_zero());
+    produce(&mut chain, &mut workload, 3, 20);
+    assert_eq!(chain.head().number, 3);
+    let block = chain.block(2).unwrap().unwrap();
+    assert_eq!(block.transactions.len(), 20);
+    let receipts = chain.receipts(2).unwrap().unwrap();
+    assert_eq!(
+        receipts.last().unwrap().cumulative_gas_used,
+        block.header.gas_used
+    );
+    // The tx index points at the block and position.
+    assert_eq!(
+        chain.tx_location(&block.transactions[5].hash()).unwrap(),
+        Some((2, 5))
+    );
+    // Tokens are conserved.
+    let total: U256 = workload
+        .addresses()
+        .iter()
+        .map(|a| token_balance(&chain, token, *a))
+        .fold(U256::zero(), |x, y| x + y);
+    assert_eq!(total, supply);
+    // The beneficiary received exactly the fees (gas price 1).
+    let fees: u64 = (1..=3)
+        .map(|n| chain.block(n).unwrap().unwrap().header.gas_used)
+        .sum();
+    assert_eq!(
+        chain.account(&Address::repeat_byte(0xbe)).unwrap().balance,
+        U256::from(fees)
+    );
+}
+
+#[test]
+fn two_executions_of_the_same_blocks_are_byte_identical() {
+    let mut workload = TransferWorkload::new(6);
+    let mut producer = new_chain(&workload);
+    produce(&mut producer, &mut workload, 3, 15);
+    let mut importer = new_chain(&workload);
+    for n in 1..=3 {
+        let block = producer.block(n).unwrap().unwrap();
+        let receipts = importer.import_block(block).unwrap();
+        assert_eq!(
+            receipts.encode(),
+            producer.receipts(n).unwrap().unwrap().encode()
+        );
+    }
+    assert_eq!(importer.head().encode(), producer.head().encode());
+}
+
+#[test]
+fn replay_verifies_an_honest_chain() {
+    let mut workload = TransferWorkload::new(5);
+    let mut chain = new_chain(&workload);
+    produce(&mut chain, &mut workload, 4, 10);
+    let mut seen = Vec::new();
+    let report = replay(
+        chain.store(),
+        MemoryStore::in_memory(),
+        executor(),
+        1,
+        None,
+        |n, txs| seen.push((n, txs)),
+    )
+    .unwrap();
+    assert!(report.verified(), "{:?}", report.divergence);
+    assert_eq!((report.blocks, report.txs), (4, 40));
+    assert_eq!(report.state_root, hex::encode(chain.head().state_root));
+    assert_eq!(seen.len(), 4);
+}
+
+#[test]
+fn replay_names_a_tampered_receipt() {
+    let mut workload = TransferWorkload::new(5);
+    let mut chain = new_chain(&workload);
+    produce(&mut chain, &mut workload, 3, 10);
+    let mut receipts = chain.receipts(2).unwrap().unwrap();
+    receipts[4].gas_used += 1;
+    chain
+        .store()
+        .backend()
+        .poke(Column::Aux, &receipts_key(2), Some(receipts.encode()));
+    let report = replay(
+        chain.store(),
+        MemoryStore::in_memory(),
+        executor(),
+        1,
+        None,
+        |_, _| {},
+    )
+    .unwrap();
+    let divergence = report.divergence.expect("tampered receipt must be caught");
+    assert_eq!(
+        (
+            divergence.block,
+            divergence.tx_index,
+            divergence.field.as_str()
+        ),
+        (2, Some(4), "gas_used")
+    );
+    assert_eq!(
+        divergence.replayed.parse::<u64>().unwrap() + 1,
+        divergence.stored.parse::<u64>().unwrap()
+    );
+}
+
+#[test]
+fn replay_names_a_tampered_block() {
+    let mut workload = TransferWorkload::new(5);
+    let mut chain = new_chain(&workload);
+    produce(&mut chain, &mut workload, 3, 10);
+    // Swap two transactions of block 3: the senders' signatures stay valid,
+    // but the tx root no longer matches the header.
+    let mut block = chain.block(3).unwrap().unwrap();
+    block.transactions.swap(0, 1);
+    chain.store().backend().poke(
+        Column::Aux,
+        &super::ledger::block_key(3),
+        Some(block.encode()),
+    );
+    let report = replay(
+        chain.store(),
+        MemoryStore::in_memory(),
+        executor(),
+        1,
+        None,
+        |_, _| {},
+    )
+    .unwrap();
+    let divergence = report.divergence.expect("tampered block must be caught");
+    assert_eq!(divergence.block, 3);
+    assert!(
+        divergence.tx_index.is_some() || divergence.field == "tx_root",
+        "{divergence}"
+    );
+
+    // A forged state root in a header is reported with the field.
+    let mut workload = TransferWorkload::new(5);
+    let mut chain = new_chain(&workload);
+    produce(&mut chain, &mut workload, 2, 4);
+    let mut block = chain.block(2).unwrap().unwrap();
+    block.header.state_root.0[0] ^= 1;
+    chain.store().backend().poke(
+        Column::Aux,
+        &super::ledger::block_key(2),
+        Some(block.encode()),
+    );
+    let report = replay(
+        chain.store(),
+        MemoryStore::in_memory(),
+        executor(),
+        1,
+        None,
+        |_, _| {},
+    )
+    .unwrap();
+    let divergence = report.divergence.unwrap();
+    assert_eq!(
+        (divergence.block, divergence.field.as_str()),
+        (2, "state_root"),
+        "{divergence}"
+    );
+}
+
+fn send(
+    key: &SigningKey,
+    nonce: u64,
+    gas_limit: u64,
+    value: U256,
+    action: TxAction,
+) -> SignedTransaction {
+    Transaction {
+        chain_id: WORKLOAD_CHAIN_ID,
+        nonce,
+        gas_limit,
+        gas_price: 1,
+        value,
+        action,
+    }
+    .sign(key)
+}
+
+#[test]
+fn each_admission_failure_is_distinct_and_changes_nothing() {
+    let workload = TransferWorkload::new(2);
+    let mut chain = new_chain(&workload);
+    let key = SigningKey::from_seed(b"cairn workload account 1");
+    let to = Address::repeat_byte(9);
+    let call = || TxAction::Call {
+        to,
+        data: Vec::new(),
+    };
+    let root_before = chain.head().state_root;
+    let mut wrong_chain = send(&key, 0, 50_000, U256::one(), call());
+    wrong_chain.tx.chain_id = 1;
+    wrong_chain = wrong_chain.tx.clone().sign(&key);
+    let mut bad_sig = send(&key, 0, 50_000, U256::one(), call());
+    bad_sig.signature[64] = 7;
+    let poor = SigningKey::from_seed(b"nobody");
+    let cases: Vec<(SignedTransaction, fn(&AdmissionError) -> bool)> = vec![
+        (bad_sig, |e| matches!(e, AdmissionError::BadSignature(_))),
+        (wrong_chain, |e| {
+            matches!(e, AdmissionError::WrongChainId { .. })
+        }),
+        (send(&key, 5, 50_000, U256::one(), call()), |e| {
+            matches!(e, AdmissionError::NonceNotNext { .. })
+        }),
+        (send(&poor, 0, 50_000, U256::one(), call()), |e| {
+            matches!(e, AdmissionError::InsufficientBalance { .. })
+        }),
+        (send(&key, 0, u64::MAX, U256::one(), call()), |e| {
+            matches!(e, AdmissionError::GasLimitAboveBlock { .. })
+        }),
+        (
+            send(
+                &key,
+                0,
+                21_001,
+                U256::one(),
+                TxAction::Call {
+                    to,
+                    data: vec![0; 64],
+                },
+            ),
+            |e| matches!(e, AdmissionError::IntrinsicGasAboveLimit { .. }),
+        ),
+        (
+            send(
+                &key,
+                0,
+                50_000_000,
+                U256::one(),
+                TxAction::Call {
+                    to,
+                    data: vec![0; 300_000],
+                },
+            ),
+            |e| matches!(e, AdmissionError::Oversize { .. }),
+        ),
+    ];
+    for (tx, expected) in cases {
+        let (block, receipts, rejected) = chain
+            .produce_block(chain.head().timestamp, Address::zero(), vec![tx])
+            .unwrap();
+        assert!(block.transactions.is_empty() && receipts.is_empty());
+        assert_eq!(rejected.len(), 1);
+        assert!(expected(&rejected[0].1), "unexpected {:?}", rejected[0].1);
+        assert_eq!(
+            block.header.state_root, root_before,
+            "a rejected tx changed the state"
+        );
+        // An importer refuses a block that includes it.
+        let mut bad = Block {
+            header: block.header.clone(),
+            transactions: vec![],
+        };
+        bad.header.number += 1;
+        assert!(matches!(
+            chain.import_block(bad),
+            Err(ChainError::BadParent { .. })
+        ));
+    }
+}
+
+#[test]
+fn an_included_failure_charges_the_fee_bumps_the_nonce_and_reverts_the_rest() {
+    let workload = TransferWorkload::new(2);
+    let mut chain = new_chain(&workload);
+    let token = workload.token();
+    let key = SigningKey::from_seed(b"cairn workload account 1");
+    let sender = key.address();
+    let before = chain.account(&sender).unwrap();
+    // Account 1 holds no tokens yet: the transfer reverts.
+    let data = encode_call("transfer", &(Address::repeat_byte(3), U256::from(5u8)));
+    let tx = send(
+        &key,
+        0,
+        2_000_000,
+        U256::from(7u8),
+        TxAction::Call { to: token, data },
+    );
+    let (_, receipts, rejected) = chain
+        .produce_block(
+            chain.head().timestamp + 1,
+            Address::repeat_byte(0xfe),
+            vec![tx],
+        )
+        .unwrap();
+    assert!(rejected.is_empty());
+    let receipt = &receipts[0];
+    assert!(
+        matches!(receipt.status, ExecStatus::Revert { .. }),
+        "{receipt:?}"
+    );
+    assert!(receipt.logs.is_empty());
+    let after = chain.account(&sender).unwrap();
+    assert_eq!(after.nonce, before.nonce + 1);
+    // Fee charged, value (7) not moved.
+    assert_eq!(before.balance - after.balance, U256::from(receipt.gas_used));
+    assert_eq!(chain.account(&token).unwrap().balance, U256::zero());
+    assert_eq!(
+        token_balance(&chain, token, Address::repeat_byte(3)),
+        U256::zero()
+    );
+}
+
+#[test]
+fn deploy_creates_a_contract_at_the_derived_address() {
+    let workload = TransferWorkload::new(2);
+    let mut chain = new_chain(&workload);
+    let key = SigningKey::from_seed(b"cairn workload account 1");
+    let input = ("T".to_string(), "T".to_string(), U256::from(1000u32)).encode();
+    let tx = send(
+        &key,
+        0,
+        50_000_000,
+        U256::zero(),
+        TxAction::Deploy {
+            code: super::workload::TOKEN_WASM.to_vec(),
+            data: input,
+        },
+    );
+    let (_, receipts, _) = chain
+        .produce_block(chain.head().timestamp, Address::zero(), vec![tx])
+        .unwrap();
+    let created = super::contract_address(&key.address(), 0);
+    assert_eq!(
+        receipts[0].contract_address,
+        Some(created),
+        "{:?}",
+        receipts[0]
+    );
+    assert_eq!(
+        token_balance(&chain, created, key.address()),
+        U256::from(1000u32)
+    );
+}
