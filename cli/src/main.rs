@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod run;
 mod state_cmd;
 
@@ -19,6 +20,8 @@ enum Command {
     State(state_cmd::StateArgs),
     /// Run a contract's `call` (or `deploy`) export in an in-memory world.
     Run(run::RunArgs),
+    /// Run a benchmark and print its summary.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,5 +29,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::State(args) => state_cmd::run(args),
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -3,11 +3,12 @@
 use crate::backend::{Backend, Column, MemoryBackend, WriteBatch};
 use crate::error::StateError;
 use crate::hash::{EMPTY_HASH, Hash, StateRoot, keccak256, to_hex};
-use crate::node::{Node, NodeKey};
+use crate::node::{InternalNode, Node, NodeKey};
 use crate::proof::{Proof, Witness};
 use crate::tree::{self, RootRef, TreeReader, TreeUpdate};
 use parity_scale_codec::{DecodeAll, Encode};
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 
 /// The on-disk format this build reads and writes. Bump on any change to
 /// keys, encodings or column layout; older stores are then refused.
@@ -104,7 +105,22 @@ pub struct Store<B> {
     latest: Option<Latest>,
     first: Option<Version>,
     oldest: Option<Version>,
+    node_cache: Mutex<NodeCache>,
 }
+
+/// The upper levels of the latest trie, decoded and verified. Every block's
+/// updates pass through them, so keeping them saves a read, a decode and a
+/// 15-hash check per node per block. Nodes are immutable, so a cached node
+/// is never out of date; stale ones are dropped at commit.
+#[derive(Debug, Default)]
+struct NodeCache {
+    nodes: BTreeMap<NodeKey, (Hash, InternalNode)>,
+}
+
+/// Internal nodes at most this many nibbles deep are cached: 1 + 16 + ... +
+/// 16^4 = 69,905 nodes at most (about 60 MB), which at 1M keys are all the
+/// levels above the last one or two.
+const CACHED_DEPTH: usize = 4;
 
 /// A store in memory: tests, dev tools, scratch replays.
 pub type MemoryStore = Store<MemoryBackend>;
@@ -177,6 +193,7 @@ impl<B: Backend> Store<B> {
             latest: None,
             first: None,
             oldest: None,
+            node_cache: Mutex::default(),
         };
         if let Some(bytes) = latest_bytes {
             let version = decode_u64("latest version record", &bytes)?;
@@ -424,28 +441,39 @@ impl<B: Backend> Store<B> {
         for (key, node) in &prepared.update.batch.nodes {
             batch.put(Column::Nodes, key.to_bytes(), node.encode());
         }
-        for key in &prepared.update.batch.stale {
+        // One stale-index entry per kind per version keeps the write count
+        // per update low: nodes made stale, and (key hash, bound) pairs whose
+        // history entries below `bound` become stale.
+        if !prepared.update.batch.stale.is_empty() {
             batch.put(
                 Column::Stale,
-                stale_key(version, STALE_NODE, &key.to_bytes()),
-                Vec::new(),
+                stale_key(version, STALE_NODE),
+                prepared.update.batch.stale.encode(),
+            );
+        }
+        let stale_values: Vec<(Hash, u64)> = prepared
+            .changes
+            .iter()
+            .map(|(_, key_hash, value)| {
+                // A tombstone is stale too once older entries are gone.
+                (
+                    *key_hash,
+                    if value.is_some() {
+                        version
+                    } else {
+                        version.saturating_add(1)
+                    },
+                )
+            })
+            .collect();
+        if !stale_values.is_empty() {
+            batch.put(
+                Column::Stale,
+                stale_key(version, STALE_VALUES),
+                stale_values.encode(),
             );
         }
         for (key, key_hash, value) in &prepared.changes {
-            // Older history entries of this key are stale from `version`
-            // on; a tombstone too, as nothing needs it once older entries are gone.
-            let bound = if value.is_some() {
-                version
-            } else {
-                version.saturating_add(1)
-            };
-            let mut payload = key_hash.to_vec();
-            payload.extend_from_slice(&bound.to_be_bytes());
-            batch.put(
-                Column::Stale,
-                stale_key(version, STALE_VALUES, &payload),
-                Vec::new(),
-            );
             batch.put(
                 Column::History,
                 history_key(key_hash, version),
@@ -497,6 +525,19 @@ impl<B: Backend> Store<B> {
             }
         }
         self.backend.write(batch)?;
+        {
+            let mut cache = self.cache();
+            for key in &prepared.update.batch.stale {
+                cache.nodes.remove(key);
+            }
+            for (key, hash) in &prepared.update.batch.internal_hashes {
+                if key.path.len() <= CACHED_DEPTH
+                    && let Some(Node::Internal(node)) = prepared.update.batch.nodes.get(key)
+                {
+                    cache.nodes.insert(key.clone(), (*hash, node.clone()));
+                }
+            }
+        }
         self.latest = Some(Latest {
             version,
             root: prepared.update.root_node,
@@ -540,28 +581,35 @@ impl<B: Backend> Store<B> {
     /// Adds to `batch` the deletes that make `oldest` the oldest version.
     fn prune_into(&self, oldest: Version, batch: &mut WriteBatch) -> Result<(), StateError> {
         let end = oldest.saturating_add(1).to_be_bytes();
-        for (stale, _) in self.backend.scan(Column::Stale, &[], &end, usize::MAX)? {
-            let bad =
-                || StateError::corrupt_record("stale index entry", format!("0x{}", to_hex(&stale)));
-            let (&kind, payload) = stale
-                .get(8..)
-                .and_then(<[u8]>::split_first)
-                .ok_or_else(bad)?;
-            match kind {
-                STALE_NODE => {
-                    NodeKey::from_bytes(payload).ok_or_else(bad)?;
-                    batch.delete(Column::Nodes, payload.to_vec());
-                }
-                STALE_VALUES if payload.len() == 40 => {
-                    let start = history_key(payload[..32].try_into().map_err(|_| bad())?, 0);
-                    for (entry, _) in
-                        self.backend
-                            .scan(Column::History, &start, payload, usize::MAX)?
-                    {
-                        batch.delete(Column::History, entry);
+        for (stale, list) in self.backend.scan(Column::Stale, &[], &end, usize::MAX)? {
+            let bad = |e: &dyn std::fmt::Display| {
+                StateError::corrupt_record(
+                    "stale index entry",
+                    format!("0x{}: {e}", to_hex(&stale)),
+                )
+            };
+            match stale.get(8) {
+                Some(&STALE_NODE) => {
+                    let nodes = Vec::<NodeKey>::decode_all(&mut &list[..]).map_err(|e| bad(&e))?;
+                    for node in nodes {
+                        batch.delete(Column::Nodes, node.to_bytes());
                     }
                 }
-                _ => return Err(bad()),
+                Some(&STALE_VALUES) => {
+                    let values =
+                        Vec::<(Hash, u64)>::decode_all(&mut &list[..]).map_err(|e| bad(&e))?;
+                    for (key_hash, bound) in values {
+                        let (start, end) =
+                            (history_key(&key_hash, 0), history_key(&key_hash, bound));
+                        for (entry, _) in
+                            self.backend
+                                .scan(Column::History, &start, &end, usize::MAX)?
+                        {
+                            batch.delete(Column::History, entry);
+                        }
+                    }
+                }
+                _ => return Err(bad(&"unknown kind")),
             }
             batch.delete(Column::Stale, stale);
         }
@@ -574,15 +622,37 @@ impl<B: Backend> Store<B> {
     }
 }
 
-fn stale_key(since: Version, kind: u8, payload: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(9 + payload.len());
-    key.extend_from_slice(&since.to_be_bytes());
+fn stale_key(since: Version, kind: u8) -> Vec<u8> {
+    let mut key = since.to_be_bytes().to_vec();
     key.push(kind);
-    key.extend_from_slice(payload);
     key
 }
 
+impl<B> Store<B> {
+    fn cache(&self) -> MutexGuard<'_, NodeCache> {
+        // The cache holds only verified nodes; a panic elsewhere cannot leave
+        // it inconsistent, so a poisoned lock is still usable.
+        self.node_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl<B: Backend> TreeReader for Store<B> {
+    fn cached_internal(&self, key: &NodeKey) -> Option<(Hash, InternalNode)> {
+        self.cache().nodes.get(key).cloned()
+    }
+
+    fn internal_verified(&self, version: u64, key: &NodeKey, hash: &Hash, node: &InternalNode) {
+        // Only the latest version's nodes are kept: they are dropped when
+        // they go stale, which bounds the cache to one trie's upper levels.
+        if key.path.len() <= CACHED_DEPTH && self.latest_version() == Some(version) {
+            self.cache()
+                .nodes
+                .insert(key.clone(), (*hash, node.clone()));
+        }
+    }
+
     fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
         let Some(bytes) = self.backend.get(Column::Nodes, &key.to_bytes())? else {
             return Ok(None);

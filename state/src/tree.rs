@@ -11,11 +11,28 @@ use std::collections::BTreeMap;
 pub trait TreeReader {
     /// The node stored under `key`, if any.
     fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError>;
+
+    /// An internal node the reader holds already verified (or wrote itself),
+    /// with its hash: skips the read and the hash check.
+    fn cached_internal(&self, _key: &NodeKey) -> Option<(Hash, InternalNode)> {
+        None
+    }
+
+    /// Told about each internal node that passed the hash check while
+    /// reading version `version`.
+    fn internal_verified(&self, _version: u64, _key: &NodeKey, _hash: &Hash, _node: &InternalNode) {
+    }
 }
 
 impl<T: TreeReader + ?Sized> TreeReader for &T {
     fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
         (**self).node(key)
+    }
+    fn cached_internal(&self, key: &NodeKey) -> Option<(Hash, InternalNode)> {
+        (**self).cached_internal(key)
+    }
+    fn internal_verified(&self, version: u64, key: &NodeKey, hash: &Hash, node: &InternalNode) {
+        (**self).internal_verified(version, key, hash, node);
     }
 }
 
@@ -40,6 +57,8 @@ pub struct RootRef {
 pub struct NodeBatch {
     /// New nodes.
     pub nodes: BTreeMap<NodeKey, Node>,
+    /// The hash of each new internal node (to cache it without rehashing).
+    pub internal_hashes: Vec<(NodeKey, Hash)>,
     /// Nodes that the new version no longer uses (kept for older versions
     /// until pruned).
     pub stale: Vec<NodeKey>,
@@ -119,6 +138,11 @@ struct Loader<'r, R: ?Sized> {
 
 impl<R: TreeReader + ?Sized> Loader<'_, R> {
     fn load(&self, key: &NodeKey, expected: &Hash) -> Result<Node, StateError> {
+        if let Some((hash, node)) = self.reader.cached_internal(key)
+            && hash == *expected
+        {
+            return Ok(Node::Internal(node));
+        }
         let node = self
             .reader
             .node(key)
@@ -147,6 +171,10 @@ impl<R: TreeReader + ?Sized> Loader<'_, R> {
             && !key.path.is_prefix_of(&leaf.key_hash)
         {
             return Err(corrupt("leaf stored off its key's path"));
+        }
+        if let Node::Internal(internal) = &node {
+            self.reader
+                .internal_verified(self.version, key, expected, internal);
         }
         Ok(node)
     }
@@ -363,6 +391,7 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
         }
         let hash = node.hash();
         let key = NodeKey::new(self.version, path.clone());
+        self.batch.internal_hashes.push((key.clone(), hash));
         self.batch.nodes.insert(key.clone(), Node::Internal(node));
         Ok(Subtree::Internal { key, hash })
     }
