@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod chain_cmd;
+mod demo;
 mod run;
 mod state_cmd;
 
@@ -22,6 +24,24 @@ enum Command {
     Run(run::RunArgs),
     /// Run a benchmark and print its summary.
     Bench(bench::BenchArgs),
+    /// The main job: produce, commit and replay a chain of token and native transfers.
+    Demo(demo::DemoArgs),
+    /// Create a chain in a data directory from a genesis file.
+    Init(chain_cmd::InitArgs),
+    /// Create keys and print addresses.
+    Key(chain_cmd::KeyArgs),
+    /// Sign transactions and include them in a block.
+    Tx(chain_cmd::TxArgs),
+    /// Import and export blocks.
+    Block(chain_cmd::BlockArgs),
+    /// Deploy a contract in a new block.
+    Deploy(chain_cmd::DeployArgs),
+    /// Call a contract in a new block.
+    Call(chain_cmd::CallArgs),
+    /// Read-only call against the head state; nothing is committed.
+    Query(chain_cmd::QueryArgs),
+    /// Re-execute the stored chain in a fresh store and check every receipt and root.
+    Replay(chain_cmd::ReplayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +50,14 @@ fn main() -> anyhow::Result<()> {
         Command::State(args) => state_cmd::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Init(args) => chain_cmd::init(args),
+        Command::Key(args) => chain_cmd::key(args),
+        Command::Tx(args) => chain_cmd::tx(args),
+        Command::Block(args) => chain_cmd::block(args),
+        Command::Deploy(args) => chain_cmd::deploy(args),
+        Command::Call(args) => chain_cmd::call(args),
+        Command::Query(args) => chain_cmd::query(args),
+        Command::Replay(args) => chain_cmd::replay_cmd(args),
     }
 }

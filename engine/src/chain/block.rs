@@ -54,6 +54,11 @@ pub struct Block {
 }
 
 impl Block {
+    /// The SCALE encoding (the block file format of `cairn block apply`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
     /// The root of the block's transactions as the header must state it.
     pub fn compute_tx_root(&self) -> H256 {
         merkle_root(self.transactions.iter().map(Encode::encode))

@@ -85,6 +85,11 @@ impl SignedTransaction {
         keccak256(&self.encode())
     }
 
+    /// The SCALE encoding (what the tx root and the tx hash commit to).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
     /// The sender, recovered from the signature.
     ///
     /// # Errors

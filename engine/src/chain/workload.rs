@@ -50,6 +50,17 @@ impl TransferWorkload {
         }
     }
 
+    /// Continues a workload whose chain already holds `txs_so_far`
+    /// transactions: nonces come from the chain (`nonce_of`), the funding
+    /// batch is not repeated if anything was sent.
+    pub fn resume(&mut self, txs_so_far: u64, mut nonce_of: impl FnMut(&Address) -> u64) {
+        for (nonce, address) in self.nonces.iter_mut().zip(&self.addresses) {
+            *nonce = nonce_of(address);
+        }
+        self.funded = txs_so_far > 0;
+        self.counter = txs_so_far;
+    }
+
     /// The funded accounts' addresses.
     pub fn addresses(&self) -> &[Address] {
         &self.addresses
