@@ -319,9 +319,9 @@ fn cases() -> Vec<Case> {
             module("(func $init)"),
         ),
         case(
-            "passive element segment",
+            "externref element segment",
             Rule::ElementSegment,
-            module("(table 1 funcref) (func $f) (elem func $f)"),
+            module("(table 1 funcref) (func $f) (elem externref (ref.null extern))"),
             module("(table 1 funcref) (func $f) (elem (i32.const 0) func $f)"),
         ),
     ]

@@ -314,20 +314,27 @@ pub(crate) fn check_entry_points(
     Ok(())
 }
 
-/// `element-segment`.
+/// `element-segment`. Passive and declared segments are accepted: no
+/// accepted instruction (`table.init`, `elem.drop`, `ref.func`) can use them.
 pub(crate) fn check_element(element: &wasmparser::Element<'_>) -> Result<(), PrepareError> {
-    let active_table0 = matches!(
+    let for_table0 = matches!(
         element.kind,
         ElementKind::Active {
             table_index: None | Some(0),
             ..
-        }
+        } | ElementKind::Passive
+            | ElementKind::Declared
     );
-    let functions = matches!(element.items, ElementItems::Functions(_));
-    if !active_table0 || !functions {
+    // Expression items can only be `ref.func` / `ref.null func` here (globals
+    // are integers), which is the same as the MVP form.
+    let functions = match &element.items {
+        ElementItems::Functions(_) => true,
+        ElementItems::Expressions(ty, _) => *ty == RefType::FUNCREF,
+    };
+    if !for_table0 || !functions {
         return Err(PrepareError::new(
             Rule::ElementSegment,
-            "element segment is passive, declared, for another table, or uses expressions",
+            "element segment for another table or of non-function references",
         )
         .at(usize::try_from(element.range.start).unwrap_or(usize::MAX)));
     }

@@ -41,7 +41,7 @@ pub enum Rule {
     MissingCallExport,
     /// The module declares a start function.
     StartFunction,
-    /// An element segment that is not an active segment of function indices for table 0.
+    /// An element segment for a table other than 0, or of non-function references.
     ElementSegment,
     /// More data segments than `max_data_segments`.
     TooManyDataSegments,
@@ -112,9 +112,7 @@ impl Rule {
                 "export a function named `call` taking no parameters and returning nothing"
             }
             Self::StartFunction => "remove the start function; run set-up code from `deploy`",
-            Self::ElementSegment => {
-                "use active element segments of function indices for table 0 only"
-            }
+            Self::ElementSegment => "use element segments of functions for the one table",
             Self::TooManyDataSegments => "merge data segments (wasm-opt does this)",
             Self::TooManyLocals => "split the function or reduce its locals",
             Self::BrTableTargets => "split the jump table",

@@ -224,7 +224,11 @@ impl<'a> Preparer<'a> {
     fn run(mut self) -> Result<PreparedCode, PrepareError> {
         let wasm = self.wasm;
         let mut ended = false;
-        for payload in Parser::new(0).parse_all(wasm) {
+        let mut parser = Parser::new(0);
+        // Parse-level features too (e.g. compact import encodings), exactly
+        // as `Validator::validate_all` does.
+        parser.set_features(wasm_features());
+        for payload in parser.parse_all(wasm) {
             let payload = payload.map_err(|e| PrepareError::malformed(&e))?;
             self.check_payload(&payload)?;
             let valid = self
