@@ -3,14 +3,13 @@
 //! committed execution vectors. Every module runs through `prepare_code`.
 
 use cairn_engine::runtime::{
-    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, HaltReason, InMemoryWorld, Message, MessageKind,
-    NodeError, TrapKind,
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, HaltReason, InMemoryWorld,
+    Message, MessageKind, NodeError, TrapKind,
 };
 use cairn_host_api::world::{Account, Address, BackendError, CodeHash, H256, U256, WorldState};
 use cairn_host_api::{HOST_FUNCTIONS, ValType};
 use proptest::prelude::*;
 use sha3::{Digest, Keccak256};
-
 
 const GAS: u64 = 10_000_000;
 
@@ -45,7 +44,10 @@ fn imports() -> String {
 /// A module importing every host function, with one page of exported memory,
 /// the given data segments and functions (`call` must be among them).
 fn module(body: &str) -> Vec<u8> {
-    let wat = format!("(module\n{}\n(memory (export \"memory\") 1 1)\n{body})", imports());
+    let wat = format!(
+        "(module\n{}\n(memory (export \"memory\") 1 1)\n{body})",
+        imports()
+    );
     wat::parse_str(&wat).unwrap_or_else(|e| panic!("bad test WAT: {e}\n{wat}"))
 }
 
@@ -63,7 +65,15 @@ impl Harness {
     fn with_config(config: ExecConfig) -> Self {
         let mut world = InMemoryWorld::new();
         world.fund(addr(USER), U256::from(1_000_000u64));
-        Self { executor: Executor::new(config), world, block: BlockContext { number: 7, timestamp: 1_700_000_000, chain_id: 42 } }
+        Self {
+            executor: Executor::new(config),
+            world,
+            block: BlockContext {
+                number: 7,
+                timestamp: 1_700_000_000,
+                chain_id: 42,
+            },
+        }
     }
 
     fn message(&self, target: Address, input: &[u8], gas_limit: u64) -> Message {
@@ -79,8 +89,16 @@ impl Harness {
     }
 
     fn deploy(&mut self, at: Address, code: &[u8]) -> ExecOutcome {
-        let msg = Message { kind: MessageKind::Deploy { code: code.to_vec() }, ..self.message(at, &[], GAS) };
-        let outcome = self.executor.execute(&self.world, &self.block, &msg).expect("no node error");
+        let msg = Message {
+            kind: MessageKind::Deploy {
+                code: code.to_vec(),
+            },
+            ..self.message(at, &[], GAS)
+        };
+        let outcome = self
+            .executor
+            .execute(&self.world, &self.block, &msg)
+            .expect("no node error");
         self.world.apply(&outcome.changes);
         outcome
     }
@@ -91,7 +109,9 @@ impl Harness {
     }
 
     fn run(&self, msg: &Message) -> ExecOutcome {
-        self.executor.execute(&self.world, &self.block, msg).expect("no node error")
+        self.executor
+            .execute(&self.world, &self.block, msg)
+            .expect("no node error")
     }
 
     fn call(&self, target: Address, input: &[u8]) -> ExecOutcome {
@@ -112,13 +132,18 @@ impl Harness {
 fn returned(outcome: &ExecOutcome) -> Vec<u8> {
     match &outcome.status {
         ExecStatus::Success { return_data } => return_data.clone(),
-        other => panic!("expected success, got {other:?} ({:?})", outcome.diagnostics),
+        other => panic!(
+            "expected success, got {other:?} ({:?})",
+            outcome.diagnostics
+        ),
     }
 }
 
 fn trap_of(outcome: &ExecOutcome) -> TrapKind {
     match &outcome.status {
-        ExecStatus::Halt { reason: HaltReason::Trap(kind) } => *kind,
+        ExecStatus::Halt {
+            reason: HaltReason::Trap(kind),
+        } => *kind,
         other => panic!("expected a trap, got {other:?}"),
     }
 }
@@ -129,7 +154,9 @@ fn is_halt(outcome: &ExecOutcome, expected: &HaltReason) -> bool {
 
 /// `call` that returns `len` bytes of memory at `ptr` after running `body`.
 fn returning(body: &str, ptr: u32, len: u32) -> String {
-    format!("(func (export \"call\") {body} (call $return_value (i32.const {ptr}) (i32.const {len})))")
+    format!(
+        "(func (export \"call\") {body} (call $return_value (i32.const {ptr}) (i32.const {len})))"
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -153,9 +180,18 @@ fn input_is_sized_copied_and_echoed() {
 #[test]
 fn input_copy_past_the_input_traps() {
     let mut h = Harness::new();
-    h.install(addr(1), "(func (export \"call\") (call $input_copy (i32.const 0) (i32.const 2) (i32.const 4)))");
-    assert_eq!(trap_of(&h.call(addr(1), b"abcd")), TrapKind::InputOutOfBounds);
-    assert_eq!(trap_of(&h.call(addr(1), b"abcde")), TrapKind::InputOutOfBounds);
+    h.install(
+        addr(1),
+        "(func (export \"call\") (call $input_copy (i32.const 0) (i32.const 2) (i32.const 4)))",
+    );
+    assert_eq!(
+        trap_of(&h.call(addr(1), b"abcd")),
+        TrapKind::InputOutOfBounds
+    );
+    assert_eq!(
+        trap_of(&h.call(addr(1), b"abcde")),
+        TrapKind::InputOutOfBounds
+    );
     // Exactly fitting is fine.
     assert!(h.call(addr(1), b"xxxxxx").is_success());
 }
@@ -181,7 +217,12 @@ fn revert_returns_data_and_discards_writes_and_logs() {
             (call $revert (i32.const 16) (i32.const 4)))",
     );
     let outcome = h.call(addr(1), b"");
-    assert_eq!(outcome.status, ExecStatus::Revert { data: b"nope".to_vec() });
+    assert_eq!(
+        outcome.status,
+        ExecStatus::Revert {
+            data: b"nope".to_vec()
+        }
+    );
     assert!(outcome.changes.is_empty());
     assert!(outcome.logs.is_empty());
     assert!(outcome.gas_used > 0);
@@ -254,7 +295,10 @@ fn storage_read_write_remove_and_absence() {
     assert_eq!(i32_le(&returned(&h.call(addr(1), &[2]))), 0);
     // Write, then read back with a too-small buffer: full length, 4 bytes copied.
     let outcome = h.call_apply(addr(1), &[0]);
-    assert_eq!(outcome.changes.storage.get(&(addr(1), b"k1".to_vec())), Some(&Some(b"value-one".to_vec())));
+    assert_eq!(
+        outcome.changes.storage.get(&(addr(1), b"k1".to_vec())),
+        Some(&Some(b"value-one".to_vec()))
+    );
     assert_eq!(h.storage(addr(1), b"k1"), Some(b"value-one".to_vec()));
     let read = returned(&h.call(addr(1), &[3]));
     assert_eq!(i32_le(&read), 9);
@@ -267,7 +311,10 @@ fn storage_read_write_remove_and_absence() {
     // Remove reports presence and deletes.
     let outcome = h.call_apply(addr(1), &[2]);
     assert_eq!(i32_le(&returned(&outcome)), 1);
-    assert_eq!(outcome.changes.storage.get(&(addr(1), b"k1".to_vec())), Some(&None));
+    assert_eq!(
+        outcome.changes.storage.get(&(addr(1), b"k1".to_vec())),
+        Some(&None)
+    );
     assert_eq!(h.storage(addr(1), b"k1"), None);
 }
 
@@ -294,17 +341,36 @@ fn storage_reads_see_own_writes_and_cost_more_for_more_bytes() {
 fn storage_limits_and_garbage_pointers_trap() {
     let mut h = Harness::new();
     let cases = [
-        ("(call $storage_write (i32.const 0) (i32.const 1025) (i32.const 0) (i32.const 1))", TrapKind::StorageLimitExceeded),
-        ("(call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 65537))", TrapKind::StorageLimitExceeded),
-        ("(call $storage_write (i32.const 65535) (i32.const 2) (i32.const 0) (i32.const 1))", TrapKind::HostMemoryOutOfBounds),
-        ("(drop (call $storage_read (i32.const -5) (i32.const 4) (i32.const 0) (i32.const 0)))", TrapKind::HostMemoryOutOfBounds),
-        ("(drop (call $storage_remove (i32.const 70000) (i32.const 1)))", TrapKind::HostMemoryOutOfBounds),
+        (
+            "(call $storage_write (i32.const 0) (i32.const 1025) (i32.const 0) (i32.const 1))",
+            TrapKind::StorageLimitExceeded,
+        ),
+        (
+            "(call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 65537))",
+            TrapKind::StorageLimitExceeded,
+        ),
+        (
+            "(call $storage_write (i32.const 65535) (i32.const 2) (i32.const 0) (i32.const 1))",
+            TrapKind::HostMemoryOutOfBounds,
+        ),
+        (
+            "(drop (call $storage_read (i32.const -5) (i32.const 4) (i32.const 0) (i32.const 0)))",
+            TrapKind::HostMemoryOutOfBounds,
+        ),
+        (
+            "(drop (call $storage_remove (i32.const 70000) (i32.const 1)))",
+            TrapKind::HostMemoryOutOfBounds,
+        ),
     ];
     for (i, (body, kind)) in cases.iter().enumerate() {
         let at = addr(20 + u8::try_from(i).unwrap());
         h.install(at, &format!("(func (export \"call\") {body})"));
         let outcome = h.call(at, b"");
-        assert!(is_halt(&outcome, &HaltReason::Trap(*kind)), "{body}: {:?}", outcome.status);
+        assert!(
+            is_halt(&outcome, &HaltReason::Trap(*kind)),
+            "{body}: {:?}",
+            outcome.status
+        );
         assert!(outcome.changes.is_empty());
     }
     // A read that finds a value but whose destination is out of bounds traps too.
@@ -315,7 +381,10 @@ fn storage_limits_and_garbage_pointers_trap() {
             (call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 2))
             (drop (call $storage_read (i32.const 0) (i32.const 1) (i32.const 65535) (i32.const 2))))",
     );
-    assert_eq!(trap_of(&h.call(addr(30), b"")), TrapKind::HostMemoryOutOfBounds);
+    assert_eq!(
+        trap_of(&h.call(addr(30), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -349,7 +418,10 @@ fn context_functions_report_the_message_and_block() {
     assert_eq!(&out[20..40], addr(USER).as_bytes());
     assert_eq!(&out[40..60], addr(1).as_bytes());
     assert_eq!(U256::from_little_endian(&out[60..92]), U256::from(1234u64));
-    assert_eq!(U256::from_little_endian(&out[92..124]), U256::from(1_000_000u64 - 1234));
+    assert_eq!(
+        U256::from_little_endian(&out[92..124]),
+        U256::from(1_000_000u64 - 1234)
+    );
     let word = |at: usize| i64::from_le_bytes(out[at..at + 8].try_into().unwrap());
     assert_eq!(word(124), 7);
     assert_eq!(word(132), 1_700_000_000);
@@ -357,7 +429,10 @@ fn context_functions_report_the_message_and_block() {
     let gas_left = word(148);
     assert!(gas_left > 0 && gas_left.cast_unsigned() < GAS);
     // The value moved to the contract.
-    assert_eq!(outcome.changes.accounts[&addr(1)].balance, U256::from(1234u64));
+    assert_eq!(
+        outcome.changes.accounts[&addr(1)].balance,
+        U256::from(1234u64)
+    );
 }
 
 #[test]
@@ -381,7 +456,11 @@ fn balance_of_absent_account_is_zero_and_context_pointers_are_checked() {
     {
         let at = addr(40 + u8::try_from(i).unwrap());
         h.install(at, &format!("(func (export \"call\") {body})"));
-        assert_eq!(trap_of(&h.call(at, b"")), TrapKind::HostMemoryOutOfBounds, "{body}");
+        assert_eq!(
+            trap_of(&h.call(at, b"")),
+            TrapKind::HostMemoryOutOfBounds,
+            "{body}"
+        );
     }
 }
 
@@ -404,15 +483,27 @@ fn keccak256_matches_sha3_and_checks_pointers() {
         let expected: [u8; 32] = Keccak256::digest(input).into();
         assert_eq!(returned(&h.call(addr(1), input)), expected);
     }
-    h.install(addr(2), "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 70000) (i32.const 0)))");
-    assert_eq!(trap_of(&h.call(addr(2), b"")), TrapKind::HostMemoryOutOfBounds);
-    h.install(addr(3), "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 1) (i32.const 65535)))");
-    assert_eq!(trap_of(&h.call(addr(3), b"")), TrapKind::HostMemoryOutOfBounds);
+    h.install(
+        addr(2),
+        "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 70000) (i32.const 0)))",
+    );
+    assert_eq!(
+        trap_of(&h.call(addr(2), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
+    h.install(
+        addr(3),
+        "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 1) (i32.const 65535)))",
+    );
+    assert_eq!(
+        trap_of(&h.call(addr(3), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
 }
 
 fn signing_key() -> (secp256k1::SecretKey, Address) {
-    let secret = secp256k1::SecretKey::from_byte_array([0x42; 32]).unwrap();
-    let public = secp256k1::PublicKey::from_secret_key_global(&secret);
+    let secret = secp256k1::SecretKey::from_secret_bytes([0x42; 32]).unwrap();
+    let public = secp256k1::PublicKey::from_secret_key(&secret);
     let digest = Keccak256::digest(&public.serialize_uncompressed()[1..]);
     (secret, Address::from_slice(&digest[12..]))
 }
@@ -433,8 +524,8 @@ fn sign(hash: [u8; 32]) -> [u8; 65] {
 
 /// secp256k1's group order n, big-endian.
 const CURVE_ORDER: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xba, 0xae, 0xdc,
-    0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
 ];
 
 /// The same signature with s replaced by n - s (high s) and v flipped.
@@ -474,16 +565,34 @@ fn ecrecover_recovers_low_s_signers_and_rejects_the_rest_with_code_1() {
     legacy[64] += 27;
     assert_eq!(&run(legacy)[4..24], signer.as_bytes());
     // High s, bad v, zero r: return code 1 and nothing written.
-    for bad in [high_s(signature), { let mut s = signature; s[64] = 5; s }, { let mut s = signature; s[..32].fill(0); s }] {
+    for bad in [
+        high_s(signature),
+        {
+            let mut s = signature;
+            s[64] = 5;
+            s
+        },
+        {
+            let mut s = signature;
+            s[..32].fill(0);
+            s
+        },
+    ] {
         let out = run(bad);
         assert_eq!(i32_le(&out), 1);
         assert_eq!(&out[4..24], &[0; 20]);
     }
     // Garbage pointers trap.
     h.install(addr(2), "(func (export \"call\") (drop (call $ecrecover (i32.const 65520) (i32.const 0) (i32.const 0))))");
-    assert_eq!(trap_of(&h.call(addr(2), b"")), TrapKind::HostMemoryOutOfBounds);
+    assert_eq!(
+        trap_of(&h.call(addr(2), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
     h.install(addr(3), "(func (export \"call\") (drop (call $ecrecover (i32.const 0) (i32.const 0) (i32.const 65530))))");
-    assert_eq!(trap_of(&h.call(addr(3), b"")), TrapKind::HostMemoryOutOfBounds);
+    assert_eq!(
+        trap_of(&h.call(addr(3), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -513,10 +622,22 @@ fn emit_log_records_topics_and_data_and_enforces_limits() {
     assert!(outcome.logs[1].topics.is_empty() && outcome.logs[1].data.is_empty());
 
     for (i, (body, kind)) in [
-        ("(call $emit_log (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0))", TrapKind::TooManyTopics),
-        ("(call $emit_log (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16385))", TrapKind::LogDataTooLarge),
-        ("(call $emit_log (i32.const 65500) (i32.const 4) (i32.const 0) (i32.const 0))", TrapKind::HostMemoryOutOfBounds),
-        ("(call $emit_log (i32.const 0) (i32.const 0) (i32.const 65530) (i32.const 16))", TrapKind::HostMemoryOutOfBounds),
+        (
+            "(call $emit_log (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0))",
+            TrapKind::TooManyTopics,
+        ),
+        (
+            "(call $emit_log (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16385))",
+            TrapKind::LogDataTooLarge,
+        ),
+        (
+            "(call $emit_log (i32.const 65500) (i32.const 4) (i32.const 0) (i32.const 0))",
+            TrapKind::HostMemoryOutOfBounds,
+        ),
+        (
+            "(call $emit_log (i32.const 0) (i32.const 0) (i32.const 65530) (i32.const 16))",
+            TrapKind::HostMemoryOutOfBounds,
+        ),
     ]
     .iter()
     .enumerate()
@@ -582,23 +703,44 @@ fn nested_call_success_revert_and_halt_are_reported_to_the_caller() {
     let out = returned(&outcome);
     assert_eq!(i32_le(&out), 0);
     assert_eq!(&out[20..], b"pong");
-    assert_eq!(outcome.changes.storage.get(&(addr(2), b"callee".to_vec())), Some(&Some(b"ok".to_vec())));
-    assert_eq!(outcome.changes.storage.get(&(addr(1), b"caller".to_vec())), Some(&Some(b"ok".to_vec())));
+    assert_eq!(
+        outcome.changes.storage.get(&(addr(2), b"callee".to_vec())),
+        Some(&Some(b"ok".to_vec()))
+    );
+    assert_eq!(
+        outcome.changes.storage.get(&(addr(1), b"caller".to_vec())),
+        Some(&Some(b"ok".to_vec()))
+    );
 
     // Revert: the callee's write is gone, the caller's stays, revert data readable.
     let outcome = h.call(addr(1), &caller_input(1, -1));
     let out = returned(&outcome);
     assert_eq!(i32_le(&out), 1);
     assert_eq!(&out[20..], b"no");
-    assert!(!outcome.changes.storage.contains_key(&(addr(2), b"callee".to_vec())));
-    assert!(outcome.changes.storage.contains_key(&(addr(1), b"caller".to_vec())));
+    assert!(
+        !outcome
+            .changes
+            .storage
+            .contains_key(&(addr(2), b"callee".to_vec()))
+    );
+    assert!(
+        outcome
+            .changes
+            .storage
+            .contains_key(&(addr(1), b"caller".to_vec()))
+    );
 
     // Trap: code 2, no return data, callee's write discarded.
     let outcome = h.call(addr(1), &caller_input(2, -1));
     let out = returned(&outcome);
     assert_eq!(i32_le(&out), 2);
     assert_eq!(out.len(), 20);
-    assert!(!outcome.changes.storage.contains_key(&(addr(2), b"callee".to_vec())));
+    assert!(
+        !outcome
+            .changes
+            .storage
+            .contains_key(&(addr(2), b"callee".to_vec()))
+    );
 }
 
 #[test]
@@ -625,7 +767,11 @@ fn nested_call_forwards_gas_and_returns_the_unused_rest() {
     // A limit above what is left is capped: the caller survives the callee's loop
     // only if it asked for less than it has, so with "all" it runs out of gas.
     let outcome = h.run(&h.message(addr(1), &caller_input(3, -1), 200_000));
-    assert!(is_halt(&outcome, &HaltReason::OutOfGas), "{:?}", outcome.status);
+    assert!(
+        is_halt(&outcome, &HaltReason::OutOfGas),
+        "{:?}",
+        outcome.status
+    );
     assert_eq!(outcome.gas_used, 200_000);
 }
 
@@ -685,9 +831,15 @@ fn call_depth_is_limited_and_reentrancy_is_allowed() {
     // The outermost frame's call succeeded: the chain below it all returned.
     assert_eq!(i32_le(&returned(&outcome)), 0);
     let depth = i32_le(&h.storage(addr(3), b"n").unwrap());
-    assert_eq!(depth, 64, "the top-level message is depth 1, the last frame depth 64");
+    assert_eq!(
+        depth, 64,
+        "the top-level message is depth 1, the last frame depth 64"
+    );
 
-    let mut h = Harness::with_config(ExecConfig { max_call_depth: 5, ..ExecConfig::default() });
+    let mut h = Harness::with_config(ExecConfig {
+        max_call_depth: 5,
+        ..ExecConfig::default()
+    });
     h.install(addr(3), RECURSIVE);
     h.call_apply(addr(3), b"");
     assert_eq!(i32_le(&h.storage(addr(3), b"n").unwrap()), 5);
@@ -708,17 +860,32 @@ fn transfer_moves_value_or_returns_1() {
     msg.value = U256::from(500u64);
     let outcome = h.run(&msg);
     assert_eq!(i32_le(&returned(&outcome)), 0);
-    assert_eq!(outcome.changes.accounts[&addr(5)].balance, U256::from(300u64));
-    assert_eq!(outcome.changes.accounts[&addr(1)].balance, U256::from(200u64));
-    assert_eq!(outcome.changes.accounts[&addr(USER)].balance, U256::from(1_000_000u64 - 500));
+    assert_eq!(
+        outcome.changes.accounts[&addr(5)].balance,
+        U256::from(300u64)
+    );
+    assert_eq!(
+        outcome.changes.accounts[&addr(1)].balance,
+        U256::from(200u64)
+    );
+    assert_eq!(
+        outcome.changes.accounts[&addr(USER)].balance,
+        U256::from(1_000_000u64 - 500)
+    );
 
     msg.input = U256::from(501u64).to_little_endian().to_vec();
     let outcome = h.run(&msg);
     assert_eq!(i32_le(&returned(&outcome)), 1);
     assert!(!outcome.changes.accounts.contains_key(&addr(5)));
 
-    h.install(addr(2), "(func (export \"call\") (drop (call $transfer (i32.const 65530) (i32.const 0))))");
-    assert_eq!(trap_of(&h.call(addr(2), b"")), TrapKind::HostMemoryOutOfBounds);
+    h.install(
+        addr(2),
+        "(func (export \"call\") (drop (call $transfer (i32.const 65530) (i32.const 0))))",
+    );
+    assert_eq!(
+        trap_of(&h.call(addr(2), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
 }
 
 #[test]
@@ -742,7 +909,10 @@ fn debug_print_is_charged_and_dropped_unless_dev_mode() {
     let body = "(data (i32.const 0) \"hi \\ff\") (func (export \"call\") (call $debug_print (i32.const 0) (i32.const 4)))";
     let mut plain = Harness::new();
     plain.install(addr(1), body);
-    let mut dev = Harness::with_config(ExecConfig { dev_mode: true, ..ExecConfig::default() });
+    let mut dev = Harness::with_config(ExecConfig {
+        dev_mode: true,
+        ..ExecConfig::default()
+    });
     dev.install(addr(1), body);
     let a = plain.call(addr(1), b"");
     let b = dev.call(addr(1), b"");
@@ -750,8 +920,14 @@ fn debug_print_is_charged_and_dropped_unless_dev_mode() {
     assert_eq!(b.debug_output, vec!["hi \u{fffd}".to_string()]);
     assert_eq!(a.gas_used, b.gas_used);
     assert_eq!(a.status, b.status);
-    plain.install(addr(2), "(func (export \"call\") (call $debug_print (i32.const 65535) (i32.const 2)))");
-    assert_eq!(trap_of(&plain.call(addr(2), b"")), TrapKind::HostMemoryOutOfBounds);
+    plain.install(
+        addr(2),
+        "(func (export \"call\") (call $debug_print (i32.const 65535) (i32.const 2)))",
+    );
+    assert_eq!(
+        trap_of(&plain.call(addr(2), b"")),
+        TrapKind::HostMemoryOutOfBounds
+    );
 }
 
 #[test]
@@ -765,29 +941,58 @@ fn deploy_stores_code_runs_deploy_and_rejects_bad_code() {
             (call $storage_write (i32.const 0) (i32.const 4) (i32.const 16) (local.get $n)))
          (func (export \"call\"))",
     );
-    let msg = Message { kind: MessageKind::Deploy { code: code.clone() }, value: U256::from(10u64), ..h.message(addr(1), b"args", GAS) };
+    let msg = Message {
+        kind: MessageKind::Deploy { code: code.clone() },
+        value: U256::from(10u64),
+        ..h.message(addr(1), b"args", GAS)
+    };
     let outcome = h.run(&msg);
     assert!(outcome.is_success(), "{:?}", outcome.status);
     let hash = CodeHash::from(<[u8; 32]>::from(Keccak256::digest(&code)));
     assert_eq!(outcome.changes.code.get(&hash), Some(&code));
-    assert_eq!(outcome.changes.accounts[&addr(1)], Account { nonce: 0, balance: U256::from(10u64), code_hash: Some(hash) });
-    assert_eq!(outcome.changes.storage.get(&(addr(1), b"init".to_vec())), Some(&Some(b"args".to_vec())));
+    assert_eq!(
+        outcome.changes.accounts[&addr(1)],
+        Account {
+            nonce: 0,
+            balance: U256::from(10u64),
+            code_hash: Some(hash)
+        }
+    );
+    assert_eq!(
+        outcome.changes.storage.get(&(addr(1), b"init".to_vec())),
+        Some(&Some(b"args".to_vec()))
+    );
     h.world.apply(&outcome.changes);
     // A second deploy to the same address is rejected.
     assert!(is_halt(&h.run(&msg), &HaltReason::ContractExists));
 
     // Invalid code is a halt naming the validation failure, not a node error.
-    for bad in [b"not wasm".to_vec(), wat::parse_str("(module (func (export \"call\") (drop (f32.const 1))))").unwrap()] {
-        let msg = Message { kind: MessageKind::Deploy { code: bad }, ..h.message(addr(2), b"", GAS) };
+    for bad in [
+        b"not wasm".to_vec(),
+        wat::parse_str("(module (func (export \"call\") (drop (f32.const 1))))").unwrap(),
+    ] {
+        let msg = Message {
+            kind: MessageKind::Deploy { code: bad },
+            ..h.message(addr(2), b"", GAS)
+        };
         let outcome = h.run(&msg);
-        assert!(matches!(&outcome.status, ExecStatus::Halt { reason: HaltReason::InvalidCode(m) } if !m.is_empty()), "{:?}", outcome.status);
+        assert!(
+            matches!(&outcome.status, ExecStatus::Halt { reason: HaltReason::InvalidCode(m) } if !m.is_empty()),
+            "{:?}",
+            outcome.status
+        );
         assert_eq!(outcome.gas_used, 0);
         assert!(outcome.changes.is_empty());
     }
 
     // A deploy export that reverts leaves nothing behind.
-    let code = module("(func (export \"deploy\") (call $revert (i32.const 0) (i32.const 0))) (func (export \"call\"))");
-    let msg = Message { kind: MessageKind::Deploy { code }, ..h.message(addr(3), b"", GAS) };
+    let code = module(
+        "(func (export \"deploy\") (call $revert (i32.const 0) (i32.const 0))) (func (export \"call\"))",
+    );
+    let msg = Message {
+        kind: MessageKind::Deploy { code },
+        ..h.message(addr(3), b"", GAS)
+    };
     let outcome = h.run(&msg);
     assert_eq!(outcome.status, ExecStatus::Revert { data: vec![] });
     assert!(outcome.changes.is_empty());
@@ -829,9 +1034,19 @@ fn backend_failures_are_node_errors_not_outcomes() {
     h.install(addr(1), CALLER);
     let world = FailingStorage(h.world.clone());
     // Directly, and from inside a nested call.
-    let error = h.executor.execute(&world, &h.block, &h.message(addr(2), &[3], GAS)).unwrap_err();
+    let error = h
+        .executor
+        .execute(&world, &h.block, &h.message(addr(2), &[3], GAS))
+        .unwrap_err();
     assert!(matches!(error, NodeError::Backend(_)), "{error}");
-    let error = h.executor.execute(&world, &h.block, &h.message(addr(1), &caller_input(5, -1), GAS)).unwrap_err();
+    let error = h
+        .executor
+        .execute(
+            &world,
+            &h.block,
+            &h.message(addr(1), &caller_input(5, -1), GAS),
+        )
+        .unwrap_err();
     assert!(error.to_string().contains("disk on fire"), "{error}");
 }
 
@@ -905,7 +1120,16 @@ fn the_same_message_gives_identical_outcomes_on_fresh_executors() {
     assert_eq!(a, b);
     let encode = |o: &[ExecOutcome]| {
         use parity_scale_codec::Encode;
-        o.iter().map(|o| (o.status.encode(), o.gas_used, o.logs.encode(), format!("{:?}", o.changes))).collect::<Vec<_>>()
+        o.iter()
+            .map(|o| {
+                (
+                    o.status.encode(),
+                    o.gas_used,
+                    o.logs.encode(),
+                    format!("{:?}", o.changes),
+                )
+            })
+            .collect::<Vec<_>>()
     };
     assert_eq!(encode(&a), encode(&b));
 }
@@ -922,7 +1146,11 @@ fn infinite_loop_runs_out_of_gas() {
     assert!(is_halt(&outcome, &HaltReason::OutOfGas));
     assert_eq!(outcome.gas_used, 5_000_000);
     let diagnostics = outcome.diagnostics.unwrap();
-    assert!(diagnostics.message.contains("out of gas"), "{}", diagnostics.message);
+    assert!(
+        diagnostics.message.contains("out of gas"),
+        "{}",
+        diagnostics.message
+    );
 }
 
 #[test]
@@ -930,7 +1158,11 @@ fn deep_recursion_exhausts_the_injected_stack_limit() {
     let mut h = Harness::new();
     h.install(addr(1), "(func $down (param i32) (call $down (i32.add (local.get 0) (i32.const 1)))) (func (export \"call\") (call $down (i32.const 0)))");
     let outcome = h.call(addr(1), b"");
-    assert!(is_halt(&outcome, &HaltReason::StackExhausted), "{:?}", outcome.status);
+    assert!(
+        is_halt(&outcome, &HaltReason::StackExhausted),
+        "{:?}",
+        outcome.status
+    );
     assert!(outcome.gas_used < GAS);
     // Unbounded recursion with big frames too.
     h.install(addr(2), "(func $down (local i64 i64 i64 i64 i64 i64 i64 i64) (call $down)) (func (export \"call\") (call $down))");
@@ -964,7 +1196,11 @@ fn memory_grow_bomb_is_capped_by_the_declared_maximum_and_charged() {
     .unwrap();
     assert!(h.deploy(addr(2), &code).is_success());
     let outcome = h.run(&h.message(addr(2), b"", 1_000_000));
-    assert!(is_halt(&outcome, &HaltReason::OutOfGas), "{:?}", outcome.status);
+    assert!(
+        is_halt(&outcome, &HaltReason::OutOfGas),
+        "{:?}",
+        outcome.status
+    );
 }
 
 #[test]
@@ -972,26 +1208,71 @@ fn huge_locals_and_br_tables_are_rejected_or_contained() {
     let mut h = Harness::new();
     // Over the locals limit: rejected at deploy.
     let outcome = h.deploy(addr(1), &module("(func (export \"call\") (local i64) (local i64) (local i32)) (func (local i32 i32) (local i64)) (func $big (local i32) (local i64))".replace("(func $big (local i32) (local i64))", &format!("(func $big {})", "(local i64)".repeat(2000))).as_str()));
-    assert!(matches!(&outcome.status, ExecStatus::Halt { reason: HaltReason::InvalidCode(_) }), "{:?}", outcome.status);
+    assert!(
+        matches!(
+            &outcome.status,
+            ExecStatus::Halt {
+                reason: HaltReason::InvalidCode(_)
+            }
+        ),
+        "{:?}",
+        outcome.status
+    );
     // Within limits, a function with many locals called recursively hits the stack limit.
-    h.install(addr(2), &format!("(func $f {} (call $f)) (func (export \"call\") (call $f))", "(local i64)".repeat(1000)));
+    h.install(
+        addr(2),
+        &format!(
+            "(func $f {} (call $f)) (func (export \"call\") (call $f))",
+            "(local i64)".repeat(1000)
+        ),
+    );
     assert!(is_halt(&h.call(addr(2), b""), &HaltReason::StackExhausted));
     // A br_table over the limit is rejected; at the limit it runs and is charged.
     let targets = |n: usize| "0 ".repeat(n);
-    let outcome = h.deploy(addr(3), &module(&format!("(func (export \"call\") (block (br_table {} (i32.const 0))))", targets(5000))));
-    assert!(matches!(&outcome.status, ExecStatus::Halt { reason: HaltReason::InvalidCode(_) }), "{:?}", outcome.status);
-    h.install(addr(4), &format!("(func (export \"call\") (loop $l (block (br_table {} 1 (i32.const 5000)))))", targets(1000)));
-    assert!(is_halt(&h.run(&h.message(addr(4), b"", 1_000_000)), &HaltReason::OutOfGas));
+    let outcome = h.deploy(
+        addr(3),
+        &module(&format!(
+            "(func (export \"call\") (block (br_table {} (i32.const 0))))",
+            targets(5000)
+        )),
+    );
+    assert!(
+        matches!(
+            &outcome.status,
+            ExecStatus::Halt {
+                reason: HaltReason::InvalidCode(_)
+            }
+        ),
+        "{:?}",
+        outcome.status
+    );
+    h.install(
+        addr(4),
+        &format!(
+            "(func (export \"call\") (loop $l (block (br_table {} 1 (i32.const 5000)))))",
+            targets(1000)
+        ),
+    );
+    assert!(is_halt(
+        &h.run(&h.message(addr(4), b"", 1_000_000)),
+        &HaltReason::OutOfGas
+    ));
 }
 
 #[test]
 fn giant_return_data_is_bounded_by_memory_and_gas() {
     let mut h = Harness::new();
     // The whole memory (64 KiB) as return data: fine with gas.
-    h.install(addr(1), "(func (export \"call\") (call $return_value (i32.const 0) (i32.const 65536)))");
+    h.install(
+        addr(1),
+        "(func (export \"call\") (call $return_value (i32.const 0) (i32.const 65536)))",
+    );
     assert_eq!(returned(&h.call(addr(1), b"")).len(), 65_536);
     // More than memory: a trap, never an allocation of the requested size.
-    h.install(addr(2), "(func (export \"call\") (call $return_value (i32.const 0) (i32.const 0x7fffffff)))");
+    h.install(
+        addr(2),
+        "(func (export \"call\") (call $return_value (i32.const 0) (i32.const 0x7fffffff)))",
+    );
     let outcome = h.run(&h.message(addr(2), b"", u64::MAX));
     assert_eq!(trap_of(&outcome), TrapKind::HostMemoryOutOfBounds);
     // With a normal limit the per-byte charge fails first.
@@ -1026,13 +1307,24 @@ fn traced_runs_name_the_trapping_function_with_a_backtrace() {
     let plain = h.run(&msg);
     let traced = h.executor.execute_traced(&h.world, &h.block, &msg).unwrap();
     // Same consensus result either way.
-    assert_eq!((&plain.status, plain.gas_used, &plain.changes), (&traced.status, traced.gas_used, &traced.changes));
+    assert_eq!(
+        (&plain.status, plain.gas_used, &plain.changes),
+        (&traced.status, traced.gas_used, &traced.changes)
+    );
     assert_eq!(trap_of(&plain), TrapKind::Unreachable);
     let d = traced.diagnostics.unwrap();
     assert_eq!(d.function.as_deref(), Some("token::checked_sub"));
-    let names: Vec<_> = d.backtrace.iter().map(|f| f.name.clone().unwrap_or_default()).collect();
+    let names: Vec<_> = d
+        .backtrace
+        .iter()
+        .map(|f| f.name.clone().unwrap_or_default())
+        .collect();
     assert_eq!(names, ["entry", "token::transfer", "token::checked_sub"]);
-    assert!(d.message.contains("token::checked_sub") && d.message.contains("unreachable"), "{}", d.message);
+    assert!(
+        d.message.contains("token::checked_sub") && d.message.contains("unreachable"),
+        "{}",
+        d.message
+    );
     assert!(plain.diagnostics.unwrap().backtrace.is_empty());
 
     let msg = h.message(addr(1), &[1], GAS);
@@ -1043,7 +1335,10 @@ fn traced_runs_name_the_trapping_function_with_a_backtrace() {
     assert!(d.gas_left > 0);
 
     // A host function in progress is named.
-    h.install(addr(2), "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 99999) (i32.const 0)))");
+    h.install(
+        addr(2),
+        "(func (export \"call\") (call $keccak256 (i32.const 0) (i32.const 99999) (i32.const 0)))",
+    );
     let d = h.call(addr(2), b"").diagnostics.unwrap();
     assert_eq!(d.host_function.as_deref(), Some("keccak256"));
     assert!(d.message.contains("keccak256"), "{}", d.message);
@@ -1051,12 +1346,53 @@ fn traced_runs_name_the_trapping_function_with_a_backtrace() {
 
 #[test]
 fn module_cache_is_bounded() {
-    let mut h = Harness::with_config(ExecConfig { cache_capacity: 2, ..ExecConfig::default() });
+    let mut h = Harness::with_config(ExecConfig {
+        cache_capacity: 2,
+        ..ExecConfig::default()
+    });
     for i in 0..5u8 {
-        h.install(addr(100 + i), &format!("(func (export \"call\") (drop (i32.const {i})))"));
+        h.install(
+            addr(100 + i),
+            &format!("(func (export \"call\") (drop (i32.const {i})))"),
+        );
         assert!(h.call(addr(100 + i), b"").is_success());
     }
     assert_eq!(h.executor.cached_modules(), 2);
     // Evicted code is prepared again from the state.
     assert!(h.call(addr(100), b"").is_success());
+}
+
+// ---------------------------------------------------------------------------
+// The spec
+// ---------------------------------------------------------------------------
+
+fn bless() -> bool {
+    std::env::var("CAIRN_BLESS_VECTORS").as_deref() == Ok("1")
+}
+
+#[test]
+fn host_api_spec_matches_the_table() {
+    use cairn_engine::runtime::spec;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/host-api.md");
+    let committed = std::fs::read_to_string(&path).expect("specs/host-api.md exists");
+    let generated = spec::host_function_table_markdown();
+    let expected = spec::splice_generated(&committed, &generated)
+        .expect("specs/host-api.md has the generated-section markers");
+    if bless() {
+        std::fs::write(&path, &expected).unwrap();
+        return;
+    }
+    assert!(
+        committed == expected,
+        "specs/host-api.md is out of date with the host function table; regenerate with \
+         CAIRN_BLESS_VECTORS=1 cargo test --release -p cairn-engine --test runtime host_api_spec"
+    );
+    // Every function of the table has a section.
+    for f in HOST_FUNCTIONS {
+        assert!(
+            committed.contains(&format!("### `{}`", f.name)),
+            "{}",
+            f.name
+        );
+    }
 }

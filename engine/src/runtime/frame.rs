@@ -542,7 +542,10 @@ fn diagnose(
             let name = module.function_names.get(&index).cloned();
             // The outermost frame is the export; name it so if the name section does not.
             let name = name.or_else(|| (depth == 0).then(|| format!("<export `{export}`>")));
-            BacktraceFrame { function_index: index, name }
+            BacktraceFrame {
+                function_index: index,
+                name,
+            }
         })
         .collect();
     let function = backtrace

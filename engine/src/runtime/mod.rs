@@ -38,6 +38,7 @@ mod host;
 mod journal;
 pub mod memory_world;
 mod outcome;
+pub mod spec;
 
 use std::sync::Mutex;
 

@@ -62,7 +62,9 @@ impl ExecStatus {
         match self {
             Self::Success { .. } => "success",
             Self::Revert { .. } => "revert",
-            Self::Halt { reason: HaltReason::OutOfGas } => "out_of_gas",
+            Self::Halt {
+                reason: HaltReason::OutOfGas,
+            } => "out_of_gas",
             Self::Halt { .. } => "trap",
         }
     }
