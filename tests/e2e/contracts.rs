@@ -802,6 +802,62 @@ fn multisig_releases_value_with_enough_owner_signatures() {
 }
 
 #[test]
+fn multisig_accepts_deposits() {
+    let mut chain = Chain::new();
+    let wallet = deploy_wallet(&mut chain, 0);
+    let outcome = chain.call_raw(
+        account(4),
+        wallet.address,
+        encode_call("deposit", &()),
+        U256::from(250u64),
+        GAS,
+    );
+    success_data(&outcome, "deposit");
+    assert_eq!(
+        outcome.logs[0].topics,
+        vec![event_signature("Deposit"), topic(&account(4))]
+    );
+    assert_eq!(outcome.logs[0].data, U256::from(250u64).encode());
+    assert_eq!(
+        chain.world.accounts[&wallet.address].balance,
+        U256::from(250u64)
+    );
+    let owners: Vec<Address> = chain.query(account(4), wallet.address, "owners", &());
+    assert_eq!(
+        owners,
+        wallet
+            .keys
+            .iter()
+            .map(SigningKey::address)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        chain.query::<_, u32>(account(4), wallet.address, "threshold", &()),
+        2
+    );
+}
+
+#[test]
+fn multisig_deploy_rejects_bad_owner_sets() {
+    let mut chain = Chain::new();
+    let (a, b) = (account(1), account(2));
+    for (owners, threshold, reason) in [
+        (vec![a, b], 0u32, "threshold must be at least 1"),
+        (vec![a, b], 3, "threshold above the number of owners"),
+        (vec![b, a], 1, "owners must be sorted and distinct"),
+        (vec![a, a], 1, "owners must be sorted and distinct"),
+    ] {
+        let (_, outcome) = chain.deploy_with(
+            account(0),
+            artifact("multisig"),
+            encode_deploy(&(owners, threshold)),
+            U256::zero(),
+        );
+        assert_eq!(revert_reason(&outcome), RevertReason::Error(reason.into()));
+    }
+}
+
+#[test]
 fn multisig_calls_another_contract_and_reverts_with_it() {
     let mut chain = Chain::new();
     let wallet = deploy_wallet(&mut chain, 0);
@@ -1111,6 +1167,24 @@ fn sdk_context_crypto_storage_and_reverts_agree_with_the_host() {
     let left: u64 = chain.query(account(0), echo, "gas", &());
     assert!(left > 0 && left < GAS);
 }
+#[test]
+fn debug_print_reaches_dev_mode_only_and_costs_the_same() {
+    let run = |dev_mode: bool| {
+        let mut chain = Chain::new();
+        chain.executor = Executor::new(ExecConfig {
+            dev_mode,
+            ..ExecConfig::default()
+        });
+        let echo = chain.deploy(account(0), "abi_echo", &());
+        chain.call(account(0), echo, "debug", &"hello from wasm".to_string())
+    };
+    let (dev, node) = (run(true), run(false));
+    assert!(dev.is_success() && node.is_success());
+    assert_eq!(dev.debug_output, vec!["hello from wasm".to_string()]);
+    assert!(node.debug_output.is_empty());
+    assert_eq!(dev.gas_used, node.gas_used);
+}
+
 /// `specs/vectors/abi/vectors.json`: the worked examples of `specs/abi.md`,
 /// checked against the host encoder (the e2e tests above check the SDK
 /// against the host encoder).

@@ -223,6 +223,60 @@ fn manifest(toolchain: &str, files: &[String]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A module with one memory (max 16 pages), a `call` function and the
+    /// two linker exports, assembled by hand.
+    fn module_with_linker_exports() -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        let section = |wasm: &mut Vec<u8>, id: u8, body: &[u8]| {
+            wasm.push(id);
+            write_leb(wasm, to_u32(body.len()).unwrap());
+            wasm.extend_from_slice(body);
+        };
+        section(&mut wasm, 1, &[1, 0x60, 0, 0]); // type 0: () -> ()
+        section(&mut wasm, 3, &[1, 0]); // func 0: type 0
+        section(&mut wasm, 5, &[1, 1, 1, 16]); // memory: min 1, max 16
+        section(&mut wasm, 6, &[1, 0x7f, 0, 0x41, 8, 0x0b]); // global i32 = 8
+        let mut exports = vec![4];
+        for (name, kind, index) in [
+            ("memory", 2u8, 0u8),
+            ("call", 0, 0),
+            ("__heap_base", 3, 0),
+            ("__data_end", 3, 0),
+        ] {
+            exports.push(u8::try_from(name.len()).unwrap());
+            exports.extend_from_slice(name.as_bytes());
+            exports.extend_from_slice(&[kind, index]);
+        }
+        section(&mut wasm, 7, &exports);
+        section(&mut wasm, 10, &[1, 2, 0, 0x0b]); // body: no locals, end
+        wasm
+    }
+
+    #[test]
+    fn strips_only_the_linker_exports() {
+        let wasm = module_with_linker_exports();
+        assert!(check(&wasm, false).unwrap_err().contains("__heap_base"));
+        let stripped = strip_linker_exports(&wasm).unwrap();
+        check(&stripped, false).unwrap();
+        assert_eq!(
+            wasm.len() - stripped.len(),
+            2 * 3 + "__heap_base".len() + "__data_end".len()
+        );
+        // Idempotent: nothing else is touched.
+        assert_eq!(strip_linker_exports(&stripped).unwrap(), stripped);
+    }
+
+    #[test]
+    fn rejects_what_the_engine_rejects() {
+        let mut no_max = module_with_linker_exports();
+        // Raise the memory maximum to 17 pages.
+        let pos = no_max.windows(4).position(|w| w == [1, 1, 1, 16]).unwrap();
+        no_max[pos + 3] = 17;
+        let err = check(&strip_linker_exports(&no_max).unwrap(), false).unwrap_err();
+        assert!(err.contains("at most 16"), "{err}");
+        assert!(strip_linker_exports(b"not wasm").is_err());
+    }
+
     #[test]
     fn leb_round_trips() {
         for v in [0u32, 1, 127, 128, 300, 16_384, u32::MAX] {

@@ -93,6 +93,11 @@ fn log(topics: Vec<H256>, data: Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+fn debug(message: String) -> Result<()> {
+    env::debug_print(&message);
+    Ok(())
+}
+
 fn gas() -> Result<u64> {
     Ok(env::gas_left())
 }
@@ -112,4 +117,5 @@ cairn_sdk::entry_points! {
     "remove" => remove,
     "log" => log,
     "gas" => gas,
+    "debug" => debug,
 }
