@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod chain_cmd;
 mod demo;
+mod prepare;
 mod run;
 mod state_cmd;
 
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Inspect the Merkleized state: roots, values, proofs.
     State(state_cmd::StateArgs),
+    /// Validate a contract and inject gas metering; print hashes, sizes, imports and exports.
+    Prepare(prepare::PrepareArgs),
     /// Run a contract's `call` (or `deploy`) export in an in-memory world.
     Run(run::RunArgs),
     /// Run a benchmark and print its summary.
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::State(args) => state_cmd::run(args),
+        Command::Prepare(args) => prepare::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
