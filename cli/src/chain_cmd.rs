@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
+use cairn_engine::chain::block::encode_receipts;
 use cairn_engine::chain::genesis::{parse_address, parse_amount, parse_hex};
 use cairn_engine::chain::tx::decode_exact;
 use cairn_engine::chain::{
@@ -530,6 +531,9 @@ enum BlockCommand {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// Also write the block's receipts (SCALE) to this file.
+        #[arg(long)]
+        receipts_out: Option<PathBuf>,
     },
 }
 
@@ -564,6 +568,7 @@ pub(crate) fn block(args: BlockArgs) -> Result<()> {
             data_dir,
             number,
             out,
+            receipts_out,
         } => {
             let chain = open_chain(&data_dir)?;
             let block = chain
@@ -571,6 +576,13 @@ pub(crate) fn block(args: BlockArgs) -> Result<()> {
                 .ok_or_else(|| anyhow!("no block {number}"))?;
             std::fs::write(&out, block.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
+            if let Some(path) = receipts_out {
+                let receipts = chain
+                    .receipts(number)?
+                    .ok_or_else(|| anyhow!("no receipts for block {number}"))?;
+                std::fs::write(&path, encode_receipts(&receipts))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             Ok(())
         }
     }

@@ -128,6 +128,11 @@ impl Receipt {
     }
 }
 
+/// The SCALE encoding of a block's receipts (how they are stored).
+pub fn encode_receipts(receipts: &[Receipt]) -> Vec<u8> {
+    receipts.encode()
+}
+
 /// The receipts root: binary Merkle root over the SCALE encodings.
 pub fn receipts_root(receipts: &[Receipt]) -> H256 {
     merkle_root(receipts.iter().map(Encode::encode))

@@ -1,0 +1,358 @@
+//! The chain commands through the built `cairn` binary: the demo, replay,
+//! determinism across processes, SIGKILL and restart, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn cairn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .output()
+        .expect("run cairn")
+}
+
+fn ok_json(args: &[&str]) -> serde_json::Value {
+    let out = cairn(args);
+    assert!(
+        out.status.success(),
+        "cairn {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "cairn {args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn demo(dir: &Path, blocks: u64, txs: usize) -> serde_json::Value {
+    ok_json(&[
+        "demo",
+        "--data-dir",
+        path(dir),
+        "--blocks",
+        &blocks.to_string(),
+        "--txs-per-block",
+        &txs.to_string(),
+        "--json",
+    ])
+}
+
+fn replay(dir: &Path) -> serde_json::Value {
+    ok_json(&["replay", "--data-dir", path(dir), "--json"])
+}
+
+#[test]
+fn demo_produces_commits_and_replays_a_verified_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let report = demo(&dir, 4, 60);
+    for key in [
+        "blocks",
+        "txs",
+        "exec_tx_per_s",
+        "replay_tx_per_s",
+        "state_root",
+        "replay_verified",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key} in {report}");
+    }
+    assert_eq!(report["blocks"], 4);
+    assert_eq!(report["txs"], 240);
+    assert_eq!(report["replay_verified"], true);
+    assert!(report["exec_tx_per_s"].as_f64().unwrap() > 0.0);
+    // An independent replay of the persisted chain agrees.
+    let replayed = replay(&dir);
+    assert_eq!(replayed["verified"], true);
+    assert_eq!(replayed["state_root"], report["state_root"]);
+    assert_eq!(replayed["txs"], 240);
+}
+
+#[test]
+fn two_processes_produce_byte_identical_blocks_receipts_and_roots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let ra = demo(&a, 3, 40);
+    let rb = demo(&b, 3, 40);
+    assert_eq!(ra["state_root"], rb["state_root"]);
+    for n in 1..=3u64 {
+        let files: Vec<(PathBuf, PathBuf)> = [&a, &b]
+            .iter()
+            .map(|dir| {
+                let block = tmp.path().join(format!(
+                    "{}-{n}.block",
+                    dir.file_name().unwrap().to_str().unwrap()
+                ));
+                let receipts = block.with_extension("receipts");
+                let out = cairn(&[
+                    "block",
+                    "export",
+                    "--data-dir",
+                    path(dir),
+                    "--number",
+                    &n.to_string(),
+                    "--out",
+                    path(&block),
+                    "--receipts-out",
+                    path(&receipts),
+                ]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                (block, receipts)
+            })
+            .collect();
+        assert_eq!(
+            std::fs::read(&files[0].0).unwrap(),
+            std::fs::read(&files[1].0).unwrap(),
+            "block {n}"
+        );
+        assert_eq!(
+            std::fs::read(&files[0].1).unwrap(),
+            std::fs::read(&files[1].1).unwrap(),
+            "receipts {n}"
+        );
+    }
+}
+
+#[test]
+fn block_apply_imports_valid_blocks_and_refuses_bad_ones_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    demo(&a, 3, 30);
+    demo(&b, 1, 30);
+    let file = tmp.path().join("2.block");
+    let out = cairn(&[
+        "block",
+        "export",
+        "--data-dir",
+        path(&a),
+        "--number",
+        "2",
+        "--out",
+        path(&file),
+    ]);
+    assert!(out.status.success());
+    let good = std::fs::read(&file).unwrap();
+
+    // Garbage, truncated and tampered blocks: clear errors, head unchanged.
+    let root_before = replay(&b)["state_root"].clone();
+    let mut tampered = good.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x55;
+    let mut forged_root = good.clone();
+    // The header's state root sits after parent hash (32), number (8),
+    // timestamp (8), beneficiary (20), gas limit (8), gas used (8), tx root
+    // (32) and receipts root (32).
+    forged_root[32 + 8 + 8 + 20 + 8 + 8 + 32 + 32] ^= 1;
+    let cases: [(&[u8], &str); 4] = [
+        (b"not a block", "not a SCALE-encoded block"),
+        (&good[..good.len() - 3], "not a SCALE-encoded block"),
+        (&forged_root, "state_root"),
+        (&tampered, "block 2"),
+    ];
+    for (bytes, needle) in cases {
+        std::fs::write(&file, bytes).unwrap();
+        let out = cairn(&["block", "apply", "--data-dir", path(&b), path(&file)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "a bad block was accepted");
+        assert!(
+            stderr.contains(needle),
+            "error should mention {needle:?}: {stderr}"
+        );
+        let after = replay(&b);
+        assert_eq!(
+            after["state_root"], root_before,
+            "a refused block changed the chain"
+        );
+        assert_eq!(after["to"], 1);
+    }
+    std::fs::write(&file, &good).unwrap();
+    let imported = ok_json(&[
+        "block",
+        "apply",
+        "--data-dir",
+        path(&b),
+        path(&file),
+        "--json",
+    ]);
+    assert_eq!(imported["block"], 2);
+    assert_eq!(replay(&b)["to"], 2);
+}
+
+#[test]
+fn malformed_genesis_and_transactions_are_refused_with_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let genesis = tmp.path().join("genesis.json");
+    let dir = tmp.path().join("chain");
+    for (text, needle) in [
+        ("{", "malformed"),
+        (
+            r#"{"chain_id": 1, "block_gas_limit": 0}"#,
+            "block_gas_limit",
+        ),
+        (
+            r#"{"chain_id": 1, "block_gas_limit": 10, "accounts": [{"address": "0xzz", "balance": "1"}]}"#,
+            "accounts[0].address",
+        ),
+    ] {
+        std::fs::write(&genesis, text).unwrap();
+        let out = cairn(&[
+            "init",
+            "--genesis",
+            path(&genesis),
+            "--data-dir",
+            path(&dir),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+        let replayed = cairn(&["replay", "--data-dir", path(&dir)]);
+        assert!(
+            !replayed.status.success(),
+            "a refused genesis left a chain behind"
+        );
+    }
+    // A good genesis with a funded key, then bad transactions.
+    let key = tmp.path().join("key");
+    let address = ok_json(&["key", "new", "--out", path(&key), "--json"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &genesis,
+        format!(r#"{{"chain_id": 9, "block_gas_limit": 100000000, "accounts": [{{"address": "{address}", "balance": "1000000000"}}]}}"#),
+    )
+    .unwrap();
+    ok_json(&[
+        "init",
+        "--genesis",
+        path(&genesis),
+        "--data-dir",
+        path(&dir),
+        "--json",
+    ]);
+    let before = replay(&dir)["state_root"].clone();
+    for (tx, needle) in [
+        ("0xdeadbeef", "bad transaction encoding"),
+        ("0xzz", "not hex"),
+    ] {
+        let out = cairn(&["tx", "send", "--data-dir", path(&dir), tx]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+    // A well-formed transaction for the wrong chain is rejected, not included.
+    let signed = ok_json(&[
+        "tx",
+        "sign",
+        "--key",
+        path(&key),
+        "--to",
+        "0x0000000000000000000000000000000000000001",
+        "--chain-id",
+        "8",
+        "--nonce",
+        "0",
+        "--value",
+        "5",
+        "--json",
+    ]);
+    let out = cairn(&[
+        "tx",
+        "send",
+        "--data-dir",
+        path(&dir),
+        signed["tx"].as_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong chain id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(replay(&dir)["state_root"], before);
+    // The right chain id: included and moves the value.
+    let signed = ok_json(&[
+        "tx",
+        "sign",
+        "--key",
+        path(&key),
+        "--to",
+        "0x0000000000000000000000000000000000000001",
+        "--data-dir",
+        path(&dir),
+        "--value",
+        "5",
+        "--gas-limit",
+        "30000",
+        "--json",
+    ]);
+    let sent = ok_json(&[
+        "tx",
+        "send",
+        "--data-dir",
+        path(&dir),
+        signed["tx"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(sent["txs"][0]["receipt"]["status"], "success", "{sent}");
+    assert_eq!(replay(&dir)["verified"], true);
+}
+
+#[test]
+fn sigkill_during_the_demo_resumes_at_the_last_committed_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let mut last_head = 0u64;
+    // Kill at varied moments: during genesis, block production and the final replay.
+    for (round, delay_ms) in [40u64, 150, 300, 450, 700, 900].into_iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "demo",
+                "--data-dir",
+                path(&dir),
+                "--blocks",
+                "400",
+                "--txs-per-block",
+                "40",
+                "--json",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        if !dir.join("CURRENT").exists() && round == 0 {
+            continue; // killed before RocksDB created the directory
+        }
+        let out = cairn(&["replay", "--data-dir", path(&dir), "--json"]);
+        if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no chain") {
+            continue; // killed before genesis committed: nothing to resume
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("round {round}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(report["verified"], true, "round {round}: {report}");
+        let head = report["to"].as_u64().unwrap();
+        assert!(
+            head >= last_head,
+            "round {round}: head went back from {last_head} to {head}"
+        );
+        last_head = head;
+    }
+    // Finishing the demo resumes from the head and verifies the whole chain.
+    let report = demo(&dir, last_head + 2, 40);
+    assert_eq!(report["replay_verified"], true);
+    assert_eq!(report["blocks"].as_u64().unwrap(), last_head + 2);
+    assert_eq!(report["txs"].as_u64().unwrap(), (last_head + 2) * 40);
+}
