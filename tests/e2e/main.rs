@@ -1,2 +1,3 @@
 //! Cairn's end-to-end tests: one binary, one module per area.
+mod chain;
 mod contracts;
