@@ -116,12 +116,10 @@ TOOLCHAIN="$ROUTE: $("$WASM_RUSTC" -V); $(wasm-opt --version)"
 # ---------------------------------------------------------------------------
 # Reproducibility: no absolute path of this machine may reach the output.
 # ---------------------------------------------------------------------------
-REMAPS=("--remap-path-prefix=$REPO=/cairn")
-if [ -d "$CARGO_HOME/registry/src" ]; then
-    for dir in "$CARGO_HOME"/registry/src/*/; do
-        REMAPS+=("--remap-path-prefix=${dir%/}=/cargo-registry")
-    done
-fi
+# Registry sources live under $CARGO_HOME/registry/src/<index>-<hash>/; the
+# index directory's name is the same wherever crates.io is the source, so one
+# prefix covers every crate whether or not it has been downloaded yet.
+REMAPS=("--remap-path-prefix=$REPO=/cairn" "--remap-path-prefix=$CARGO_HOME/registry/src=/cargo-registry")
 if [ "$ROUTE" = debian ]; then
     REMAPS+=("--remap-path-prefix=$SYSROOT_SRC=/rust-src")
     REMAPS+=("--remap-path-prefix=$(readlink -f "$SYSROOT_SRC")=/rust-src")
