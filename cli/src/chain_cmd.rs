@@ -122,6 +122,10 @@ pub(crate) fn receipt_json(receipt: &Receipt) -> Value {
     })
 }
 
+#[allow(
+    clippy::float_arithmetic,
+    reason = "throughput figures for people; they never reach a root, receipt or gas figure"
+)]
 fn report_json(report: &ReplayReport, seconds: f64) -> Value {
     let tx_per_s = if seconds > 0.0 {
         report.txs as f64 / seconds

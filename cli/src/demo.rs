@@ -54,6 +54,10 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     result
 }
 
+#[allow(
+    clippy::float_arithmetic,
+    reason = "throughput figures for people; they never reach a root, receipt or gas figure"
+)]
 fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
     let say = |text: String| {
         if !args.json {

@@ -118,6 +118,9 @@ pub enum ChainError {
     },
 }
 
+/// Transactions a producer left out: index in its input and the reason.
+pub type Rejected = Vec<(usize, AdmissionError)>;
+
 /// What to do with a transaction that fails admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvalidTxPolicy {
@@ -135,7 +138,7 @@ pub struct ExecutedBlock {
     /// One receipt per included transaction.
     pub receipts: Vec<Receipt>,
     /// Transactions left out (producer only): index in the input, reason.
-    pub rejected: Vec<(usize, AdmissionError)>,
+    pub rejected: Rejected,
     /// State keys the block read (when recorded), for witnesses.
     pub reads: BTreeSet<Vec<u8>>,
     /// State writes of the block, by key.
@@ -166,7 +169,7 @@ pub struct TxsOutcome {
     /// Their receipts.
     pub receipts: Vec<Receipt>,
     /// Left-out transactions.
-    pub rejected: Vec<(usize, AdmissionError)>,
+    pub rejected: Rejected,
     /// Gas used by the included ones.
     pub gas_used: u64,
 }
@@ -677,7 +680,7 @@ impl<B: Backend> Chain<B> {
         timestamp: u64,
         beneficiary: Address,
         txs: Vec<SignedTransaction>,
-    ) -> Result<(Block, Vec<Receipt>, Vec<(usize, AdmissionError)>), ChainError> {
+    ) -> Result<(Block, Vec<Receipt>, Rejected), ChainError> {
         let mut executed =
             self.execute_block(timestamp, beneficiary, txs, InvalidTxPolicy::Skip, false)?;
         let rejected = std::mem::take(&mut executed.rejected);

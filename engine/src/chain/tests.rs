@@ -266,7 +266,8 @@ fn each_admission_failure_is_distinct_and_changes_nothing() {
     let mut bad_sig = send(&key, 0, 50_000, U256::one(), call());
     bad_sig.signature[64] = 7;
     let poor = SigningKey::from_seed(b"nobody");
-    let cases: Vec<(SignedTransaction, fn(&AdmissionError) -> bool)> = vec![
+    type Case = (SignedTransaction, fn(&AdmissionError) -> bool);
+    let cases: Vec<Case> = vec![
         (bad_sig, |e| matches!(e, AdmissionError::BadSignature(_))),
         (wrong_chain, |e| {
             matches!(e, AdmissionError::WrongChainId { .. })

@@ -8,6 +8,10 @@ use parity_scale_codec::{Decode, Encode};
 use super::keys::{SignatureError, SigningKey, keccak256, recover_address};
 
 /// What a transaction does.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index to u8"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum TxAction {
     /// Call the contract at `to` with `data` (or only move the value if `to`
