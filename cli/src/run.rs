@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use cairn_engine::prepare::prepare_code;
 use cairn_engine::runtime::{
-    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message, MessageKind,
-    TrapDiagnostics,
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message,
+    MessageKind, TrapDiagnostics,
 };
 use cairn_host_api::world::{Account, Address, U256};
 use clap::Args;
@@ -60,16 +60,29 @@ fn contract() -> Address {
 const EXIT_CONTRACT_FAILED: i32 = 3;
 
 pub(crate) fn run(args: RunArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let code = wat::parse_bytes(&bytes)
-        .with_context(|| format!("{} is neither a Wasm binary nor valid WAT", args.file.display()))?
+        .with_context(|| {
+            format!(
+                "{} is neither a Wasm binary nor valid WAT",
+                args.file.display()
+            )
+        })?
         .into_owned();
     let hex_data = args.call_data.strip_prefix("0x").unwrap_or(&args.call_data);
     let args_data = hex::decode(hex_data).context("--call-data is not valid hex")?;
-    let mut input = args.method.as_deref().map(|m| cairn_host_api::abi::selector(m).to_vec()).unwrap_or_default();
+    let mut input = args
+        .method
+        .as_deref()
+        .map(|m| cairn_host_api::abi::selector(m).to_vec())
+        .unwrap_or_default();
     input.extend_from_slice(&args_data);
 
-    let config = ExecConfig { dev_mode: args.dev, ..ExecConfig::default() };
+    let config = ExecConfig {
+        dev_mode: args.dev,
+        ..ExecConfig::default()
+    };
     let prepared = match prepare_code(&code, &config.schedule, &config.limits) {
         Ok(prepared) => prepared,
         Err(error) => bail!("the code is rejected: {error}"),
@@ -83,7 +96,11 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
         world.code.insert(prepared.code_hash, code);
         world.accounts.insert(
             contract(),
-            Account { nonce: 0, balance: U256::zero(), code_hash: Some(prepared.code_hash) },
+            Account {
+                nonce: 0,
+                balance: U256::zero(),
+                code_hash: Some(prepared.code_hash),
+            },
         );
         MessageKind::Call
     };
@@ -96,19 +113,30 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
         gas_limit: args.gas,
         kind,
     };
-    let block = BlockContext { number: 1, timestamp: 0, chain_id: 0 };
-    let mut outcome = executor.execute(&world, &block, &msg).context("node failure")?;
+    let block = BlockContext {
+        number: 1,
+        timestamp: 0,
+        chain_id: 0,
+    };
+    let mut outcome = executor
+        .execute(&world, &block, &msg)
+        .context("node failure")?;
     if !outcome.is_success() {
         // Re-run with a shadow call stack for the backtrace; the consensus
         // result is the same, only the diagnostics gain the call stack.
-        let traced = executor.execute_traced(&world, &block, &msg).context("node failure")?;
+        let traced = executor
+            .execute_traced(&world, &block, &msg)
+            .context("node failure")?;
         if traced.status == outcome.status && traced.gas_used == outcome.gas_used {
             outcome.diagnostics = traced.diagnostics;
         }
     }
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome_json(&outcome, args.gas))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome_json(&outcome, args.gas))?
+        );
     } else {
         print_text(&outcome, args.gas);
     }
@@ -125,9 +153,10 @@ fn hex0x(bytes: &[u8]) -> String {
 fn error_json(outcome: &ExecOutcome) -> Value {
     let (kind, message) = match &outcome.status {
         ExecStatus::Success { .. } => return Value::Null,
-        ExecStatus::Revert { data } => {
-            ("revert".to_owned(), format!("the contract reverted with {} bytes of data", data.len()))
-        }
+        ExecStatus::Revert { data } => (
+            "revert".to_owned(),
+            format!("the contract reverted with {} bytes of data", data.len()),
+        ),
         ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string()),
     };
     let diagnostics = outcome.diagnostics.as_ref();
@@ -196,20 +225,30 @@ fn hex_preview(bytes: &[u8]) -> String {
     if bytes.len() <= SHOWN {
         return hex0x(bytes);
     }
-    format!("{}... ({} bytes; --json prints all)", hex0x(&bytes[..SHOWN]), bytes.len())
+    format!(
+        "{}... ({} bytes; --json prints all)",
+        hex0x(&bytes[..SHOWN]),
+        bytes.len()
+    )
 }
 
 fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
     println!("status:      {}", outcome.status.name());
     println!("gas used:    {} of {gas_limit}", outcome.gas_used);
     match &outcome.status {
-        ExecStatus::Success { return_data } => println!("return data: {}", hex_preview(return_data)),
+        ExecStatus::Success { return_data } => {
+            println!("return data: {}", hex_preview(return_data))
+        }
         ExecStatus::Revert { data } => println!("revert data: {}", hex_preview(data)),
         ExecStatus::Halt { reason } => println!("halted:      {reason}"),
     }
     for (i, log) in outcome.logs.iter().enumerate() {
         let topics: Vec<String> = log.topics.iter().map(|t| hex0x(t.as_bytes())).collect();
-        println!("log {i}:       topics [{}] data {}", topics.join(", "), hex_preview(&log.data));
+        println!(
+            "log {i}:       topics [{}] data {}",
+            topics.join(", "),
+            hex_preview(&log.data)
+        );
     }
     for ((_, key), value) in &outcome.changes.storage {
         match value {

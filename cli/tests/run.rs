@@ -7,7 +7,11 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn")).args(args).env("RUST_BACKTRACE", "0").output().expect("cairn runs")
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("cairn runs")
 }
 
 fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
@@ -17,8 +21,12 @@ fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
 }
 
 fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 const ECHO: &str = r#"(module
@@ -57,8 +65,18 @@ fn runs_wat_and_wasm_and_prints_json() {
     let wat_file = write(dir.path(), "echo.wat", ECHO.as_bytes());
     let wasm_file = write(dir.path(), "echo.wasm", &wat::parse_str(ECHO).unwrap());
     for file in [&wat_file, &wasm_file] {
-        let out = cairn(&["run", file.to_str().unwrap(), "--call-data", "0x0102ff", "--json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = cairn(&[
+            "run",
+            file.to_str().unwrap(),
+            "--call-data",
+            "0x0102ff",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json = json_of(&out);
         assert_eq!(json["status"], "success");
         assert_eq!(json["return_data"], "0x0102ff");
@@ -68,13 +86,28 @@ fn runs_wat_and_wasm_and_prints_json() {
         assert!(json.get("error").is_none());
     }
     // Same input, same gas: the run is deterministic.
-    let a = json_of(&cairn(&["run", wat_file.to_str().unwrap(), "--call-data", "ab", "--json"]));
-    let b = json_of(&cairn(&["run", wasm_file.to_str().unwrap(), "--call-data", "ab", "--json"]));
+    let a = json_of(&cairn(&[
+        "run",
+        wat_file.to_str().unwrap(),
+        "--call-data",
+        "ab",
+        "--json",
+    ]));
+    let b = json_of(&cairn(&[
+        "run",
+        wasm_file.to_str().unwrap(),
+        "--call-data",
+        "ab",
+        "--json",
+    ]));
     assert_eq!(a, b);
     // Text output.
     let out = cairn(&["run", wat_file.to_str().unwrap(), "--call-data", "0a0b"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("status:      success") && text.contains("0x0a0b"), "{text}");
+    assert!(
+        text.contains("status:      success") && text.contains("0x0a0b"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -98,14 +131,35 @@ fn failures_exit_3_with_an_error_object_and_backtrace() {
     let error = &json["error"];
     assert_eq!(error["kind"], "unreachable");
     assert_eq!(error["function"], "token::checked_sub");
-    assert!(error["message"].as_str().unwrap().contains("token::checked_sub"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("token::checked_sub")
+    );
     assert!(error["gas_left"].as_i64().unwrap() > 0);
-    let backtrace: Vec<&str> = error["backtrace"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert!(backtrace[0].starts_with("token::checked_sub"), "{backtrace:?}");
+    let backtrace: Vec<&str> = error["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        backtrace[0].starts_with("token::checked_sub"),
+        "{backtrace:?}"
+    );
     assert!(backtrace[1].starts_with("token::transfer"), "{backtrace:?}");
     assert!(backtrace[2].starts_with("call"), "{backtrace:?}");
 
-    let out = cairn(&["run", file, "--call-data", "cc", "--gas", "100000", "--json"]);
+    let out = cairn(&[
+        "run",
+        file,
+        "--call-data",
+        "cc",
+        "--gas",
+        "100000",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let json = json_of(&out);
     assert_eq!(json["status"], "out_of_gas");
@@ -115,7 +169,10 @@ fn failures_exit_3_with_an_error_object_and_backtrace() {
     // Text mode names the function and prints the backtrace.
     let out = cairn(&["run", file, "--call-data", "dd"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("in `token::checked_sub`") && text.contains("backtrace"), "{text}");
+    assert!(
+        text.contains("in `token::checked_sub`") && text.contains("backtrace"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -138,25 +195,98 @@ fn garbage_input_is_a_clear_error_not_a_contract_failure() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "echo.wat", ECHO.as_bytes());
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["run".into(), dir.path().join("missing.wasm").display().to_string()], "cannot read"),
-        (vec!["run".into(), write(dir.path(), "junk.wasm", b"\0asm\x01\0\0\0\xff\xff").display().to_string()], "rejected"),
-        (vec!["run".into(), write(dir.path(), "junk.wat", b"(module (func").display().to_string()], "neither"),
-        (vec!["run".into(), write(dir.path(), "empty.wasm", b"").display().to_string()], ""),
         (
-            vec!["run".into(), write(dir.path(), "floats.wat", b"(module (memory 1 1) (func (export \"call\") (drop (f32.const 1))))").display().to_string()],
+            vec![
+                "run".into(),
+                dir.path().join("missing.wasm").display().to_string(),
+            ],
+            "cannot read",
+        ),
+        (
+            vec![
+                "run".into(),
+                write(dir.path(), "junk.wasm", b"\0asm\x01\0\0\0\xff\xff")
+                    .display()
+                    .to_string(),
+            ],
+            "rejected",
+        ),
+        (
+            vec![
+                "run".into(),
+                write(dir.path(), "junk.wat", b"(module (func")
+                    .display()
+                    .to_string(),
+            ],
+            "neither",
+        ),
+        (
+            vec![
+                "run".into(),
+                write(dir.path(), "empty.wasm", b"").display().to_string(),
+            ],
+            "",
+        ),
+        (
+            vec![
+                "run".into(),
+                write(
+                    dir.path(),
+                    "floats.wat",
+                    b"(module (memory 1 1) (func (export \"call\") (drop (f32.const 1))))",
+                )
+                .display()
+                .to_string(),
+            ],
             "floating-point",
         ),
-        (vec!["run".into(), good.display().to_string(), "--call-data".into(), "xyz".into()], "not valid hex"),
-        (vec!["run".into(), good.display().to_string(), "--call-data".into(), "abc".into()], "not valid hex"),
-        (vec!["run".into(), good.display().to_string(), "--gas".into(), "-5".into()], ""),
-        (vec!["run".into(), good.display().to_string(), "--gas".into(), "lots".into()], "invalid value"),
+        (
+            vec![
+                "run".into(),
+                good.display().to_string(),
+                "--call-data".into(),
+                "xyz".into(),
+            ],
+            "not valid hex",
+        ),
+        (
+            vec![
+                "run".into(),
+                good.display().to_string(),
+                "--call-data".into(),
+                "abc".into(),
+            ],
+            "not valid hex",
+        ),
+        (
+            vec![
+                "run".into(),
+                good.display().to_string(),
+                "--gas".into(),
+                "-5".into(),
+            ],
+            "",
+        ),
+        (
+            vec![
+                "run".into(),
+                good.display().to_string(),
+                "--gas".into(),
+                "lots".into(),
+            ],
+            "invalid value",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = cairn(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} succeeded");
-        assert_ne!(out.status.code(), Some(3), "{args:?}: input errors are not contract failures");
+        assert_ne!(
+            out.status.code(),
+            Some(3),
+            "{args:?}: input errors are not contract failures"
+        );
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
@@ -170,10 +300,28 @@ fn runs_the_example_contracts() {
     if !counter.exists() || !looping.exists() {
         panic!("contract artifacts missing under {}", artifacts.display());
     }
-    let out = cairn(&["run", counter.to_str().unwrap(), "--method", "get", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cairn(&[
+        "run",
+        counter.to_str().unwrap(),
+        "--method",
+        "get",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(json_of(&out)["return_data"], "0x0000000000000000");
-    let out = cairn(&["run", looping.to_str().unwrap(), "--method", "spin", "--gas", "300000", "--json"]);
+    let out = cairn(&[
+        "run",
+        looping.to_str().unwrap(),
+        "--method",
+        "spin",
+        "--gas",
+        "300000",
+        "--json",
+    ]);
     let json = json_of(&out);
     assert_eq!(json["status"], "out_of_gas");
     assert_eq!(json["gas_used"], 300_000);

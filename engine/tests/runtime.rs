@@ -1413,7 +1413,13 @@ struct VectorDef {
 }
 
 const VECTORS: &[VectorDef] = &[
-    VectorDef { name: "empty_call", description: "an export that returns at once", body: r#"(func (export "call"))"#, call_data: b"", gas_limit: 1_000_000 },
+    VectorDef {
+        name: "empty_call",
+        description: "an export that returns at once",
+        body: r#"(func (export "call"))"#,
+        call_data: b"",
+        gas_limit: 1_000_000,
+    },
     VectorDef {
         name: "echo_input",
         description: "input_size, input_copy, return_value",
@@ -1508,7 +1514,13 @@ const VECTORS: &[VectorDef] = &[
         call_data: b"",
         gas_limit: 1_000_000,
     },
-    VectorDef { name: "out_of_gas_loop", description: "an infinite loop uses the whole limit", body: r#"(func (export "call") (loop $l (br $l)))"#, call_data: b"", gas_limit: 100_000 },
+    VectorDef {
+        name: "out_of_gas_loop",
+        description: "an infinite loop uses the whole limit",
+        body: r#"(func (export "call") (loop $l (br $l)))"#,
+        call_data: b"",
+        gas_limit: 100_000,
+    },
     VectorDef {
         name: "out_of_gas_in_host_call",
         description: "storage_write cannot pay its 5,000 base",
@@ -1516,7 +1528,13 @@ const VECTORS: &[VectorDef] = &[
         call_data: b"",
         gas_limit: 4_000,
     },
-    VectorDef { name: "trap_unreachable", description: "unreachable", body: r#"(func (export "call") unreachable)"#, call_data: b"", gas_limit: 1_000_000 },
+    VectorDef {
+        name: "trap_unreachable",
+        description: "unreachable",
+        body: r#"(func (export "call") unreachable)"#,
+        call_data: b"",
+        gas_limit: 1_000_000,
+    },
     VectorDef {
         name: "trap_division_by_zero",
         description: "i32.div_u by zero",
@@ -1614,7 +1632,11 @@ fn execution_vectors_match() {
     if bless() {
         std::fs::create_dir_all(&dir).unwrap();
         for def in VECTORS {
-            let module_wat = format!("(module\n{}\n(memory (export \"memory\") 1 16)\n{})", imports(), def.body);
+            let module_wat = format!(
+                "(module\n{}\n(memory (export \"memory\") 1 16)\n{})",
+                imports(),
+                def.body
+            );
             let expected = run_vector(&module_wat, def.call_data, def.gas_limit);
             let vector = serde_json::json!({
                 "name": def.name,
@@ -1629,10 +1651,17 @@ fn execution_vectors_match() {
         }
     }
     let mut checked = 0;
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("specs/vectors/execution exists").map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("specs/vectors/execution exists")
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let vector: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let vector: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let actual = run_vector(
             vector["module_wat"].as_str().unwrap(),
             &unhex(&vector["call_data"]),
@@ -1647,5 +1676,9 @@ fn execution_vectors_match() {
         );
         checked += 1;
     }
-    assert!(checked >= VECTORS.len(), "only {checked} vectors under {}", dir.display());
+    assert!(
+        checked >= VECTORS.len(),
+        "only {checked} vectors under {}",
+        dir.display()
+    );
 }

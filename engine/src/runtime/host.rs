@@ -169,6 +169,11 @@ fn read_u256(caller: &Ctx<'_, '_>, ptr: i32) -> HostResult<U256> {
     read_array::<32>(caller, ptr).map(|bytes| U256::from_little_endian(&bytes))
 }
 
+/// A position already checked against a host buffer's length, as `usize`.
+fn host_index(position: u64) -> usize {
+    usize::try_from(position).unwrap_or(usize::MAX)
+}
+
 fn to_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -201,7 +206,7 @@ pub(crate) fn input_copy(
         return Err(trap(TrapKind::InputOutOfBounds));
     }
     // Bounded by the input's length, so both fit in usize.
-    let bytes = input[start as usize..end as usize].to_vec();
+    let bytes = input[host_index(start)..host_index(end)].to_vec();
     write_bytes(&mut caller, dst_ptr, &bytes)?;
     finish(&mut caller, ())
 }
@@ -580,7 +585,7 @@ pub(crate) fn return_data_copy(
         return Err(trap(TrapKind::ReturnDataOutOfBounds));
     }
     // Bounded by the data's length, so both fit in usize.
-    let bytes = data[start as usize..end as usize].to_vec();
+    let bytes = data[host_index(start)..host_index(end)].to_vec();
     write_bytes(&mut caller, dst_ptr, &bytes)?;
     finish(&mut caller, ())
 }

@@ -34,6 +34,10 @@ impl ExecOutcome {
 }
 
 /// How a call ended.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index; there are far fewer than 256 variants"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum ExecStatus {
     /// The call returned (through `return_value` or by returning from the export).
@@ -71,6 +75,10 @@ impl ExecStatus {
 }
 
 /// Why a call was halted.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index; there are far fewer than 256 variants"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 #[non_exhaustive]
 pub enum HaltReason {

@@ -34,7 +34,10 @@ macro_rules! parameter_names {
 cairn_host_api::for_each_host_function!(parameter_names);
 
 fn wat_signature(f: &HostFunction) -> String {
-    let names = PARAMETER_NAMES.iter().find(|(name, _)| *name == f.name).map_or(&[][..], |(_, names)| *names);
+    let names = PARAMETER_NAMES
+        .iter()
+        .find(|(name, _)| *name == f.name)
+        .map_or(&[][..], |(_, names)| *names);
     let mut out = String::from("(func");
     for (i, &p) in f.params.iter().enumerate() {
         match names.get(i) {
