@@ -87,10 +87,10 @@ pub fn decode_reason(data: &[u8]) -> Option<String> {
     <String as parity_scale_codec::DecodeAll>::decode_all(&mut rest).ok()
 }
 
-/// The topic of an indexed event field: its SCALE encoding, right-padded with
-/// zeros, if that fits in 32 bytes; otherwise keccak256 of the encoding.
-/// Hashing long values needs the host, so this lives in [`crate::env`] for
-/// those; here the short case.
+/// The short case of a topic: the SCALE `encoded` value right-padded with
+/// zeros if it fits in 32 bytes, `None` if it does not (then the topic is
+/// keccak256 of the encoding, which needs the host: see [`topic_of`]).
+/// Pure, so it is unit-tested on the host.
 pub fn short_topic(encoded: &[u8]) -> Option<H256> {
     if encoded.len() > 32 {
         return None;
