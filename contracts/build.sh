@@ -184,7 +184,7 @@ if [ "$CHECK" = 1 ]; then
         if [ ! -f "$ARTIFACTS/$base" ]; then
             echo "MISSING  artifacts/$base (built but not committed)" >&2; status=1
         elif ! cmp -s "$f" "$ARTIFACTS/$base"; then
-            offset="$(cmp "$f" "$ARTIFACTS/$base" 2>/dev/null | sed -n 's/.*byte \([0-9]*\).*/\1/p')"
+            offset="$(cmp "$f" "$ARTIFACTS/$base" 2>/dev/null | sed -n 's/.*byte \([0-9]*\).*/\1/p' || true)"
             echo "DIFFERS  artifacts/$base: committed $(wc -c < "$ARTIFACTS/$base") bytes, rebuilt $(wc -c < "$f") bytes; first difference at byte ${offset:-(end of the shorter file)}" >&2
             status=1
         fi
