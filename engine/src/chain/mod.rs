@@ -38,3 +38,5 @@ pub use replay::{Divergence, ReplayError, ReplayReport, replay};
 pub use workload::TransferWorkload;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;
