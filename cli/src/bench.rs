@@ -13,6 +13,17 @@ pub(crate) struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Injected gas metering against unmetered wasmi and wasmi fuel, in one
+    /// run: per-program ratios, geometric mean, worst, and prepare time
+    /// against wasmi's compile time.
+    Metering {
+        /// Samples per mode (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        samples: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// The state store on RocksDB against raw RocksDB in the same run:
     /// commit and read ratios, historical reads, proofs.
     State {
@@ -27,6 +38,7 @@ enum BenchCommand {
 
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
     match args.command {
+        BenchCommand::Metering { samples, json } => bench_metering(samples, json),
         BenchCommand::State { keys, json } => bench_state(keys, json),
     }
 }
@@ -67,9 +79,50 @@ fn bench_state(keys: u64, json: bool) -> Result<()> {
     );
     for point in &report.growth {
         println!(
-            "  growth   {:>8} keys: {:.2} us/update, ratio {:.2}",
-            point.keys, point.us_per_update, point.commit_ratio
+            "  growth   {:>8} keys: {:.2} us/update (apply {:.2}, write {:.2}, {:.2} nodes), ratio {:.2}",
+            point.keys,
+            point.us_per_update,
+            point.apply_us_per_update,
+            point.write_us_per_update,
+            point.nodes_per_update,
+            point.commit_ratio
         );
     }
+    Ok(())
+}
+
+fn bench_metering(samples: usize, json: bool) -> Result<()> {
+    anyhow::ensure!(samples >= 1, "--samples must be at least 1");
+    let config = cairn_benches::metering::MeteringConfig {
+        samples,
+        ..Default::default()
+    };
+    let report = cairn_benches::metering::run(&config);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{:<10} {:>12} {:>12} {:>12} {:>7} {:>7} {:>11} {:>11} {:>8}",
+        "program", "unmetered us", "injected us", "fuel us", "ratio", "fuel", "prepare us", "compile us", "prep/cmp"
+    );
+    for p in &report.programs {
+        println!(
+            "{:<10} {:>12.1} {:>12.1} {:>12.1} {:>7.2} {:>7.2} {:>11.1} {:>11.1} {:>8.2}",
+            p.name,
+            p.unmetered_us,
+            p.injected_us,
+            p.fuel_us,
+            p.ratio,
+            p.fuel_ratio,
+            p.prepare_us,
+            p.compile_us,
+            p.prepare_ratio
+        );
+    }
+    println!(
+        "geomean ratio {:.3}, worst {:.3}, fuel geomean {:.3}, prepare/compile {:.3}",
+        report.geomean_ratio, report.worst_ratio, report.fuel_geomean_ratio, report.prepare_ratio
+    );
     Ok(())
 }
