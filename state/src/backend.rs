@@ -93,17 +93,16 @@ impl WriteBatch {
     }
 }
 
+/// A key and its value, as returned by scans.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// An ordered key/value engine with columns and atomic batches.
 pub trait Backend: Send + Sync + std::fmt::Debug {
     /// The value of `key`.
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
 
     /// The last entry whose key is `<= key`.
-    fn seek_prev(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError>;
+    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StateError>;
 
     /// Entries with `start <= key < end`, in key order, at most `limit`.
     fn scan(
@@ -112,7 +111,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError>;
+    ) -> Result<Vec<Entry>, StateError>;
 
     /// Applies `batch` atomically: after a crash either all of it or none of
     /// it is visible.
@@ -123,11 +122,7 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         (**self).get(column, key)
     }
-    fn seek_prev(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StateError> {
         (**self).seek_prev(column, key)
     }
     fn scan(
@@ -136,7 +131,7 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<Entry>, StateError> {
         (**self).scan(column, start, end, limit)
     }
     fn write(&self, batch: WriteBatch) -> Result<(), StateError> {
@@ -183,11 +178,7 @@ impl Backend for MemoryBackend {
         Ok(self.read()?[column.index()].get(key).cloned())
     }
 
-    fn seek_prev(
-        &self,
-        column: Column,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    fn seek_prev(&self, column: Column, key: &[u8]) -> Result<Option<Entry>, StateError> {
         Ok(self.read()?[column.index()]
             .range(..=key.to_vec())
             .next_back()
@@ -200,7 +191,7 @@ impl Backend for MemoryBackend {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<Entry>, StateError> {
         if start >= end {
             return Ok(Vec::new());
         }

@@ -59,7 +59,7 @@ pub fn bit(hash: &Hash, index: usize) -> u8 {
 #[must_use]
 pub fn nibble(hash: &Hash, index: usize) -> u8 {
     let byte = hash[index / 2];
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         byte >> 4
     } else {
         byte & 0x0f
@@ -116,7 +116,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn from_hex(digits: &str) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     (0..digits.len())

@@ -129,14 +129,14 @@ impl NodeKey {
         }
         let nibbles: Vec<u8> = (0..len)
             .map(|i| {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     packed[i / 2] >> 4
                 } else {
                     packed[i / 2] & 0x0f
                 }
             })
             .collect();
-        if len % 2 == 1 && packed[len / 2] & 0x0f != 0 {
+        if !len.is_multiple_of(2) && packed[len / 2] & 0x0f != 0 {
             return None;
         }
         Some(Self {
@@ -337,14 +337,41 @@ impl Decode for InternalNode {
 }
 
 /// A stored trie node.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nodes are decoded one at a time and mostly internal; boxing would add an allocation per read"
+)]
 pub enum Node {
     /// A leaf (SCALE variant index 0).
-    #[codec(index = 0)]
     Leaf(LeafNode),
     /// A 16-ary internal node (SCALE variant index 1).
-    #[codec(index = 1)]
     Internal(InternalNode),
+}
+
+impl Encode for Node {
+    fn encode_to<T: Output + ?Sized>(&self, dest: &mut T) {
+        match self {
+            Node::Leaf(leaf) => {
+                dest.push_byte(0);
+                leaf.encode_to(dest);
+            }
+            Node::Internal(node) => {
+                dest.push_byte(1);
+                node.encode_to(dest);
+            }
+        }
+    }
+}
+
+impl Decode for Node {
+    fn decode<I: Input>(input: &mut I) -> Result<Self, CodecError> {
+        match input.read_byte()? {
+            0 => Ok(Node::Leaf(LeafNode::decode(input)?)),
+            1 => Ok(Node::Internal(InternalNode::decode(input)?)),
+            _ => Err("unknown node kind".into()),
+        }
+    }
 }
 
 impl Node {
@@ -418,7 +445,7 @@ mod tests {
         let mut expected = [5; 32];
         let mut position = 5u8;
         for _ in 0..4 {
-            expected = if position % 2 == 0 {
+            expected = if position.is_multiple_of(2) {
                 internal_hash(&expected, &EMPTY_HASH)
             } else {
                 internal_hash(&EMPTY_HASH, &expected)

@@ -194,20 +194,46 @@ pub fn verify(
 }
 
 /// One node of a [`Witness`], in pre-order.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WitnessNode {
     /// An empty subtree.
-    #[codec(index = 0)]
     Empty,
     /// A leaf.
-    #[codec(index = 1)]
     Leaf(LeafNode),
     /// A subtree the witness does not open, given by its hash.
-    #[codec(index = 2)]
     Hash(Hash),
     /// A binary internal node; its left then right subtrees follow.
-    #[codec(index = 3)]
     Branch,
+}
+
+/// Tags 0 empty, 1 leaf, 2 hash, 3 branch (`specs/state.md` 5.2).
+impl Encode for WitnessNode {
+    fn encode_to<T: Output + ?Sized>(&self, dest: &mut T) {
+        match self {
+            WitnessNode::Empty => dest.push_byte(0),
+            WitnessNode::Leaf(leaf) => {
+                dest.push_byte(1);
+                leaf.encode_to(dest);
+            }
+            WitnessNode::Hash(hash) => {
+                dest.push_byte(2);
+                dest.write(hash);
+            }
+            WitnessNode::Branch => dest.push_byte(3),
+        }
+    }
+}
+
+impl Decode for WitnessNode {
+    fn decode<I: Input>(input: &mut I) -> Result<Self, CodecError> {
+        match input.read_byte()? {
+            0 => Ok(WitnessNode::Empty),
+            1 => Ok(WitnessNode::Leaf(LeafNode::decode(input)?)),
+            2 => Ok(WitnessNode::Hash(<[u8; 32]>::decode(input)?)),
+            3 => Ok(WitnessNode::Branch),
+            _ => Err("unknown witness node kind".into()),
+        }
+    }
 }
 
 /// A multi-key proof: the part of the binary trie that the paths of a set of

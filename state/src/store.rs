@@ -332,7 +332,7 @@ impl<B: Backend> Store<B> {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<crate::backend::Entry>, StateError> {
         self.backend.scan(Column::Aux, start, end, limit)
     }
 
@@ -400,7 +400,7 @@ impl<B: Backend> Store<B> {
             .iter()
             .map(|(k, v)| (k.clone(), keccak256(k), v.clone()))
             .collect();
-        hashed.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        hashed.sort_unstable_by_key(|change| change.1);
         let tree_changes: Vec<tree::HashedChange> = hashed
             .iter()
             .map(|(_, key_hash, value)| (*key_hash, value.as_deref().map(keccak256)))

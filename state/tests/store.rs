@@ -107,7 +107,7 @@ fn retention() -> impl Strategy<Value = Retention> {
 
 fn key_of(k: u8) -> Vec<u8> {
     // Some keys share long prefixes, some are empty-ish: shapes vary.
-    if k % 5 == 0 {
+    if k.is_multiple_of(5) {
         vec![k; usize::from(k % 7)]
     } else {
         format!("key-{k}").into_bytes()
@@ -254,7 +254,7 @@ fn run_model<H: Harness>(harness: &mut H, retention: Retention, ops: &[Op]) {
             }
         }
     }
-    for (version, _) in &history {
+    for version in history.keys() {
         assert!(
             store
                 .get_aux(format!("block/{version}").as_bytes())
@@ -511,7 +511,10 @@ fn witness_shares_nodes_and_rejects_uncovered_keys() {
     );
 }
 
-fn vector_cases() -> Vec<(&'static str, Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>)> {
+/// A vector: name, key/value entries, keys to prove.
+type VectorCase = (&'static str, Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>);
+
+fn vector_cases() -> Vec<VectorCase> {
     let numbered = |n: u32| -> Vec<(Vec<u8>, Vec<u8>)> {
         (0..n)
             .map(|i| {
@@ -692,7 +695,7 @@ mod rocks {
             .map(|j| {
                 let h = keccak256(&(version * 1000 + j).to_be_bytes());
                 let key = format!("k{}", u16::from_be_bytes([h[0], h[1]]) % 400).into_bytes();
-                let value = if h[2] % 7 == 0 {
+                let value = if h[2].is_multiple_of(7) {
                     None
                 } else {
                     Some(h[3..3 + usize::from(h[4] % 20)].to_vec())
