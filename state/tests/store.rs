@@ -799,3 +799,105 @@ mod rocks {
         );
     }
 }
+
+fn count(backend: &MemoryBackend, column: Column) -> usize {
+    backend
+        .scan(column, &[], &[0xff; 80], usize::MAX)
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn pruning_deletes_what_only_old_versions_use() {
+    let churn = |retention| {
+        let backend = MemoryBackend::new();
+        let mut store = Store::with_backend(backend.clone(), StoreOptions { retention }).unwrap();
+        for version in 1..=30u64 {
+            let changes: StateChanges = (0..50u32)
+                .map(|i| {
+                    let value =
+                        (i % 7 != 3 || version % 2 == 0).then(|| version.to_be_bytes().to_vec());
+                    (i.to_be_bytes().to_vec(), value)
+                })
+                .collect();
+            store.commit(version, &changes, &AuxWrites::new()).unwrap();
+        }
+        (backend, store)
+    };
+    let (archive, archive_store) = churn(Retention::Archive);
+    let (pruned, pruned_store) = churn(Retention::KeepLast(2));
+    assert_eq!(archive_store.root(), pruned_store.root());
+    assert_eq!(pruned_store.oldest_version(), Some(29));
+    // Archive keeps ~30 versions of nodes and values, pruning about two.
+    for column in [Column::Nodes, Column::History, Column::Stale] {
+        let (kept, all) = (count(&pruned, column), count(&archive, column));
+        assert!(
+            kept * 5 < all,
+            "{column:?}: pruned store keeps {kept} of {all} entries"
+        );
+    }
+    // What is left is exactly what versions 29 and 30 need.
+    for version in [29, 30] {
+        for i in 0..50u32 {
+            let (value, proof) = pruned_store.prove(&i.to_be_bytes(), version).unwrap();
+            verify(
+                &pruned_store.root_at(version).unwrap(),
+                &i.to_be_bytes(),
+                value.as_deref(),
+                &proof,
+            )
+            .unwrap();
+            assert_eq!(
+                value,
+                archive_store.get_at(&i.to_be_bytes(), version).unwrap()
+            );
+        }
+    }
+    assert!(matches!(
+        pruned_store.get_at(b"x", 28),
+        Err(StateError::VersionUnavailable { .. })
+    ));
+    assert!(
+        archive_store
+            .get_at(&0u32.to_be_bytes(), 1)
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn overlays_read_their_writes_and_nest() {
+    let mut store = cairn_state::MemoryStore::in_memory();
+    let mut base = StateChanges::new();
+    base.insert(b"a".to_vec(), Some(b"1".to_vec()));
+    base.insert(b"b".to_vec(), Some(b"2".to_vec()));
+    store.commit(1, &base, &AuxWrites::new()).unwrap();
+
+    let mut block = cairn_state::Overlay::new(&store);
+    block.put(b"a".to_vec(), b"10".to_vec());
+    {
+        use cairn_state::StateRead;
+        let mut tx = cairn_state::Overlay::new(&block);
+        tx.delete(b"b".to_vec());
+        tx.put(b"c".to_vec(), b"3".to_vec());
+        assert_eq!(tx.get(b"a").unwrap(), Some(b"10".to_vec()));
+        assert_eq!(tx.get(b"b").unwrap(), None);
+        let reverted = cairn_state::Overlay::new(&block);
+        assert_eq!(reverted.get(b"b").unwrap(), Some(b"2".to_vec()));
+        let kept = tx.into_changes();
+        block.absorb(kept);
+    }
+    let changes = block.into_changes();
+    assert_eq!(changes.len(), 3);
+    store.commit(2, &changes, &AuxWrites::new()).unwrap();
+    assert_eq!(store.get(b"a").unwrap(), Some(b"10".to_vec()));
+    assert_eq!(store.get(b"b").unwrap(), None);
+    assert_eq!(store.get_at(b"b", 1).unwrap(), Some(b"2".to_vec()));
+    let expected: Model = [
+        (b"a".to_vec(), b"10".to_vec()),
+        (b"c".to_vec(), b"3".to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(store.root(), model_root(&expected));
+}
