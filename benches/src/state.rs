@@ -56,6 +56,12 @@ pub struct GrowthPoint {
     pub us_per_update: f64,
     /// Ratio to raw RocksDB `WriteBatch` of the same key/values, same size.
     pub commit_ratio: f64,
+    /// Of `us_per_update`: computing the new trie (reads, hashing).
+    pub apply_us_per_update: f64,
+    /// Of `us_per_update`: writing the batch to RocksDB.
+    pub write_us_per_update: f64,
+    /// Trie nodes written per update.
+    pub nodes_per_update: f64,
 }
 
 /// What `cairn bench state --json` prints.
@@ -184,6 +190,8 @@ impl Pair {
     /// Times `blocks` blocks of `updates` random overwrites on both.
     fn measure_commits(&mut self, blocks: u64, updates: u64, rng: &mut Indices) -> GrowthPoint {
         let mut merkle = Duration::ZERO;
+        let mut applying = Duration::ZERO;
+        let mut nodes = 0usize;
         let mut raw = Duration::ZERO;
         for _ in 0..blocks {
             self.round += 1;
@@ -195,8 +203,11 @@ impl Pair {
                 .collect();
             self.version += 1;
             let start = Instant::now();
+            let prepared = self.store.prepare(self.version, &changes).expect("prepare");
+            applying += start.elapsed();
+            nodes += prepared.node_writes();
             self.store
-                .commit(self.version, &changes, &AuxWrites::new())
+                .commit_prepared(prepared, &AuxWrites::new())
                 .expect("commit");
             merkle += start.elapsed();
             let start = Instant::now();
@@ -215,6 +226,9 @@ impl Pair {
             updates_per_s: total / merkle.as_secs_f64(),
             us_per_update: merkle.as_secs_f64() * 1e6 / total,
             commit_ratio: merkle.as_secs_f64() / raw.as_secs_f64(),
+            apply_us_per_update: applying.as_secs_f64() * 1e6 / total,
+            write_us_per_update: (merkle - applying).as_secs_f64() * 1e6 / total,
+            nodes_per_update: nodes as f64 / total,
         }
     }
 }
