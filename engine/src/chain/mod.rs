@@ -16,6 +16,7 @@
 
 pub mod admission;
 pub mod block;
+pub mod bundle;
 pub mod genesis;
 pub mod keys;
 pub mod ledger;
@@ -25,6 +26,7 @@ pub mod world;
 
 pub use admission::{AdmissionError, intrinsic_gas};
 pub use block::{Block, BlockHeader, Receipt, receipts_root};
+pub use bundle::{BundleError, BundleVerification, ReplayBundle, export_bundle, verify_bundle};
 pub use genesis::{Genesis, GenesisAccount, GenesisContract, GenesisError};
 pub use keys::{SignatureError, SigningKey, keccak256, recover_address};
 pub use ledger::{BlockEnv, Chain, ChainError, ExecutedBlock, InvalidTxPolicy};
