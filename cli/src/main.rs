@@ -45,6 +45,8 @@ enum Command {
     Query(chain_cmd::QueryArgs),
     /// Re-execute the stored chain in a fresh store and check every receipt and root.
     Replay(chain_cmd::ReplayArgs),
+    /// Export a block as a replay bundle, or verify one offline.
+    Bundle(chain_cmd::BundleArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,5 +65,6 @@ fn main() -> anyhow::Result<()> {
         Command::Call(args) => chain_cmd::call(args),
         Command::Query(args) => chain_cmd::query(args),
         Command::Replay(args) => chain_cmd::replay_cmd(args),
+        Command::Bundle(args) => chain_cmd::bundle(args),
     }
 }
