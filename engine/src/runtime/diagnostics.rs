@@ -42,12 +42,12 @@ pub(crate) struct ShadowStackMap {
 pub(crate) const UNKNOWN_FUNCTION: u32 = u32::MAX;
 
 /// Adds the `cairn_trace` hooks to a linker.
-pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState<'_>>) {
+pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {
     linker
         .func_wrap(
             TRACE_MODULE,
             "enter",
-            |mut caller: Caller<'_, FrameState<'_>>, index: i32| {
+            |mut caller: Caller<'_, FrameState>, index: i32| {
                 caller.data_mut().shadow_stack.push(index.cast_unsigned());
             },
         )
@@ -55,7 +55,7 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState<'_>>) {
             linker.func_wrap(
                 TRACE_MODULE,
                 "leave",
-                |mut caller: Caller<'_, FrameState<'_>>| {
+                |mut caller: Caller<'_, FrameState>| {
                     caller.data_mut().shadow_stack.pop();
                 },
             )
@@ -64,7 +64,7 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState<'_>>) {
             linker.func_wrap(
                 TRACE_MODULE,
                 "enter_indirect",
-                |mut caller: Caller<'_, FrameState<'_>>, slot: i32| {
+                |mut caller: Caller<'_, FrameState>, slot: i32| {
                     let state = caller.data_mut();
                     let index = state
                         .shadow_map

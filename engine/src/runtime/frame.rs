@@ -1,15 +1,15 @@
 //! Running messages and call frames.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use cairn_host_api::world::{Account, Address, CodeHash, U256, WorldState};
 use wasmi::{
-    CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
+    CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode,
+    TypedResumableCall, Val,
 };
 
 use super::cache::CompiledModule;
-use super::host::{self, HostTrap};
+use super::host::{self, HostTrap, WorldOp};
 use super::journal::Journal;
 use super::outcome::{
     BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, NodeError, StateChanges, TrapDiagnostics,
@@ -52,14 +52,16 @@ pub(crate) struct MessageShared {
     pub(crate) debug_output: Vec<String>,
 }
 
-/// Read-only per-message context the host functions see.
+/// What running a message needs besides the frames' own state: the world is
+/// only ever touched here, outside wasmi, when a host function hands a
+/// [`WorldOp`] back to the frame loop (so the store data, and with it the
+/// linker, need no lifetime and the linker is built once per executor).
 pub(crate) struct MessageContext<'w> {
     pub(crate) executor: &'w Executor,
     pub(crate) world: &'w dyn WorldState,
-    pub(crate) block: &'w BlockContext,
+    pub(crate) block: BlockContext,
     pub(crate) origin: Address,
     pub(crate) traced: bool,
-    linker: Linker<FrameState<'w>>,
 }
 
 /// How a frame ended through a host function.
@@ -70,9 +72,12 @@ pub(crate) enum FrameExit {
 }
 
 /// The store data of one running frame.
-pub(crate) struct FrameState<'w> {
-    pub(crate) ctx: Rc<MessageContext<'w>>,
+#[derive(Debug)]
+pub(crate) struct FrameState {
     pub(crate) shared: MessageShared,
+    pub(crate) origin: Address,
+    pub(crate) block: BlockContext,
+    pub(crate) dev_mode: bool,
     pub(crate) address: Address,
     pub(crate) caller: Address,
     pub(crate) value: U256,
@@ -82,7 +87,8 @@ pub(crate) struct FrameState<'w> {
     pub(crate) return_data: Vec<u8>,
     pub(crate) exit: Option<FrameExit>,
     pub(crate) host_function: Option<&'static str>,
-    pub(crate) node_error: Option<NodeError>,
+    /// A world operation a host function left for the frame loop.
+    pub(crate) pending: Option<WorldOp>,
     pub(crate) memory: Option<Memory>,
     pub(crate) gas_left: Option<Global>,
     /// Function indices of the active Wasm calls (traced runs only).
@@ -127,14 +133,13 @@ pub(crate) fn execute_message(
     msg: &Message,
     traced: bool,
 ) -> Result<ExecOutcome, NodeError> {
-    let ctx = Rc::new(MessageContext {
+    let ctx = MessageContext {
         executor,
         world,
-        block,
+        block: *block,
         origin: msg.origin,
         traced,
-        linker: host::linker(&executor.engine),
-    });
+    };
     let mut shared = MessageShared::default();
     let call = FrameCall {
         address: msg.target,
@@ -202,8 +207,8 @@ fn plain_transfer(
     }
 }
 
-fn deploy<'w>(
-    ctx: &Rc<MessageContext<'w>>,
+fn deploy(
+    ctx: &MessageContext<'_>,
     shared: &mut MessageShared,
     mut call: FrameCall,
     code: &[u8],
@@ -317,8 +322,8 @@ pub(crate) fn load_module(
 /// Runs one frame: transfers the value, instantiates the module in a fresh
 /// store, runs `call.export` with `call.gas_limit` and classifies the end.
 /// A frame that does not succeed leaves the journal as it found it.
-pub(crate) fn run_frame<'w>(
-    ctx: &Rc<MessageContext<'w>>,
+pub(crate) fn run_frame(
+    ctx: &MessageContext<'_>,
     shared: &mut MessageShared,
     call: FrameCall,
     module: &CompiledModule,
@@ -333,8 +338,10 @@ pub(crate) fn run_frame<'w>(
     let gas_limit = call.gas_limit.min(i64::MAX.cast_unsigned());
     let gas_limit_signed = gas_limit.cast_signed();
     let state = FrameState {
-        ctx: Rc::clone(ctx),
         shared: std::mem::take(shared),
+        origin: ctx.origin,
+        block: ctx.block,
+        dev_mode: ctx.executor.config.dev_mode,
         address: call.address,
         caller: call.caller,
         value: call.value,
@@ -343,7 +350,7 @@ pub(crate) fn run_frame<'w>(
         return_data: Vec::new(),
         exit: None,
         host_function: None,
-        node_error: None,
+        pending: None,
         memory: None,
         gas_left: None,
         shadow_stack: Vec::new(),
@@ -360,7 +367,7 @@ pub(crate) fn run_frame<'w>(
     store.limiter(|state| &mut state.limits);
 
     let started = start_instance(
-        &ctx.linker,
+        &ctx.executor.linker,
         &mut store,
         &module.module,
         call.export,
@@ -382,7 +389,13 @@ pub(crate) fn run_frame<'w>(
         store.data_mut().shadow_stack.push(index);
     }
 
-    let result = func.call(&mut store, ());
+    let result = match drive(ctx, &mut store, &func) {
+        Ok(result) => result,
+        Err(node_error) => {
+            *shared = std::mem::take(&mut store.data_mut().shared);
+            return Err(node_error);
+        }
+    };
 
     let gas_left = match gas_global.get(&store) {
         Val::I64(value) => value,
@@ -394,9 +407,6 @@ pub(crate) fn run_frame<'w>(
     };
     let mut state = store.into_data();
     *shared = std::mem::take(&mut state.shared);
-    if let Some(error) = state.node_error.take() {
-        return Err(error);
-    }
     let status = match result {
         Ok(()) if gas_left >= 0 => ExecStatus::Success {
             return_data: Vec::new(),
@@ -429,11 +439,48 @@ pub(crate) fn run_frame<'w>(
     })
 }
 
+/// Runs the export to its end, serving the world operations host functions
+/// hand back (each suspends the Wasm call until its result is ready).
+fn drive(
+    ctx: &MessageContext<'_>,
+    store: &mut Store<FrameState>,
+    func: &wasmi::TypedFunc<(), ()>,
+) -> Result<Result<(), wasmi::Error>, NodeError> {
+    let mut step = func.call_resumable(&mut *store, ());
+    loop {
+        let invocation = match step {
+            Ok(TypedResumableCall::Finished(())) => return Ok(Ok(())),
+            Ok(TypedResumableCall::HostTrap(invocation)) => invocation,
+            // wasmi's fuel is disabled; nothing else suspends a call.
+            Ok(TypedResumableCall::OutOfFuel(_)) => {
+                return Ok(Err(wasmi::Error::new("unexpected wasmi fuel suspension")));
+            }
+            Err(error) => return Ok(Err(error)),
+        };
+        let Some(op) = store.data_mut().pending.take() else {
+            // Every host error is ours; keep it as the frame's end.
+            let error = invocation.host_error();
+            let trap = error
+                .kind()
+                .as_host()
+                .and_then(|host| (host as &dyn std::any::Any).downcast_ref::<HostTrap>());
+            return Ok(Err(match trap {
+                Some(trap) => wasmi::Error::host(*trap),
+                None => wasmi::Error::new(error.to_string()),
+            }));
+        };
+        match host::perform(ctx, store, op)? {
+            Ok(result) => step = invocation.resume(&mut *store, result.as_slice()),
+            Err(trap) => return Ok(Err(trap)),
+        }
+    }
+}
+
 type StartedInstance = (wasmi::TypedFunc<(), ()>, Global, Global);
 
-fn start_instance<'w>(
-    linker: &Linker<FrameState<'w>>,
-    store: &mut Store<FrameState<'w>>,
+fn start_instance(
+    linker: &Linker<FrameState>,
+    store: &mut Store<FrameState>,
     module: &wasmi::Module,
     export: &str,
     gas_limit: i64,
@@ -469,7 +516,7 @@ fn start_instance<'w>(
 
 fn classify(
     error: &wasmi::Error,
-    state: &mut FrameState<'_>,
+    state: &mut FrameState,
     gas_left: i64,
     halt_flag: i32,
 ) -> ExecStatus {
@@ -492,8 +539,8 @@ fn classify(
             HostTrap::Trap(kind) => ExecStatus::Halt {
                 reason: HaltReason::Trap(*kind),
             },
-            // A node failure was stashed in `state.node_error` and handled before.
-            HostTrap::NodeFailure => ExecStatus::Halt {
+            // Served by the frame loop; never the end of a frame.
+            HostTrap::NeedsWorld => ExecStatus::Halt {
                 reason: HaltReason::Trap(TrapKind::Other),
             },
         };
@@ -529,7 +576,7 @@ fn trap_kind(code: TrapCode) -> TrapKind {
 
 fn diagnose(
     reason: &HaltReason,
-    state: &FrameState<'_>,
+    state: &FrameState,
     module: &CompiledModule,
     export: &str,
     gas_left: i64,

@@ -12,9 +12,9 @@ use cairn_host_api::gas;
 use cairn_host_api::world::{Address, H256, U256};
 use secp256k1::ecdsa::{RecoverableSignature, RecoveryId, Signature};
 use sha3::{Digest, Keccak256};
-use wasmi::{Caller, Engine, Linker, Val};
+use wasmi::{AsContextMut, Caller, Engine, Linker, Store, Val};
 
-use super::frame::{FrameCall, FrameExit, FrameState, load_module, run_frame};
+use super::frame::{FrameCall, FrameExit, FrameState, MessageContext, load_module, run_frame};
 use super::outcome::{ExecStatus, HaltReason, Log, NodeError, TrapKind};
 
 /// Maximum storage key length in bytes.
@@ -33,7 +33,7 @@ const CALL_HALTED: i32 = 2;
 const CALL_NOT_STARTED: i32 = 3;
 
 /// Why a host function stopped the guest.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum HostTrap {
     /// `return_value` or `revert`: the frame ends normally (see `FrameState::exit`).
     Exit,
@@ -41,8 +41,9 @@ pub(crate) enum HostTrap {
     OutOfGas,
     /// A contract error.
     Trap(TrapKind),
-    /// The state backend failed (see `FrameState::node_error`).
-    NodeFailure,
+    /// The function needs the world state: the frame loop performs
+    /// `FrameState::pending` outside wasmi and resumes the call with its result.
+    NeedsWorld,
 }
 
 impl fmt::Display for HostTrap {
@@ -51,7 +52,7 @@ impl fmt::Display for HostTrap {
             Self::Exit => f.write_str("frame exit"),
             Self::OutOfGas => f.write_str("out of gas"),
             Self::Trap(kind) => write!(f, "{kind}"),
-            Self::NodeFailure => f.write_str("node failure"),
+            Self::NeedsWorld => f.write_str("world access pending"),
         }
     }
 }
@@ -59,26 +60,80 @@ impl fmt::Display for HostTrap {
 impl wasmi::errors::HostError for HostTrap {}
 
 type HostResult<T> = Result<T, wasmi::Error>;
-type Ctx<'a, 'w> = Caller<'a, FrameState<'w>>;
+type Ctx<'a> = Caller<'a, FrameState>;
+
+/// Access to a frame's state and store from inside a host function (a
+/// [`Caller`]) and from the frame loop (the [`Store`]) alike.
+pub(crate) trait FrameContext: AsContextMut<Data = FrameState> {
+    fn state(&self) -> &FrameState;
+    fn state_mut(&mut self) -> &mut FrameState;
+}
+
+impl FrameContext for Caller<'_, FrameState> {
+    fn state(&self) -> &FrameState {
+        self.data()
+    }
+    fn state_mut(&mut self) -> &mut FrameState {
+        self.data_mut()
+    }
+}
+
+impl FrameContext for Store<FrameState> {
+    fn state(&self) -> &FrameState {
+        self.data()
+    }
+    fn state_mut(&mut self) -> &mut FrameState {
+        self.data_mut()
+    }
+}
+
+/// A host function's world access, performed by the frame loop after the
+/// function charged its gas and read its arguments.
+#[derive(Debug)]
+pub(crate) enum WorldOp {
+    StorageRead {
+        key: Vec<u8>,
+        dst_ptr: i32,
+        dst_cap: u32,
+    },
+    StorageRemove {
+        key: Vec<u8>,
+    },
+    Balance {
+        address: Address,
+        dst_ptr: i32,
+    },
+    Transfer {
+        to: Address,
+        value: U256,
+    },
+    Call {
+        target: Address,
+        value: U256,
+        input: Vec<u8>,
+        gas_limit: i64,
+    },
+}
+
+/// Suspends the Wasm call until the frame loop has performed `op`.
+fn defer(caller: &mut Ctx<'_>, op: WorldOp) -> wasmi::Error {
+    caller.state_mut().pending = Some(op);
+    wasmi::Error::host(HostTrap::NeedsWorld)
+}
 
 fn trap(kind: TrapKind) -> wasmi::Error {
     wasmi::Error::host(HostTrap::Trap(kind))
 }
 
-fn node_failure(caller: &mut Ctx<'_, '_>, error: NodeError) -> wasmi::Error {
-    caller.data_mut().node_error = Some(error);
-    wasmi::Error::host(HostTrap::NodeFailure)
-}
-
-fn gas_left(caller: &Ctx<'_, '_>) -> i64 {
-    match caller.data().gas_left.map(|global| global.get(caller)) {
+fn gas_left(caller: &impl FrameContext) -> i64 {
+    match caller.state().gas_left.map(|global| global.get(caller)) {
         Some(Val::I64(left)) => left,
         _ => 0,
     }
 }
 
-fn set_gas_left(caller: &mut Ctx<'_, '_>, left: i64) {
-    if let Some(global) = caller.data().gas_left {
+fn set_gas_left(caller: &mut impl FrameContext, left: i64) {
+    if let Some(global) = caller.state().gas_left {
         // The global is the module's exported mutable i64 (checked at start).
         let _ = global.set(&mut *caller, Val::I64(left));
     }
@@ -86,7 +141,7 @@ fn set_gas_left(caller: &mut Ctx<'_, '_>, left: i64) {
 
 /// Subtracts `cost` from `cairn_gas_left`. If that goes negative the global
 /// keeps the negative remainder and the call fails with out of gas.
-fn charge(caller: &mut Ctx<'_, '_>, cost: u64) -> HostResult<()> {
+fn charge(caller: &mut impl FrameContext, cost: u64) -> HostResult<()> {
     let left = i128::from(gas_left(caller)) - i128::from(cost);
     let clamped = i64::try_from(left).unwrap_or(i64::MIN);
     set_gas_left(caller, clamped);
@@ -97,13 +152,13 @@ fn charge(caller: &mut Ctx<'_, '_>, cost: u64) -> HostResult<()> {
 }
 
 /// Marks `name` as in progress (for diagnostics) and charges `cost`.
-fn begin(caller: &mut Ctx<'_, '_>, name: &'static str, cost: u64) -> HostResult<()> {
-    caller.data_mut().host_function = Some(name);
+fn begin(caller: &mut impl FrameContext, name: &'static str, cost: u64) -> HostResult<()> {
+    caller.state_mut().host_function = Some(name);
     charge(caller, cost)
 }
 
-fn finish<T>(caller: &mut Ctx<'_, '_>, value: T) -> HostResult<T> {
-    caller.data_mut().host_function = None;
+fn finish<T>(caller: &mut impl FrameContext, value: T) -> HostResult<T> {
+    caller.state_mut().host_function = None;
     Ok(value)
 }
 
@@ -125,21 +180,21 @@ fn region(memory_len: usize, ptr: i32, len: u64) -> HostResult<std::ops::Range<u
     Ok(usize::try_from(start).unwrap_or(usize::MAX)..usize::try_from(end).unwrap_or(usize::MAX))
 }
 
-fn memory(caller: &Ctx<'_, '_>) -> HostResult<wasmi::Memory> {
+fn memory(caller: &impl FrameContext) -> HostResult<wasmi::Memory> {
     caller
-        .data()
+        .state()
         .memory
         .ok_or_else(|| trap(TrapKind::NoMemoryExport))
 }
 
-fn read_bytes(caller: &Ctx<'_, '_>, ptr: i32, len: u64) -> HostResult<Vec<u8>> {
+fn read_bytes(caller: &impl FrameContext, ptr: i32, len: u64) -> HostResult<Vec<u8>> {
     let memory = memory(caller)?;
     let data = memory.data(caller);
     let range = region(data.len(), ptr, len)?;
     Ok(data[range].to_vec())
 }
 
-fn read_array<const N: usize>(caller: &Ctx<'_, '_>, ptr: i32) -> HostResult<[u8; N]> {
+fn read_array<const N: usize>(caller: &impl FrameContext, ptr: i32) -> HostResult<[u8; N]> {
     let memory = memory(caller)?;
     let data = memory.data(caller);
     let range = region(data.len(), ptr, N as u64)?;
@@ -148,12 +203,12 @@ fn read_array<const N: usize>(caller: &Ctx<'_, '_>, ptr: i32) -> HostResult<[u8;
     Ok(out)
 }
 
-fn check_writable(caller: &Ctx<'_, '_>, ptr: i32, len: u64) -> HostResult<()> {
+fn check_writable(caller: &impl FrameContext, ptr: i32, len: u64) -> HostResult<()> {
     let memory = memory(caller)?;
     region(memory.data(caller).len(), ptr, len).map(|_| ())
 }
 
-fn write_bytes(caller: &mut Ctx<'_, '_>, ptr: i32, bytes: &[u8]) -> HostResult<()> {
+fn write_bytes(caller: &mut impl FrameContext, ptr: i32, bytes: &[u8]) -> HostResult<()> {
     let memory = memory(caller)?;
     let data = memory.data_mut(&mut *caller);
     let range = region(data.len(), ptr, bytes.len() as u64)?;
@@ -161,11 +216,11 @@ fn write_bytes(caller: &mut Ctx<'_, '_>, ptr: i32, bytes: &[u8]) -> HostResult<(
     Ok(())
 }
 
-fn read_address(caller: &Ctx<'_, '_>, ptr: i32) -> HostResult<Address> {
+fn read_address(caller: &impl FrameContext, ptr: i32) -> HostResult<Address> {
     read_array::<20>(caller, ptr).map(Address::from)
 }
 
-fn read_u256(caller: &Ctx<'_, '_>, ptr: i32) -> HostResult<U256> {
+fn read_u256(caller: &impl FrameContext, ptr: i32) -> HostResult<U256> {
     read_array::<32>(caller, ptr).map(|bytes| U256::from_little_endian(&bytes))
 }
 
@@ -182,14 +237,14 @@ fn to_i32(n: usize) -> i32 {
 // Call data and results
 // ---------------------------------------------------------------------------
 
-pub(crate) fn input_size(mut caller: Ctx<'_, '_>) -> HostResult<i32> {
+pub(crate) fn input_size(mut caller: Ctx<'_>) -> HostResult<i32> {
     begin(&mut caller, "input_size", gas::input_size.cost(0))?;
-    let len = to_i32(caller.data().input.len());
+    let len = to_i32(caller.state().input.len());
     finish(&mut caller, len)
 }
 
 pub(crate) fn input_copy(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     dst_ptr: i32,
     offset: i32,
     len: i32,
@@ -199,7 +254,7 @@ pub(crate) fn input_copy(
         "input_copy",
         gas::input_copy.cost(len_u64(len)),
     )?;
-    let input = &caller.data().input;
+    let input = &caller.state().input;
     let start = u64::from(offset.cast_unsigned());
     let end = start + len_u64(len);
     if end > input.len() as u64 {
@@ -211,23 +266,23 @@ pub(crate) fn input_copy(
     finish(&mut caller, ())
 }
 
-pub(crate) fn return_value(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<()> {
+pub(crate) fn return_value(mut caller: Ctx<'_>, ptr: i32, len: i32) -> HostResult<()> {
     begin(
         &mut caller,
         "return_value",
         gas::return_value.cost(len_u64(len)),
     )?;
     let data = read_bytes(&caller, ptr, len_u64(len))?;
-    caller.data_mut().exit = Some(FrameExit::Return(data));
-    caller.data_mut().host_function = None;
+    caller.state_mut().exit = Some(FrameExit::Return(data));
+    caller.state_mut().host_function = None;
     Err(wasmi::Error::host(HostTrap::Exit))
 }
 
-pub(crate) fn revert(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<()> {
+pub(crate) fn revert(mut caller: Ctx<'_>, ptr: i32, len: i32) -> HostResult<()> {
     begin(&mut caller, "revert", gas::revert.cost(len_u64(len)))?;
     let data = read_bytes(&caller, ptr, len_u64(len))?;
-    caller.data_mut().exit = Some(FrameExit::Revert(data));
-    caller.data_mut().host_function = None;
+    caller.state_mut().exit = Some(FrameExit::Revert(data));
+    caller.state_mut().host_function = None;
     Err(wasmi::Error::host(HostTrap::Exit))
 }
 
@@ -236,7 +291,7 @@ pub(crate) fn revert(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<
 // ---------------------------------------------------------------------------
 
 pub(crate) fn storage_read(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     key_ptr: i32,
     key_len: i32,
     dst_ptr: i32,
@@ -248,29 +303,19 @@ pub(crate) fn storage_read(
         gas::storage_read.cost(len_u64(key_len)),
     )?;
     let key = read_bytes(&caller, key_ptr, len_u64(key_len))?;
-    let state = caller.data();
-    let value = match state
-        .shared
-        .journal
-        .storage(state.ctx.world, &state.address, &key)
-    {
-        Ok(value) => value,
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    let Some(value) = value else {
-        return finish(&mut caller, -1);
-    };
-    let copied = value.len().min(dst_cap.cast_unsigned() as usize);
-    charge(
+    let dst_cap = dst_cap.cast_unsigned();
+    Err(defer(
         &mut caller,
-        gas::storage_read.per_byte.saturating_mul(copied as u64),
-    )?;
-    write_bytes(&mut caller, dst_ptr, &value[..copied])?;
-    finish(&mut caller, to_i32(value.len()))
+        WorldOp::StorageRead {
+            key,
+            dst_ptr,
+            dst_cap,
+        },
+    ))
 }
 
 pub(crate) fn storage_write(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     key_ptr: i32,
     key_len: i32,
     val_ptr: i32,
@@ -283,108 +328,84 @@ pub(crate) fn storage_write(
     }
     let key = read_bytes(&caller, key_ptr, len_u64(key_len))?;
     let value = read_bytes(&caller, val_ptr, len_u64(val_len))?;
-    let state = caller.data_mut();
+    let state = caller.state_mut();
     let address = state.address;
     state.shared.journal.set_storage(address, key, Some(value));
     finish(&mut caller, ())
 }
 
-pub(crate) fn storage_remove(
-    mut caller: Ctx<'_, '_>,
-    key_ptr: i32,
-    key_len: i32,
-) -> HostResult<i32> {
+pub(crate) fn storage_remove(mut caller: Ctx<'_>, key_ptr: i32, key_len: i32) -> HostResult<i32> {
     begin(
         &mut caller,
         "storage_remove",
         gas::storage_remove.cost(len_u64(key_len)),
     )?;
     let key = read_bytes(&caller, key_ptr, len_u64(key_len))?;
-    let state = caller.data();
-    let present = match state
-        .shared
-        .journal
-        .storage(state.ctx.world, &state.address, &key)
-    {
-        Ok(value) => value.is_some(),
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    if present {
-        let state = caller.data_mut();
-        let address = state.address;
-        state.shared.journal.set_storage(address, key, None);
-    }
-    finish(&mut caller, i32::from(present))
+    Err(defer(&mut caller, WorldOp::StorageRemove { key }))
 }
 
 // ---------------------------------------------------------------------------
 // Context
 // ---------------------------------------------------------------------------
 
-pub(crate) fn caller(mut caller: Ctx<'_, '_>, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn caller(mut caller: Ctx<'_>, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "caller", gas::caller.cost(0))?;
-    let address = caller.data().caller;
+    let address = caller.state().caller;
     write_bytes(&mut caller, dst_ptr, address.as_bytes())?;
     finish(&mut caller, ())
 }
 
-pub(crate) fn origin(mut caller: Ctx<'_, '_>, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn origin(mut caller: Ctx<'_>, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "origin", gas::origin.cost(0))?;
-    let address = caller.data().ctx.origin;
+    let address = caller.state().origin;
     write_bytes(&mut caller, dst_ptr, address.as_bytes())?;
     finish(&mut caller, ())
 }
 
-pub(crate) fn address(mut caller: Ctx<'_, '_>, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn address(mut caller: Ctx<'_>, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "address", gas::address.cost(0))?;
-    let address = caller.data().address;
+    let address = caller.state().address;
     write_bytes(&mut caller, dst_ptr, address.as_bytes())?;
     finish(&mut caller, ())
 }
 
-pub(crate) fn value(mut caller: Ctx<'_, '_>, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn value(mut caller: Ctx<'_>, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "value", gas::value.cost(0))?;
-    let value = caller.data().value.to_little_endian();
+    let value = caller.state().value.to_little_endian();
     write_bytes(&mut caller, dst_ptr, &value)?;
     finish(&mut caller, ())
 }
 
-pub(crate) fn balance(mut caller: Ctx<'_, '_>, addr_ptr: i32, dst_ptr: i32) -> HostResult<()> {
+pub(crate) fn balance(mut caller: Ctx<'_>, addr_ptr: i32, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "balance", gas::balance.cost(0))?;
     let address = read_address(&caller, addr_ptr)?;
     check_writable(&caller, dst_ptr, 32)?;
-    let state = caller.data();
-    let balance = match state.shared.journal.balance(state.ctx.world, &address) {
-        Ok(balance) => balance,
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    write_bytes(&mut caller, dst_ptr, &balance.to_little_endian())?;
-    finish(&mut caller, ())
+    Err(defer(&mut caller, WorldOp::Balance { address, dst_ptr }))
 }
 
 fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn block_number(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
+pub(crate) fn block_number(mut caller: Ctx<'_>) -> HostResult<i64> {
     begin(&mut caller, "block_number", gas::block_number.cost(0))?;
-    let number = as_i64(caller.data().ctx.block.number);
+    let number = as_i64(caller.state().block.number);
     finish(&mut caller, number)
 }
 
-pub(crate) fn block_timestamp(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
+pub(crate) fn block_timestamp(mut caller: Ctx<'_>) -> HostResult<i64> {
     begin(&mut caller, "block_timestamp", gas::block_timestamp.cost(0))?;
-    let timestamp = as_i64(caller.data().ctx.block.timestamp);
+    let timestamp = as_i64(caller.state().block.timestamp);
     finish(&mut caller, timestamp)
 }
 
-pub(crate) fn chain_id(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
+pub(crate) fn chain_id(mut caller: Ctx<'_>) -> HostResult<i64> {
     begin(&mut caller, "chain_id", gas::chain_id.cost(0))?;
-    let chain_id = as_i64(caller.data().ctx.block.chain_id);
+    let chain_id = as_i64(caller.state().block.chain_id);
     finish(&mut caller, chain_id)
 }
 
-pub(crate) fn gas_left_fn(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
+pub(crate) fn gas_left_fn(mut caller: Ctx<'_>) -> HostResult<i64> {
     begin(&mut caller, "gas_left", gas::gas_left.cost(0))?;
     let left = gas_left(&caller);
     finish(&mut caller, left)
@@ -394,12 +415,7 @@ pub(crate) fn gas_left_fn(mut caller: Ctx<'_, '_>) -> HostResult<i64> {
 // Crypto
 // ---------------------------------------------------------------------------
 
-pub(crate) fn keccak256(
-    mut caller: Ctx<'_, '_>,
-    ptr: i32,
-    len: i32,
-    dst_ptr: i32,
-) -> HostResult<()> {
+pub(crate) fn keccak256(mut caller: Ctx<'_>, ptr: i32, len: i32, dst_ptr: i32) -> HostResult<()> {
     begin(&mut caller, "keccak256", gas::keccak256.cost(len_u64(len)))?;
     let data = read_bytes(&caller, ptr, len_u64(len))?;
     let hash: [u8; 32] = Keccak256::digest(&data).into();
@@ -433,7 +449,7 @@ pub(crate) fn recover_signer(hash: &[u8; 32], signature: &[u8; 65]) -> Option<Ad
 }
 
 pub(crate) fn ecrecover(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     hash_ptr: i32,
     sig_ptr: i32,
     dst_ptr: i32,
@@ -456,7 +472,7 @@ pub(crate) fn ecrecover(
 // ---------------------------------------------------------------------------
 
 pub(crate) fn emit_log(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     topics_ptr: i32,
     topic_count: i32,
     data_ptr: i32,
@@ -473,7 +489,7 @@ pub(crate) fn emit_log(
     let topic_bytes = read_bytes(&caller, topics_ptr, 32 * len_u64(topic_count))?;
     let data = read_bytes(&caller, data_ptr, len_u64(data_len))?;
     let topics = topic_bytes.chunks_exact(32).map(H256::from_slice).collect();
-    let state = caller.data_mut();
+    let state = caller.state_mut();
     let log = Log {
         address: state.address,
         topics,
@@ -488,7 +504,7 @@ pub(crate) fn emit_log(
 // ---------------------------------------------------------------------------
 
 pub(crate) fn call(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     addr_ptr: i32,
     value_ptr: i32,
     gas_limit: i64,
@@ -499,76 +515,30 @@ pub(crate) fn call(
     let target = read_address(&caller, addr_ptr)?;
     let value = read_u256(&caller, value_ptr)?;
     let input = read_bytes(&caller, input_ptr, len_u64(input_len))?;
-    caller.data_mut().return_data.clear();
-
-    let left = gas_left(&caller);
-    let forwarded = if gas_limit < 0 {
-        left
-    } else {
-        gas_limit.min(left)
-    }
-    .max(0)
-    .cast_unsigned();
-    let state = caller.data();
-    let ctx = std::rc::Rc::clone(&state.ctx);
-    let depth = state.depth + 1;
-    if depth > ctx.executor.config().max_call_depth {
-        return finish(&mut caller, CALL_NOT_STARTED);
-    }
-    let code_hash = match state.shared.journal.account(ctx.world, &target) {
-        Ok(account) => account.and_then(|account| account.code_hash),
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    let Some(code_hash) = code_hash else {
-        return finish(&mut caller, CALL_NOT_STARTED);
-    };
-    let module = match load_module(&ctx, &state.shared.journal, code_hash, None) {
-        Ok(Ok(module)) => module,
-        Ok(Err(_rejected)) => return finish(&mut caller, CALL_NOT_STARTED),
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    let frame = FrameCall {
-        address: target,
-        caller: state.address,
-        value,
-        input,
-        gas_limit: forwarded,
-        depth,
-        export: "call",
-    };
-    let mut shared = std::mem::take(&mut caller.data_mut().shared);
-    let result = run_frame(&ctx, &mut shared, frame, &module);
-    caller.data_mut().shared = shared;
-    let result = match result {
-        Ok(result) => result,
-        Err(error) => return Err(node_failure(&mut caller, error)),
-    };
-    // gas_used <= forwarded <= left, so this cannot go negative.
-    set_gas_left(&mut caller, left - as_i64(result.gas_used));
-    let (code, data) = match result.status {
-        ExecStatus::Success { return_data } => (CALL_SUCCESS, return_data),
-        ExecStatus::Revert { data } => (CALL_REVERTED, data),
-        ExecStatus::Halt {
-            reason: HaltReason::OutOfGas | HaltReason::StackExhausted | HaltReason::Trap(_),
-        } => (CALL_HALTED, Vec::new()),
-        ExecStatus::Halt { .. } => (CALL_NOT_STARTED, Vec::new()),
-    };
-    caller.data_mut().return_data = data;
-    finish(&mut caller, code)
+    caller.state_mut().return_data.clear();
+    Err(defer(
+        &mut caller,
+        WorldOp::Call {
+            target,
+            value,
+            input,
+            gas_limit,
+        },
+    ))
 }
 
-pub(crate) fn return_data_size(mut caller: Ctx<'_, '_>) -> HostResult<i32> {
+pub(crate) fn return_data_size(mut caller: Ctx<'_>) -> HostResult<i32> {
     begin(
         &mut caller,
         "return_data_size",
         gas::return_data_size.cost(0),
     )?;
-    let len = to_i32(caller.data().return_data.len());
+    let len = to_i32(caller.state().return_data.len());
     finish(&mut caller, len)
 }
 
 pub(crate) fn return_data_copy(
-    mut caller: Ctx<'_, '_>,
+    mut caller: Ctx<'_>,
     dst_ptr: i32,
     offset: i32,
     len: i32,
@@ -578,7 +548,7 @@ pub(crate) fn return_data_copy(
         "return_data_copy",
         gas::return_data_copy.cost(len_u64(len)),
     )?;
-    let data = &caller.data().return_data;
+    let data = &caller.state().return_data;
     let start = u64::from(offset.cast_unsigned());
     let end = start + len_u64(len);
     if end > data.len() as u64 {
@@ -590,36 +560,157 @@ pub(crate) fn return_data_copy(
     finish(&mut caller, ())
 }
 
-pub(crate) fn transfer(mut caller: Ctx<'_, '_>, addr_ptr: i32, value_ptr: i32) -> HostResult<i32> {
+pub(crate) fn transfer(mut caller: Ctx<'_>, addr_ptr: i32, value_ptr: i32) -> HostResult<i32> {
     begin(&mut caller, "transfer", gas::transfer.cost(0))?;
     let to = read_address(&caller, addr_ptr)?;
     let value = read_u256(&caller, value_ptr)?;
-    let state = caller.data_mut();
-    let world = state.ctx.world;
-    let from = state.address;
-    match state.shared.journal.transfer(world, &from, &to, value) {
-        Ok(true) => finish(&mut caller, 0),
-        Ok(false) => finish(&mut caller, 1),
-        Err(error) => Err(node_failure(&mut caller, error)),
-    }
+    Err(defer(&mut caller, WorldOp::Transfer { to, value }))
 }
 
 // ---------------------------------------------------------------------------
 // Development
 // ---------------------------------------------------------------------------
 
-pub(crate) fn debug_print(mut caller: Ctx<'_, '_>, ptr: i32, len: i32) -> HostResult<()> {
+pub(crate) fn debug_print(mut caller: Ctx<'_>, ptr: i32, len: i32) -> HostResult<()> {
     begin(
         &mut caller,
         "debug_print",
         gas::debug_print.cost(len_u64(len)),
     )?;
     let bytes = read_bytes(&caller, ptr, len_u64(len))?;
-    if caller.data().ctx.executor.config().dev_mode {
+    if caller.state().dev_mode {
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        caller.data_mut().shared.debug_output.push(text);
+        caller.state_mut().shared.debug_output.push(text);
     }
     finish(&mut caller, ())
+}
+
+// ---------------------------------------------------------------------------
+// World operations, performed by the frame loop
+// ---------------------------------------------------------------------------
+
+/// Performs a deferred world operation for the frame in `store`: returns the
+/// host function's result to resume the Wasm call with, or the trap that
+/// ends the frame; a backend failure is a node error.
+pub(crate) fn perform(
+    ctx: &MessageContext<'_>,
+    store: &mut Store<FrameState>,
+    op: WorldOp,
+) -> Result<HostResult<Option<Val>>, NodeError> {
+    let world = ctx.world;
+    let result = match op {
+        WorldOp::StorageRead {
+            key,
+            dst_ptr,
+            dst_cap,
+        } => {
+            let state = store.state();
+            match state.shared.journal.storage(world, &state.address, &key)? {
+                None => Ok(-1),
+                Some(value) => {
+                    let copied = value.len().min(host_index(u64::from(dst_cap)));
+                    let per_byte = gas::storage_read.per_byte.saturating_mul(copied as u64);
+                    charge(store, per_byte)
+                        .and_then(|()| write_bytes(store, dst_ptr, &value[..copied]))
+                        .map(|()| to_i32(value.len()))
+                }
+            }
+            .map(|code| Some(Val::I32(code)))
+        }
+        WorldOp::StorageRemove { key } => {
+            let state = store.state_mut();
+            let address = state.address;
+            let present = state
+                .shared
+                .journal
+                .storage(world, &address, &key)?
+                .is_some();
+            if present {
+                state.shared.journal.set_storage(address, key, None);
+            }
+            Ok(Some(Val::I32(i32::from(present))))
+        }
+        WorldOp::Balance { address, dst_ptr } => {
+            let balance = store.state().shared.journal.balance(world, &address)?;
+            write_bytes(store, dst_ptr, &balance.to_little_endian()).map(|()| None)
+        }
+        WorldOp::Transfer { to, value } => {
+            let state = store.state_mut();
+            let from = state.address;
+            let done = state.shared.journal.transfer(world, &from, &to, value)?;
+            Ok(Some(Val::I32(if done { 0 } else { 1 })))
+        }
+        WorldOp::Call {
+            target,
+            value,
+            input,
+            gas_limit,
+        } => perform_call(ctx, store, target, value, input, gas_limit)
+            .map(|code| Ok(Some(Val::I32(code))))?,
+    };
+    if result.is_ok() {
+        store.state_mut().host_function = None;
+    }
+    Ok(result)
+}
+
+fn perform_call(
+    ctx: &MessageContext<'_>,
+    store: &mut Store<FrameState>,
+    target: Address,
+    value: U256,
+    input: Vec<u8>,
+    gas_limit: i64,
+) -> Result<i32, NodeError> {
+    let left = gas_left(store);
+    let forwarded = if gas_limit < 0 {
+        left
+    } else {
+        gas_limit.min(left)
+    }
+    .max(0)
+    .cast_unsigned();
+    let state = store.state();
+    let depth = state.depth + 1;
+    if depth > ctx.executor.config().max_call_depth {
+        return Ok(CALL_NOT_STARTED);
+    }
+    let Some(code_hash) = state
+        .shared
+        .journal
+        .account(ctx.world, &target)?
+        .and_then(|a| a.code_hash)
+    else {
+        return Ok(CALL_NOT_STARTED);
+    };
+    let Ok(module) = load_module(ctx, &state.shared.journal, code_hash, None)? else {
+        return Ok(CALL_NOT_STARTED);
+    };
+    let frame = FrameCall {
+        address: target,
+        caller: state.address,
+        value,
+        input,
+        gas_limit: forwarded,
+        depth,
+        export: "call",
+    };
+    let mut shared = std::mem::take(&mut store.state_mut().shared);
+    let result = run_frame(ctx, &mut shared, frame, &module);
+    store.state_mut().shared = shared;
+    let result = result?;
+    // gas_used <= forwarded <= left, so this cannot go negative.
+    set_gas_left(store, left - as_i64(result.gas_used));
+    let (code, data) = match result.status {
+        ExecStatus::Success { return_data } => (CALL_SUCCESS, return_data),
+        ExecStatus::Revert { data } => (CALL_REVERTED, data),
+        ExecStatus::Halt {
+            reason: HaltReason::OutOfGas | HaltReason::StackExhausted | HaltReason::Trap(_),
+        } => (CALL_HALTED, Vec::new()),
+        ExecStatus::Halt { .. } => (CALL_NOT_STARTED, Vec::new()),
+    };
+    store.state_mut().return_data = data;
+    Ok(code)
 }
 
 // ---------------------------------------------------------------------------
@@ -654,11 +745,11 @@ macro_rules! wire_host_functions {
     )*) => {
         /// A linker with every host function of the table (and the
         /// diagnostics-only shadow-stack hooks).
-        pub(crate) fn linker<'w>(engine: &Engine) -> Linker<FrameState<'w>> {
+        pub(crate) fn linker(engine: &Engine) -> Linker<FrameState> {
             let mut linker = Linker::new(engine);
             $(
                 // Pins the implementation to the table's exact signature.
-                let implementation: fn(Ctx<'_, 'w>, $($pt),*) -> HostResult<host_result!($($rt)?)> =
+                let implementation: fn(Ctx<'_>, $($pt),*) -> HostResult<host_result!($($rt)?)> =
                     host_impl!($name);
                 let _ = implementation;
                 linker

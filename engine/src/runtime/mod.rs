@@ -1,12 +1,22 @@
 //! The contract runtime: runs prepared Wasm on wasmi against a [`WorldState`].
 //!
 //! One [`Executor`] holds the wasmi [`wasmi::Engine`] (eager compilation,
-//! wasmi's fuel off: gas is metered by the code `prepare_code` injected) and a
-//! bounded cache of compiled modules keyed by (code hash, schedule hash).
+//! wasmi's fuel off: gas is metered by the code `prepare_code` injected), the
+//! [`wasmi::Linker`] with every host function (built once, from the host
+//! function table) and a bounded cache of compiled modules keyed by (code
+//! hash, schedule hash).
 //! [`Executor::execute`] runs one top-level [`Message`] and returns an
 //! [`ExecOutcome`]: a status, the gas used, logs and the [`StateChanges`] to
 //! apply. Contract failures (trap, revert, out of gas) are outcomes; node
 //! failures (the state backend failing) are [`NodeError`]s and never outcomes.
+//!
+//! Host functions never see the world state: one that needs it (storage
+//! reads, balances, transfers, `call`) charges its gas, reads its arguments
+//! and suspends the Wasm call (a wasmi resumable call) with a `WorldOp`; the
+//! frame loop performs it against the journal and the [`WorldState`] and
+//! resumes the call with the result. So the store data borrows nothing, the
+//! linker is built once, and a backend failure surfaces in plain Rust as a
+//! [`NodeError`] without passing through wasmi.
 //!
 //! Semantics fixed here (normative text in `specs/host-api.md`):
 //!
@@ -137,6 +147,8 @@ pub struct Message {
 pub struct Executor {
     config: ExecConfig,
     engine: wasmi::Engine,
+    /// Every host function of the table, wired once.
+    linker: wasmi::Linker<frame::FrameState>,
     cache: Mutex<ModuleCache>,
 }
 
@@ -145,10 +157,12 @@ impl Executor {
     /// limits looser than the injected ones) and an empty module cache.
     pub fn new(config: ExecConfig) -> Self {
         let engine = wasmi::Engine::new(&frame::wasmi_config());
+        let linker = host::linker(&engine);
         let cache = Mutex::new(ModuleCache::new(config.cache_capacity));
         Self {
             config,
             engine,
+            linker,
             cache,
         }
     }
