@@ -135,3 +135,29 @@ macro_rules! entry_points {
         };
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::selector;
+
+    #[test]
+    fn distinct_selectors_pass() {
+        assert_distinct_selectors(&[selector("get"), selector("set"), selector("increment")]);
+        assert_distinct_selectors(&[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "two methods have the same selector")]
+    fn duplicate_selectors_are_caught() {
+        assert_distinct_selectors(&[selector("get"), selector("set"), selector("get")]);
+    }
+
+    #[test]
+    fn unknown_selector_tag_matches_the_host() {
+        // selector("UnknownSelector") as pinned in specs/vectors/abi/vectors.json.
+        assert_eq!(UNKNOWN_SELECTOR_TAG, [0x30, 0xc4, 0xf1, 0x84]);
+        assert_eq!(crate::abi::ERROR_TAG, [0xe3, 0x42, 0xda, 0xa4]);
+        assert_eq!(crate::abi::PANIC_TAG, [0xe3, 0x89, 0xa7, 0x75]);
+    }
+}
