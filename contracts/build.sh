@@ -4,7 +4,8 @@
 #
 #   ./build.sh            build and update artifacts/
 #   ./build.sh --check    rebuild into a temporary directory and compare with the
-#                         committed artifacts and manifest byte for byte
+#                         committed artifacts and manifest byte for byte, then
+#                         run the SDK's and the build tool's unit tests
 #   ./build.sh --fresh    (with or without --check) also use an empty target dir,
 #                         i.e. a from-scratch build, to check reproducibility
 #
@@ -200,6 +201,11 @@ if [ "$CHECK" = 1 ]; then
         exit 1
     fi
     log "artifacts match a rebuild byte for byte"
+    # The SDK's and the tool's own unit tests run on the host.
+    (
+        unset RUSTC RUSTC_BOOTSTRAP CARGO_TARGET_WASM32V1_NONE_LINKER
+        cargo test --quiet --locked --release --lib --bins -p cairn-sdk -p cairn-contract-tool
+    )
 else
     mkdir -p "$ARTIFACTS"
     rm -f "$ARTIFACTS"/*.wasm "$ARTIFACTS"/manifest.json
