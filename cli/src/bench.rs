@@ -34,13 +34,65 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Blocks of signed token transfers executed and committed on RocksDB,
+    /// next to the signature-recovery-only bound and a replay, in one run.
+    E2e {
+        /// Blocks to execute.
+        #[arg(long, default_value_t = 10)]
+        blocks: u64,
+        /// Token transfers per block.
+        #[arg(long, default_value_t = 1_000)]
+        txs_per_block: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
     match args.command {
         BenchCommand::Metering { samples, json } => bench_metering(samples, json),
         BenchCommand::State { keys, json } => bench_state(keys, json),
+        BenchCommand::E2e {
+            blocks,
+            txs_per_block,
+            json,
+        } => bench_e2e(blocks, txs_per_block, json),
     }
+}
+
+fn bench_e2e(blocks: u64, txs_per_block: usize, json: bool) -> Result<()> {
+    anyhow::ensure!(
+        blocks >= 1 && txs_per_block >= 1,
+        "--blocks and --txs-per-block must be at least 1"
+    );
+    let config = cairn_benches::e2e::E2eConfig {
+        blocks,
+        txs_per_block,
+        ..Default::default()
+    };
+    let report = cairn_benches::e2e::run(&config);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "e2e bench: {} blocks of {} signed token transfers on RocksDB ({} threads)",
+        report.blocks, report.txs_per_block, report.threads
+    );
+    println!(
+        "  execution  {:>10.0} tx/s   signature bound {:>10.0} tx/s   ratio {:.2}",
+        report.tx_per_s, report.sig_bound_tx_per_s, report.ratio_to_sig_bound
+    );
+    println!(
+        "  replay     {:>10.0} tx/s   replay / execution {:.2}",
+        report.replay_tx_per_s, report.replay_to_exec_ratio
+    );
+    println!(
+        "  state root 0x{}   data {} bytes   failed receipts {}",
+        report.state_root, report.data_bytes, report.failed_txs
+    );
+    Ok(())
 }
 
 fn bench_state(keys: u64, json: bool) -> Result<()> {

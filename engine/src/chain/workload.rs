@@ -29,6 +29,7 @@ pub struct TransferWorkload {
     token: Address,
     counter: u64,
     funded: bool,
+    native_transfers: bool,
 }
 
 impl TransferWorkload {
@@ -47,7 +48,15 @@ impl TransferWorkload {
             token,
             counter: 0,
             funded: false,
+            native_transfers: true,
         }
+    }
+
+    /// Only token transfers from now on (no native transfers): the
+    /// end-to-end benchmark's blocks.
+    pub fn token_transfers_only(mut self) -> Self {
+        self.native_transfers = false;
+        self
     }
 
     /// Continues a workload whose chain already holds `txs_so_far`
@@ -147,7 +156,7 @@ impl TransferWorkload {
             let recipient = self.addresses
                 [usize::try_from(k.wrapping_mul(7).wrapping_add(3) % n64).unwrap_or(0)];
             let amount = U256::from(k % 100 + 1);
-            let tx = if k % 4 == 3 {
+            let tx = if self.native_transfers && k % 4 == 3 {
                 self.sign(
                     sender,
                     amount,

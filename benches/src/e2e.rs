@@ -1,0 +1,245 @@
+//! End to end: blocks of signed token transfers executed, Merkleized and
+//! committed on RocksDB, next to the signature-recovery-only bound and a
+//! replay of the same chain, all in one run (`cairn bench e2e`, criterion
+//! group `e2e`).
+//!
+//! - **execution**: `Chain::produce_block` per block: parallel signature
+//!   recovery, admission, sequential execution of the token contract on
+//!   wasmi, fees, state root, and one atomic RocksDB write of state, block,
+//!   receipts and tx index. Signing happens before the clock starts.
+//! - **signature bound**: recovering the same transactions' senders on all
+//!   cores, nothing else: what execution could reach if everything
+//!   but ecrecover were free.
+//! - **replay**: `chain::replay` of the whole chain from genesis into a
+//!   fresh RocksDB store, checking every receipt and root.
+
+use std::time::Instant;
+
+use cairn_engine::chain::{Chain, SignedTransaction, TransferWorkload, replay};
+use cairn_engine::runtime::{ExecConfig, Executor};
+use cairn_host_api::world::Address;
+use cairn_state::{RocksBackend, RocksStore, StoreOptions};
+use serde::Serialize;
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct E2eConfig {
+    /// Blocks to execute.
+    pub blocks: u64,
+    /// Token transfers per block.
+    pub txs_per_block: usize,
+    /// Distinct senders.
+    pub accounts: usize,
+}
+
+impl Default for E2eConfig {
+    fn default() -> Self {
+        Self {
+            blocks: 10,
+            txs_per_block: 1_000,
+            accounts: 256,
+        }
+    }
+}
+
+/// One run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct E2eReport {
+    /// Blocks executed.
+    pub blocks: u64,
+    /// Transactions per block.
+    pub txs_per_block: usize,
+    /// Transactions executed (excluding the funding block).
+    pub txs: u64,
+    /// Threads used for the signature bound (all cores).
+    pub threads: usize,
+    /// End-to-end execution rate (tx/s).
+    pub tx_per_s: f64,
+    /// Signature-recovery-only rate on all cores (tx/s).
+    pub sig_bound_tx_per_s: f64,
+    /// `tx_per_s / sig_bound_tx_per_s`.
+    pub ratio_to_sig_bound: f64,
+    /// Replay rate from genesis into a fresh store (tx/s, all blocks).
+    pub replay_tx_per_s: f64,
+    /// `replay_tx_per_s / tx_per_s`.
+    pub replay_to_exec_ratio: f64,
+    /// Receipts that were not success (0 expected).
+    pub failed_txs: u64,
+    /// Final state root (hex).
+    pub state_root: String,
+    /// Size of the RocksDB data directory after the run (bytes).
+    pub data_bytes: u64,
+}
+
+/// A chain on RocksDB in a temp dir with a transfer workload: the fixture
+/// of both `run` and the criterion harness.
+#[derive(Debug)]
+pub struct E2eFixture {
+    /// The chain.
+    pub chain: Chain<RocksBackend>,
+    /// The workload generating its transactions.
+    pub workload: TransferWorkload,
+    dir: tempfile::TempDir,
+}
+
+fn executor() -> Executor {
+    Executor::new(ExecConfig::default())
+}
+
+impl E2eFixture {
+    /// Genesis with the token, then one block that hands every account tokens.
+    pub fn new(accounts: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut workload = TransferWorkload::new(accounts).token_transfers_only();
+        let store = RocksStore::open(dir.path(), StoreOptions::default()).expect("open RocksDB");
+        let chain = Chain::init(store, executor(), workload.genesis()).expect("genesis");
+        let funding = workload.next_transactions(accounts.saturating_sub(1).max(1));
+        let mut fixture = Self {
+            chain,
+            workload,
+            dir,
+        };
+        fixture.produce(funding);
+        fixture
+    }
+
+    /// Signs the next block's transactions (not timed by callers).
+    pub fn next_block_txs(&mut self, count: usize) -> Vec<SignedTransaction> {
+        self.workload.next_transactions(count)
+    }
+
+    /// Executes and commits one block; returns the number of failed receipts.
+    pub fn produce(&mut self, txs: Vec<SignedTransaction>) -> u64 {
+        let timestamp = self.chain.head().timestamp.saturating_add(1);
+        let (_, receipts, rejected) = self
+            .chain
+            .produce_block(timestamp, Address::from_low_u64_be(0xfee), txs)
+            .expect("block");
+        assert!(
+            rejected.is_empty(),
+            "benchmark transactions rejected: {:?}",
+            rejected.first()
+        );
+        receipts.iter().filter(|r| !r.is_success()).count() as u64
+    }
+
+    /// Data directory of the chain.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Threads the signature bound uses: every core.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Recovers every sender on all cores (one chunk per core); returns the
+/// elapsed seconds.
+pub fn recover_all(txs: &[SignedTransaction]) -> f64 {
+    let chunk = txs.len().div_ceil(threads()).max(1);
+    let started = Instant::now();
+    let ok: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = txs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().filter(|tx| tx.recover_sender().is_ok()).count())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("recovery thread"))
+            .sum()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(ok, txs.len(), "benchmark signatures must recover");
+    seconds
+}
+
+/// Runs the side-by-side measurement.
+#[allow(
+    clippy::float_arithmetic,
+    reason = "benchmark rates, never consensus data"
+)]
+pub fn run(config: &E2eConfig) -> E2eReport {
+    let mut fixture = E2eFixture::new(config.accounts);
+    let blocks: Vec<Vec<SignedTransaction>> = (0..config.blocks)
+        .map(|_| fixture.next_block_txs(config.txs_per_block))
+        .collect();
+    let all: Vec<SignedTransaction> = blocks.iter().flatten().cloned().collect();
+    let txs = all.len() as u64;
+
+    // Signature bound first and again after execution, the faster counted,
+    // so a noisy neighbour does not flatter the ratio.
+    let sig_before = recover_all(&all);
+
+    let mut exec_seconds = 0.0;
+    let mut failed = 0;
+    for block in blocks {
+        let started = Instant::now();
+        failed += fixture.produce(block);
+        exec_seconds += started.elapsed().as_secs_f64();
+    }
+    let sig_after = recover_all(&all);
+    let sig_seconds = sig_before.min(sig_after);
+
+    let head = fixture.chain.head().clone();
+    let replay_dir = tempfile::tempdir().expect("temp dir");
+    let scratch =
+        RocksStore::open(replay_dir.path(), StoreOptions::default()).expect("open scratch");
+    let started = Instant::now();
+    let report = replay(
+        fixture.chain.store(),
+        scratch,
+        executor(),
+        1,
+        None,
+        |_, _| {},
+    )
+    .expect("replay");
+    let replay_seconds = started.elapsed().as_secs_f64();
+    assert!(
+        report.verified(),
+        "benchmark chain must replay: {:?}",
+        report.divergence
+    );
+    // The replay re-executes the funding block too.
+    let replayed = report.txs as f64;
+
+    let tx_per_s = txs as f64 / exec_seconds;
+    let sig_bound_tx_per_s = txs as f64 / sig_seconds;
+    let replay_tx_per_s = replayed / replay_seconds;
+    E2eReport {
+        blocks: config.blocks,
+        txs_per_block: config.txs_per_block,
+        txs,
+        threads: threads(),
+        tx_per_s,
+        sig_bound_tx_per_s,
+        ratio_to_sig_bound: tx_per_s / sig_bound_tx_per_s,
+        replay_tx_per_s,
+        replay_to_exec_ratio: replay_tx_per_s / tx_per_s,
+        failed_txs: failed,
+        state_root: hex_root(&head.state_root.0),
+        data_bytes: dir_size(fixture.path()),
+    }
+}
+
+fn hex_root(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
