@@ -31,8 +31,8 @@ pub(crate) enum OpKind {
     Return { depth: u32 },
     /// `call` of an imported host function.
     HostCall,
-    /// `call` of a defined function or `call_indirect`.
-    Call,
+    /// `call` of a defined function (`Some(index)`) or `call_indirect` (`None`).
+    Call { callee: Option<u32> },
     /// `memory.grow`: charged per page before it runs.
     MemoryGrow,
     /// `memory.copy` / `memory.fill` / `memory.init`: charged per byte.
@@ -52,28 +52,35 @@ struct PlannedOp {
     start: usize,
     end: usize,
     kind: OpKind,
-    /// Cost of the segment that starts at this instruction (0 if none starts here).
-    charge: u64,
-    /// Whether the counter is checked after charging the segment starting here.
-    check: bool,
+    cost: u32,
 }
 
-/// The metering plan of one function, built while it is validated.
+/// The instructions of one function with their kinds and costs, recorded
+/// while it is validated; segments are computed when it is emitted, once
+/// every function's plan (and so every static function) is known.
 #[derive(Debug, Default)]
 pub(crate) struct FunctionPlan {
     ops: Vec<PlannedOp>,
-    segment_start: usize,
-    segment_cost: u64,
-    check_next: bool,
     depth: u32,
 }
 
 impl FunctionPlan {
     pub(crate) fn new() -> Self {
-        Self {
-            check_next: true,
-            ..Self::default()
+        Self::default()
+    }
+
+    /// The function's total cost if it is straight-line code (no branch,
+    /// call, loop, `unreachable` or dynamically charged instruction before
+    /// its final `end`), else `None`. See "Static functions" in `specs/gas.md`.
+    pub(crate) fn straight_line_cost(&self) -> Option<u64> {
+        let mut total = 0u64;
+        for op in &self.ops {
+            match op.kind {
+                OpKind::Plain | OpKind::FinalEnd => total += u64::from(op.cost),
+                _ => return None,
+            }
         }
+        Some(total)
     }
 
     /// Current block depth (0 = the function body itself).
@@ -84,21 +91,43 @@ impl FunctionPlan {
     /// Records the next instruction: its byte range in the module, its kind
     /// and its static cost.
     pub(crate) fn push(&mut self, start: usize, end: usize, kind: OpKind, cost: u32) {
-        let check = std::mem::take(&mut self.check_next);
         self.ops.push(PlannedOp {
             start,
             end,
             kind,
-            charge: 0,
-            check,
+            cost,
         });
-        self.segment_cost += u64::from(cost);
-        if kind.ends_segment() {
-            self.ops[self.segment_start].charge = self.segment_cost;
-            self.segment_start = self.ops.len();
-            self.segment_cost = 0;
-            self.check_next = kind == OpKind::Loop;
+    }
+
+    /// Cuts the body into metered segments: per instruction, the cost of
+    /// the segment starting there (0 if none does) and whether the counter
+    /// is checked after charging it. A call to a static function is an
+    /// ordinary instruction costing `call` plus the callee's total.
+    fn segments(&self, static_cost: &dyn Fn(u32) -> Option<u64>) -> Vec<(OpKind, u64, bool)> {
+        let mut out: Vec<(OpKind, u64, bool)> = Vec::with_capacity(self.ops.len());
+        let mut segment_start = 0;
+        let mut segment_cost = 0u64;
+        let mut check_next = true;
+        for op in &self.ops {
+            let (kind, cost) = match op.kind {
+                OpKind::Call {
+                    callee: Some(callee),
+                } => match static_cost(callee) {
+                    Some(total) => (OpKind::Plain, u64::from(op.cost) + total),
+                    None => (op.kind, u64::from(op.cost)),
+                },
+                kind => (kind, u64::from(op.cost)),
+            };
+            out.push((kind, 0, std::mem::take(&mut check_next)));
+            segment_cost += cost;
+            if kind.ends_segment() {
+                out[segment_start].1 = segment_cost;
+                segment_start = out.len();
+                segment_cost = 0;
+                check_next = kind == OpKind::Loop;
+            }
         }
+        out
     }
 
     /// Tracks block nesting; call for `block`/`loop`/`if` (+1) and `end` (-1).
@@ -131,6 +160,7 @@ impl FunctionPlan {
         exported: bool,
         schedule: &super::GasSchedule,
         globals: InjectedGlobals,
+        static_cost: &dyn Fn(u32) -> Option<u64>,
     ) -> Function {
         let gas = local_count;
         let scratch = local_count + 1;
@@ -175,26 +205,20 @@ impl FunctionPlan {
                 .instruction(&Instruction::LocalSet(gas));
         };
 
-        // Prologue: stack height, then the entry segment.
-        let limit = schedule.stack_limit;
-        if frame_cost > limit {
-            f.instruction(&Instruction::I32Const(2))
-                .instruction(&Instruction::GlobalSet(globals.halt))
-                .instruction(&Instruction::Unreachable);
-        } else {
-            f.instruction(&Instruction::GlobalGet(globals.stack_height))
-                .instruction(&Instruction::I32Const(as_i32(limit - frame_cost)))
-                .instruction(&Instruction::I32GtU)
-                .instruction(&Instruction::If(BlockType::Empty))
-                .instruction(&Instruction::I32Const(2))
-                .instruction(&Instruction::GlobalSet(globals.halt))
-                .instruction(&Instruction::Unreachable)
-                .instruction(&Instruction::End)
-                .instruction(&Instruction::GlobalGet(globals.stack_height))
-                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-                .instruction(&Instruction::I32Add)
-                .instruction(&Instruction::GlobalSet(globals.stack_height));
-        }
+        // Prologue: take the frame from the stack budget, then the entry segment.
+        f.instruction(&Instruction::GlobalGet(globals.stack_height))
+            .instruction(&Instruction::I32Const(as_i32(frame_cost)))
+            .instruction(&Instruction::I32Sub)
+            .instruction(&Instruction::LocalTee(scratch))
+            .instruction(&Instruction::GlobalSet(globals.stack_height))
+            .instruction(&Instruction::LocalGet(scratch))
+            .instruction(&Instruction::I32Const(0))
+            .instruction(&Instruction::I32LtS)
+            .instruction(&Instruction::If(BlockType::Empty))
+            .instruction(&Instruction::I32Const(2))
+            .instruction(&Instruction::GlobalSet(globals.halt))
+            .instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::End);
         f.instruction(&Instruction::Block(match result {
             Some(ty) => BlockType::Result(ty),
             None => BlockType::Empty,
@@ -207,29 +231,30 @@ impl FunctionPlan {
                 f.raw(code[start..upto].iter().copied());
             }
         };
-        for op in &self.ops {
-            let needs_code = reload || op.charge > 0 || op.check || op.kind != OpKind::Plain;
+        let segments = self.segments(static_cost);
+        for (op, &(kind, segment_charge, check)) in self.ops.iter().zip(&segments) {
+            let needs_code = reload || segment_charge > 0 || check || kind != OpKind::Plain;
             if !needs_code {
                 raw_from.get_or_insert(op.start);
                 continue;
             }
             flush(&mut f, &mut raw_from, op.start);
-            charge(&mut f, op.charge, reload);
+            charge(&mut f, segment_charge, reload);
             reload = false;
-            if op.check {
+            if check {
                 out_of_gas(&mut f);
             }
-            match op.kind {
+            match kind {
                 OpKind::Plain | OpKind::EndsSegment | OpKind::Loop => {
                     raw_from = Some(op.start);
                 }
                 OpKind::Return { depth } => {
                     f.instruction(&Instruction::Br(depth));
                 }
-                OpKind::HostCall | OpKind::Call => {
+                OpKind::HostCall | OpKind::Call { .. } => {
                     f.instruction(&Instruction::LocalGet(gas))
                         .instruction(&Instruction::GlobalSet(globals.gas_left));
-                    if op.kind == OpKind::HostCall {
+                    if kind == OpKind::HostCall {
                         out_of_gas(&mut f);
                     }
                     f.raw(code[op.start..op.end].iter().copied());
@@ -253,13 +278,11 @@ impl FunctionPlan {
         }
         debug_assert!(raw_from.is_none(), "the final end is never copied raw");
 
-        // Epilogue: release the frame, publish the counter.
-        if frame_cost <= limit {
-            f.instruction(&Instruction::GlobalGet(globals.stack_height))
-                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-                .instruction(&Instruction::I32Sub)
-                .instruction(&Instruction::GlobalSet(globals.stack_height));
-        }
+        // Epilogue: return the frame to the stack budget, publish the counter.
+        f.instruction(&Instruction::GlobalGet(globals.stack_height))
+            .instruction(&Instruction::I32Const(as_i32(frame_cost)))
+            .instruction(&Instruction::I32Add)
+            .instruction(&Instruction::GlobalSet(globals.stack_height));
         f.instruction(&Instruction::LocalGet(gas))
             .instruction(&Instruction::GlobalSet(globals.gas_left));
         if exported {

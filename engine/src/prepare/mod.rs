@@ -25,7 +25,9 @@ mod limits;
 mod meter;
 mod schedule;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use cairn_host_api::world::H256;
 use sha3::{Digest, Keccak256};
@@ -124,6 +126,21 @@ pub fn prepare_code(
     Ok(prepared)
 }
 
+/// [`GasSchedule::hash`], computed once for the v1 schedule.
+fn schedule_hash(schedule: &GasSchedule) -> H256 {
+    static V1: OnceLock<(GasSchedule, H256)> = OnceLock::new();
+    let (v1, hash) = V1.get_or_init(|| {
+        let v1 = GasSchedule::v1();
+        let hash = v1.hash();
+        (v1, hash)
+    });
+    if schedule == v1 {
+        *hash
+    } else {
+        schedule.hash()
+    }
+}
+
 /// Function names from the name section; empty if absent or malformed.
 pub fn function_names(wasm: &[u8]) -> BTreeMap<u32, String> {
     let mut names = BTreeMap::new();
@@ -172,11 +189,27 @@ struct Preparer<'a> {
     memories: u32,
     exports: ExportSummary,
     export_names: Vec<String>,
-    code: wasm_encoder::CodeSection,
     code_remaining: u32,
     next_defined: u32,
     allocs: FuncValidatorAllocations,
     data_segments: u32,
+    /// Functions named by any element segment (possible `call_indirect` targets).
+    in_table: BTreeSet<u32>,
+    planned: Vec<PlannedFunction>,
+}
+
+/// A validated function waiting for the end of the code section, when every
+/// static function is known and the section is written.
+#[derive(Debug)]
+struct PlannedFunction {
+    index: u32,
+    body: Range<usize>,
+    plan: FunctionPlan,
+    locals: Vec<(u32, wasm_encoder::ValType)>,
+    local_count: u32,
+    result: Option<wasm_encoder::ValType>,
+    frame_cost: u32,
+    exported: bool,
 }
 
 impl<'a> Preparer<'a> {
@@ -196,11 +229,12 @@ impl<'a> Preparer<'a> {
             memories: 0,
             exports: ExportSummary::default(),
             export_names: Vec::new(),
-            code: wasm_encoder::CodeSection::new(),
             code_remaining: 0,
             next_defined: 0,
             allocs: FuncValidatorAllocations::default(),
             data_segments: 0,
+            in_table: BTreeSet::new(),
+            planned: Vec::new(),
         }
     }
 
@@ -274,7 +308,7 @@ impl<'a> Preparer<'a> {
         Ok(PreparedCode {
             code: self.module.finish(),
             code_hash: H256(Keccak256::digest(wasm).into()),
-            schedule_hash: self.schedule.hash(),
+            schedule_hash: schedule_hash(self.schedule),
             original_size: wasm.len(),
             imports: self.imports,
             has_deploy: self.exports.deploy.is_some(),
@@ -365,7 +399,26 @@ impl<'a> Preparer<'a> {
             }
             Payload::ElementSection(reader) => {
                 for element in reader.clone() {
-                    checks::check_element(&element.map_err(malformed)?)?;
+                    let element = element.map_err(malformed)?;
+                    checks::check_element(&element)?;
+                    match element.items {
+                        wasmparser::ElementItems::Functions(items) => {
+                            for index in items {
+                                self.in_table.insert(index.map_err(malformed)?);
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, items) => {
+                            for expr in items {
+                                for op in expr.map_err(malformed)?.get_operators_reader() {
+                                    if let Operator::RefFunc { function_index } =
+                                        op.map_err(malformed)?
+                                    {
+                                        self.in_table.insert(function_index);
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             Payload::DataCountSection { count, range } => {
@@ -441,9 +494,12 @@ impl<'a> Preparer<'a> {
             mutable(wasm_encoder::ValType::I32),
             &wasm_encoder::ConstExpr::i32_const(0),
         );
+        // The stack budget counts down from the limit.
         section.global(
             mutable(wasm_encoder::ValType::I32),
-            &wasm_encoder::ConstExpr::i32_const(0),
+            &wasm_encoder::ConstExpr::i32_const(
+                i32::try_from(self.schedule.stack_limit).unwrap_or(i32::MAX),
+            ),
         );
         self.globals_emitted = true;
     }
@@ -543,10 +599,12 @@ impl<'a> Preparer<'a> {
                     if *function_index < self.imported_funcs {
                         OpKind::HostCall
                     } else {
-                        OpKind::Call
+                        OpKind::Call {
+                            callee: Some(*function_index),
+                        }
                     }
                 }
-                Operator::CallIndirect { .. } => OpKind::Call,
+                Operator::CallIndirect { .. } => OpKind::Call { callee: None },
                 Operator::TypedSelect { ty } => {
                     checks::check_value_type(*ty, "select").map_err(|e| e.at(at))?;
                     OpKind::Plain
@@ -574,24 +632,60 @@ impl<'a> Preparer<'a> {
             .saturating_add(local_count)
             .saturating_add(max_height);
         let exported = self.exports.call == Some(index) || self.exports.deploy == Some(index);
-        let function = plan.emit(
-            self.wasm,
-            &locals,
+        let body_range = body.range();
+        self.planned.push(PlannedFunction {
+            index,
+            body: usize_of(body_range.start)..usize_of(body_range.end),
+            plan,
+            locals,
             local_count,
             result,
             frame_cost,
             exported,
-            self.schedule,
-            self.injected_globals(),
-        );
-        self.code.function(&function);
+        });
         self.next_defined += 1;
         self.code_remaining = self.code_remaining.saturating_sub(1);
         if self.code_remaining == 0 {
-            let code = std::mem::take(&mut self.code);
-            self.module.section(&code);
+            self.emit_code_section();
         }
         Ok(())
+    }
+
+    /// Writes the code section once every function has been validated.
+    fn emit_code_section(&mut self) {
+        // Static functions: straight-line, not exported, not in a table.
+        let mut static_costs = BTreeMap::new();
+        for f in &self.planned {
+            if !f.exported && !self.in_table.contains(&f.index) {
+                if let Some(total) = f.plan.straight_line_cost() {
+                    static_costs.insert(f.index, total);
+                }
+            }
+        }
+        let static_cost = |index: u32| static_costs.get(&index).copied();
+        let globals = self.injected_globals();
+        let mut code = wasm_encoder::CodeSection::new();
+        for f in &self.planned {
+            if static_costs.contains_key(&f.index) {
+                // Charged by its callers; runs uninstrumented.
+                code.raw(&self.wasm[f.body.clone()]);
+                continue;
+            }
+            let function = f.plan.emit(
+                self.wasm,
+                &f.locals,
+                f.local_count,
+                f.result,
+                f.frame_cost,
+                f.exported,
+                self.schedule,
+                globals,
+                &static_cost,
+            );
+            code.function(&function);
+        }
+        self.module.section(&code);
+        self.planned.clear();
     }
 }
 

@@ -403,6 +403,30 @@ mod tests {
     }
 
     #[test]
+    fn v1_hash_is_pinned() {
+        // Changing any figure must be deliberate: bump the version and update
+        // specs/gas.md, which quotes this hash.
+        assert_eq!(
+            format!("{:#x}", GasSchedule::v1().hash()),
+            "0x279425e53b191a4786b0f9d12a760568fb05f45cc6f5c62e7a053853607f6dc8"
+        );
+    }
+
+    #[test]
+    fn spec_cost_table_matches_v1() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/gas.md");
+        let spec = std::fs::read_to_string(path).expect("specs/gas.md exists");
+        let begin = spec.find("<!-- cost-table:begin").expect("begin marker");
+        let table_start = begin + spec[begin..].find('\n').expect("marker line") + 1;
+        let end = spec.find("<!-- cost-table:end -->").expect("end marker");
+        assert_eq!(
+            &spec[table_start..end],
+            GasSchedule::v1().cost_table_markdown(),
+            "specs/gas.md cost table disagrees with GasSchedule::v1()"
+        );
+    }
+
+    #[test]
     fn instruction_names_are_unique() {
         let mut names: Vec<_> = INSTRUCTION_CLASSES.iter().map(|(n, _)| n).collect();
         names.sort_unstable();
