@@ -23,10 +23,10 @@ pub(crate) struct DemoArgs {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Blocks to produce.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 30)]
     blocks: u64,
     /// Transactions per block.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1_000)]
     txs_per_block: usize,
     /// Print JSON.
     #[arg(long)]
