@@ -901,3 +901,40 @@ fn overlays_read_their_writes_and_nest() {
     .collect();
     assert_eq!(store.root(), model_root(&expected));
 }
+
+#[test]
+fn large_commits_match_the_reference_root() {
+    // Thousands of changes per commit, as in a busy block.
+    let backend = MemoryBackend::new();
+    let mut store = Store::with_backend(backend.clone(), StoreOptions::default()).unwrap();
+    let mut model = Model::new();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    for version in 1..=4u64 {
+        let mut changes = StateChanges::new();
+        for _ in 0..3000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let key = (seed % 6000).to_be_bytes().to_vec();
+            let value = (!seed.is_multiple_of(5))
+                .then(|| seed.to_le_bytes()[..usize::try_from(seed % 9).unwrap()].to_vec());
+            changes.insert(key, value);
+        }
+        for (k, v) in &changes {
+            match v {
+                Some(v) => model.insert(k.clone(), v.clone()),
+                None => model.remove(k),
+            };
+        }
+        let root = store.commit(version, &changes, &AuxWrites::new()).unwrap();
+        assert_eq!(root, model_root(&model), "version {version}");
+        // Reopen (empty node cache) and check a sample of proofs against the model.
+        store = Store::with_backend(backend.clone(), StoreOptions::default()).unwrap();
+        for key in (0..6000u64).step_by(97) {
+            let key = key.to_be_bytes();
+            let (value, proof) = store.prove(&key, version).unwrap();
+            assert_eq!(value.as_ref(), model.get(key.as_slice()));
+            verify(&root, &key, value.as_deref(), &proof).unwrap();
+        }
+    }
+}
