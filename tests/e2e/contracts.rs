@@ -198,6 +198,40 @@ fn manifest_matches_committed_artifacts() {
     );
 }
 
+/// Every artifact but the float fixture passes validation with the default
+/// limits and exports what its kind needs; the float fixture fails on the
+/// floating-point rule and nothing else.
+#[test]
+fn every_artifact_prepares_except_the_float_fixture() {
+    use cairn_engine::prepare::{GasSchedule, Rule, ValidationLimits, prepare_code};
+    let (schedule, limits) = (GasSchedule::v1(), ValidationLimits::default());
+    for name in [
+        "counter",
+        "token",
+        "multisig",
+        "router",
+        "abi_echo",
+        "infinite_loop",
+        "deep_recursion",
+        "memory_bomb",
+        "storage_spam",
+        "giant_return",
+    ] {
+        let prepared = prepare_code(&artifact(name), &schedule, &limits)
+            .unwrap_or_else(|e| panic!("{name} rejected: {e}"));
+        assert!(prepared.exports.iter().any(|e| e == "call"), "{name}");
+        assert!(
+            prepared.imports.iter().all(|i| i.starts_with("cairn_v1::")),
+            "{name}: {:?}",
+            prepared.imports
+        );
+        let deploys = matches!(name, "counter" | "token" | "multisig");
+        assert_eq!(prepared.has_deploy, deploys, "{name}");
+    }
+    let rejected = prepare_code(&artifact("uses_floats"), &schedule, &limits).unwrap_err();
+    assert_eq!(rejected.rule(), Rule::FloatingPoint, "{rejected}");
+}
+
 // ---------------------------------------------------------------------------
 // counter
 // ---------------------------------------------------------------------------
