@@ -1100,6 +1100,36 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Exactness across frames: the callee's gas is forwarded and returned,
+    /// and a callee that runs out under the tighter limit takes the caller down.
+    #[test]
+    fn gas_is_exact_across_nested_calls(op in 0u8..4, limit in prop_oneof![Just(-1i64), 0i64..300_000]) {
+        prop_assume!(!(op == 3 && limit < 0));
+        let mut h = Harness::new();
+        h.install(addr(1), CALLER);
+        h.install(addr(2), CALLEE);
+        let input = caller_input(op, limit);
+        let ample = h.run(&h.message(addr(1), &input, GAS));
+        prop_assert!(ample.is_success(), "{:?}", ample.status);
+        let used = ample.gas_used;
+        let exact = h.run(&h.message(addr(1), &input, used));
+        // CALLER returns the absolute gas_left before and after its call
+        // (bytes 4..20), which depends on the limit; the rest must match.
+        let masked = |outcome: &ExecOutcome| {
+            let mut data = returned(outcome);
+            data[4..20].fill(0);
+            (data, outcome.gas_used, outcome.changes.clone(), outcome.logs.clone())
+        };
+        prop_assert_eq!(masked(&exact), masked(&ample));
+        let short = h.run(&h.message(addr(1), &input, used - 1));
+        prop_assert!(is_halt(&short, &HaltReason::OutOfGas), "{:?}", short.status);
+        prop_assert!(short.changes.is_empty() && short.logs.is_empty());
+    }
+}
+
 #[test]
 fn the_same_message_gives_identical_outcomes_on_fresh_executors() {
     let run = || {

@@ -278,7 +278,7 @@ pub(crate) fn load_module(
         None => {
             let code = journal
                 .code(ctx.world, &code_hash)?
-                .ok_or(NodeError::MissingCode(code_hash))?;
+                .ok_or_else(|| NodeError::MissingCode(Box::new(code_hash)))?;
             match prepare_code(&code, &executor.config.schedule, &executor.config.limits) {
                 Ok(prepared) => prepared,
                 Err(error) => return Ok(Err(HaltReason::InvalidCode(error.to_string()))),

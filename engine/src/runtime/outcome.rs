@@ -286,12 +286,45 @@ pub struct TrapDiagnostics {
 pub enum NodeError {
     /// The state backend failed to answer a read.
     #[error(transparent)]
-    Backend(#[from] BackendError),
+    Backend(Box<BackendError>),
     /// An account names code the state does not hold (a broken invariant).
     #[error("code {0:?} named by an account is missing from the state")]
-    MissingCode(CodeHash),
+    MissingCode(Box<CodeHash>),
     /// The engine could not build an instance of code it had already accepted
     /// (an engine bug or resource exhaustion of the node).
     #[error("engine failure: {0}")]
     Engine(String),
+}
+
+impl From<BackendError> for NodeError {
+    fn from(error: BackendError) -> Self {
+        Self::Backend(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_and_status_sizes_stay_small() {
+        // Errors travel through every `?` of the hot path: keep them two words.
+        assert!(
+            std::mem::size_of::<NodeError>() <= 32,
+            "{}",
+            std::mem::size_of::<NodeError>()
+        );
+        assert!(
+            std::mem::size_of::<HaltReason>() <= 32,
+            "{}",
+            std::mem::size_of::<HaltReason>()
+        );
+    }
+
+    #[test]
+    fn executor_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::runtime::Executor>();
+        assert_send_sync::<ExecOutcome>();
+    }
 }
