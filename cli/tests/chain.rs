@@ -390,3 +390,185 @@ fn bundles_export_and_verify_offline() {
     let out = cairn(&["bundle", "verify", path(&file)]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a replay bundle"));
 }
+
+#[test]
+fn deploy_call_and_query_a_token_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let key = tmp.path().join("key");
+    let address = ok_json(&["key", "new", "--out", path(&key), "--json"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let again = ok_json(&["key", "address", "--key", path(&key), "--json"]);
+    assert_eq!(again["address"], address.as_str());
+    // A second `key new` never overwrites a key.
+    assert!(!cairn(&["key", "new", "--out", path(&key)]).status.success());
+    let genesis = tmp.path().join("genesis.json");
+    std::fs::write(
+        &genesis,
+        format!(r#"{{"chain_id": 7, "block_gas_limit": 1000000000, "accounts": [{{"address": "{address}", "balance": "1000000000000"}}]}}"#),
+    )
+    .unwrap();
+    ok_json(&[
+        "init",
+        "--genesis",
+        path(&genesis),
+        "--data-dir",
+        path(&dir),
+        "--json",
+    ]);
+    // Initialising twice is refused.
+    assert!(
+        !cairn(&[
+            "init",
+            "--genesis",
+            path(&genesis),
+            "--data-dir",
+            path(&dir)
+        ])
+        .status
+        .success()
+    );
+
+    let wasm = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/artifacts/token.wasm"
+    );
+    // deploy(name: "T", symbol: "T", supply: 1000), SCALE-encoded.
+    let input = format!("0x04540454e803{}", "00".repeat(30));
+    let deployed = ok_json(&[
+        "deploy",
+        "--data-dir",
+        path(&dir),
+        "--key",
+        path(&key),
+        "--wasm",
+        wasm,
+        "--input",
+        &input,
+        "--gas-limit",
+        "50000000",
+        "--json",
+    ]);
+    let receipt = &deployed["txs"][0]["receipt"];
+    assert_eq!(receipt["status"], "success", "{deployed}");
+    let token = receipt["contract_address"].as_str().unwrap().to_string();
+
+    let me = address.trim_start_matches("0x").to_string();
+    let balance = |who: &str| {
+        let out = ok_json(&[
+            "query",
+            "--data-dir",
+            path(&dir),
+            "--to",
+            &token,
+            "--method",
+            "balance_of",
+            "--args",
+            who,
+            "--json",
+        ]);
+        assert_eq!(out["status"], "success", "{out}");
+        out["output"].as_str().unwrap().to_string()
+    };
+    assert_eq!(balance(&me), format!("e803{}", "00".repeat(30)));
+    // transfer(to = 0x11..11, amount = 5)
+    let to = "11".repeat(20);
+    let args = format!("{to}05{}", "00".repeat(31));
+    let called = ok_json(&[
+        "call",
+        "--data-dir",
+        path(&dir),
+        "--key",
+        path(&key),
+        "--to",
+        &token,
+        "--method",
+        "transfer",
+        "--args",
+        &args,
+        "--json",
+    ]);
+    assert_eq!(called["txs"][0]["receipt"]["status"], "success", "{called}");
+    assert_eq!(
+        called["txs"][0]["receipt"]["logs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(balance(&to), format!("05{}", "00".repeat(31)));
+    assert_eq!(balance(&me), format!("e303{}", "00".repeat(30)));
+    // A transfer beyond the balance is included as a revert, fee charged.
+    let args = format!("{to}{}", "ff".repeat(32));
+    let out = cairn(&[
+        "call",
+        "--data-dir",
+        path(&dir),
+        "--key",
+        path(&key),
+        "--to",
+        &token,
+        "--method",
+        "transfer",
+        "--args",
+        &args,
+        "--json",
+    ]);
+    let called: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(called["txs"][0]["receipt"]["status"], "revert", "{called}");
+    assert_eq!(replay(&dir)["verified"], true);
+    assert_eq!(replay(&dir)["txs"], 3);
+}
+
+#[test]
+fn sigkill_during_block_import_leaves_the_last_committed_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (source, target) = (tmp.path().join("source"), tmp.path().join("target"));
+    demo(&source, 12, 200);
+    demo(&target, 1, 200);
+    let mut files = Vec::new();
+    for n in 2..=12u64 {
+        let file = tmp.path().join(format!("{n}.block"));
+        assert!(
+            cairn(&[
+                "block",
+                "export",
+                "--data-dir",
+                path(&source),
+                "--number",
+                &n.to_string(),
+                "--out",
+                path(&file)
+            ])
+            .status
+            .success()
+        );
+        files.push(file);
+    }
+    let mut head = 1u64;
+    let mut delay = 5u64;
+    let mut rounds = 0u64;
+    while head < 12 {
+        let file = &files[usize::try_from(head - 1).unwrap()];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["block", "apply", "--data-dir", path(&target), path(file)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+        // Varied moments, deterministic; lengthen if the machine is slow.
+        rounds += 1;
+        delay = (delay * 7 + 13) % 120 + rounds;
+        let report = replay(&target);
+        assert_eq!(report["verified"], true, "{report}");
+        let now = report["to"].as_u64().unwrap();
+        assert!(now == head || now == head + 1, "head {head} became {now}");
+        head = now;
+    }
+    assert_eq!(replay(&target)["state_root"], replay(&source)["state_root"]);
+}
