@@ -1173,7 +1173,10 @@ fn sdk_context_crypto_storage_and_reverts_agree_with_the_host() {
         chain.query::<_, Option<Vec<u8>>>(account(0), echo, "load", &b"k".to_vec()),
         Some(b"v".to_vec())
     );
+    assert!(chain.query::<_, bool>(account(0), echo, "contains", &b"k".to_vec()));
+    assert!(!chain.query::<_, bool>(account(0), echo, "contains", &b"other".to_vec()));
     assert!(chain.query::<_, bool>(account(0), echo, "remove", &b"k".to_vec()));
+    assert!(!chain.query::<_, bool>(account(0), echo, "contains", &b"k".to_vec()));
     assert_eq!(
         chain.query::<_, Option<Vec<u8>>>(account(0), echo, "load", &b"k".to_vec()),
         None

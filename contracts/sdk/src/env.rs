@@ -360,6 +360,13 @@ pub fn storage_read(key: &[u8]) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// Raw storage: whether `key` has a value (copies nothing, so it pays no
+/// per-byte cost for the value).
+pub fn storage_contains(key: &[u8]) -> bool {
+    // SAFETY: `key` readable; a zero-capacity destination is never written.
+    unsafe { sys::storage_read(ptr(key.as_ptr()), len(key.len()), 0, 0) >= 0 }
+}
+
 /// Raw storage: stores `value` under `key`.
 pub fn storage_write(key: &[u8], value: &[u8]) {
     // SAFETY: both slices readable.

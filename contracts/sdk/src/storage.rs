@@ -95,7 +95,7 @@ impl<K: Encode, V: Encode + Decode> StorageMap<K, V> {
 
     /// Whether `key` has a value.
     pub fn contains<Q: EncodeLike<K>>(&self, key: &Q) -> bool {
-        env::storage_read(&storage_key(self.name, key)).is_some()
+        env::storage_contains(&storage_key(self.name, key))
     }
 
     /// Stores `value` under `key`.

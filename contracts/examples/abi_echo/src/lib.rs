@@ -81,6 +81,10 @@ fn load(key: Vec<u8>) -> Result<Option<Vec<u8>>> {
     Ok(ENTRIES.get(&key))
 }
 
+fn contains(key: Vec<u8>) -> Result<bool> {
+    Ok(ENTRIES.contains(&key))
+}
+
 fn remove(key: Vec<u8>) -> Result<bool> {
     Ok(ENTRIES.remove(&key))
 }
@@ -114,6 +118,7 @@ cairn_sdk::entry_points! {
     "recover" => recover,
     "store" => store,
     "load" => load,
+    "contains" => contains,
     "remove" => remove,
     "log" => log,
     "gas" => gas,
