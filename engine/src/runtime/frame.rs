@@ -551,9 +551,10 @@ fn classify(
         HaltReason::StackExhausted
     } else {
         match error.as_trap_code() {
-            // wasmi's own limits are configured above the injected ones; if
-            // they trigger anyway the contract still only exhausted its stack.
-            Some(TrapCode::StackOverflow) => HaltReason::StackExhausted,
+            // wasmi's own limits are configured above the injected ones, so
+            // this is never expected; kept apart from `StackExhausted` so
+            // tests can tell which limit stopped a contract.
+            Some(TrapCode::StackOverflow) => HaltReason::Trap(TrapKind::EngineStackLimit),
             Some(code) => HaltReason::Trap(trap_kind(code)),
             None => HaltReason::Trap(TrapKind::Other),
         }

@@ -148,6 +148,9 @@ pub enum TrapKind {
     BadSignature,
     /// Any other engine trap (not expected on validated code).
     Other,
+    /// wasmi's own stack limit, configured above the injected stack-height
+    /// limit, was reached (never expected; the injected limit stops first).
+    EngineStackLimit,
     /// A host function was given a pointer/length outside linear memory.
     HostMemoryOutOfBounds,
     /// `input_copy` read past the end of the input.
@@ -177,6 +180,7 @@ impl TrapKind {
             Self::IntegerOverflow => "integer_overflow",
             Self::BadSignature => "bad_signature",
             Self::Other => "other",
+            Self::EngineStackLimit => "engine_stack_limit",
             Self::HostMemoryOutOfBounds => "host_memory_out_of_bounds",
             Self::InputOutOfBounds => "input_out_of_bounds",
             Self::ReturnDataOutOfBounds => "return_data_out_of_bounds",
@@ -199,6 +203,7 @@ impl fmt::Display for TrapKind {
             Self::IntegerOverflow => "integer overflow",
             Self::BadSignature => "indirect call signature mismatch",
             Self::Other => "engine trap",
+            Self::EngineStackLimit => "the engine's own stack limit was reached",
             Self::HostMemoryOutOfBounds => "host function pointer/length out of bounds",
             Self::InputOutOfBounds => "input_copy range exceeds the input",
             Self::ReturnDataOutOfBounds => "return_data_copy range exceeds the return data",
