@@ -572,3 +572,60 @@ fn sigkill_during_block_import_leaves_the_last_committed_block() {
     }
     assert_eq!(replay(&target)["state_root"], replay(&source)["state_root"]);
 }
+
+#[test]
+fn replay_exits_non_zero_and_names_a_tampered_receipt() {
+    use cairn_engine::chain::ledger::{Chain, receipts_key};
+    use cairn_engine::runtime::{ExecConfig, Executor};
+    use cairn_state::{Backend, Column, RocksStore, StoreOptions, WriteBatch};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    demo(&dir, 3, 20);
+    {
+        let store = RocksStore::open(&dir, StoreOptions::default()).unwrap();
+        let chain = Chain::open(store, Executor::new(ExecConfig::default())).unwrap();
+        let mut receipts = chain.receipts(2).unwrap().unwrap();
+        receipts[7].cumulative_gas_used += 1;
+        let mut batch = WriteBatch::default();
+        batch.put(
+            Column::Aux,
+            receipts_key(2),
+            cairn_engine::chain::block::encode_receipts(&receipts),
+        );
+        chain.store().backend().write(batch).unwrap();
+    }
+    let out = cairn(&["replay", "--data-dir", path(&dir), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verified"], false);
+    let d = &report["divergence"];
+    assert_eq!(
+        (
+            d["block"].as_u64(),
+            d["tx_index"].as_u64(),
+            d["field"].as_str()
+        ),
+        (Some(2), Some(7), Some("cumulative_gas_used")),
+        "{d}"
+    );
+    assert_ne!(d["stored"], d["replayed"]);
+    // Blocks before the tampered one still check out.
+    let ok = ok_json(&["replay", "--data-dir", path(&dir), "--to", "1", "--json"]);
+    assert_eq!(ok["verified"], true);
+    // Text mode says where.
+    let text = cairn(&["replay", "--data-dir", path(&dir)]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("block 2, tx 7: cumulative_gas_used"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    // Bad ranges are errors, not divergences.
+    let bad = cairn(&["replay", "--data-dir", path(&dir), "--to", "99"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ends at block 3"));
+}

@@ -470,3 +470,37 @@ fn bundles_verify_offline_and_catch_tampering() {
         Err(BundleError::Malformed(_))
     ));
 }
+
+mod garbage {
+    use parity_scale_codec::Encode;
+    use proptest::prelude::*;
+
+    use super::super::Block;
+    use super::super::bundle::ReplayBundle;
+    use super::super::tx::{SignedTransaction, Transaction, TxAction, decode_exact};
+    use cairn_host_api::world::{Address, U256};
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic_the_decoders(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_exact::<SignedTransaction>(&bytes);
+            let _ = decode_exact::<Block>(&bytes);
+            let _ = ReplayBundle::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn signed_transactions_roundtrip_and_recover(
+            chain_id in any::<u64>(), nonce in any::<u64>(), gas_limit in any::<u64>(), gas_price in any::<u64>(),
+            value in any::<[u8; 32]>(), to in any::<[u8; 20]>(), data in proptest::collection::vec(any::<u8>(), 0..64),
+            deploy in any::<bool>(), seed in any::<u64>(),
+        ) {
+            let action = if deploy { TxAction::Deploy { code: data.clone(), data } } else { TxAction::Call { to: Address::from(to), data } };
+            let tx = Transaction { chain_id, nonce, gas_limit, gas_price, value: U256::from_little_endian(&value), action };
+            let key = super::SigningKey::from_seed(&seed.to_le_bytes());
+            let signed = tx.sign(&key);
+            let decoded: SignedTransaction = decode_exact(&signed.encode()).unwrap();
+            prop_assert_eq!(decoded.recover_sender(), Ok(key.address()));
+            prop_assert_eq!(decoded, signed);
+        }
+    }
+}
