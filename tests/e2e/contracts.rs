@@ -678,6 +678,19 @@ fn router_pays_through_token_and_survives_its_revert() {
         chain.query::<_, U256>(alice, router, "balance_via", &(token, bob)),
         U256::from(300u64)
     );
+    // A "token" that never returns halts with out of gas inside its budget;
+    // the router keeps its reserve and records the failure.
+    let spinner = chain.deploy(alice, "infinite_loop", &());
+    let halted = chain.call(alice, router, "pay", &(spinner, bob, U256::from(1u64)));
+    assert!(!decode_result::<bool>(&success_data(&halted, "pay")).unwrap());
+    assert_eq!(
+        halted.logs[0].data,
+        (U256::from(1u64), "no reason".to_string()).encode()
+    );
+    assert_eq!(
+        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
+        (1, 2)
+    );
     // A call to an address without code cannot start.
     let nowhere = chain.call(alice, router, "balance_via", &(account(7), bob));
     assert_eq!(

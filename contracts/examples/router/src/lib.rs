@@ -4,7 +4,9 @@
 //!
 //! - `pay` catches a failed payment: it returns `false`, counts the failure
 //!   and emits `PaymentFailed` with the token's revert reason; the token's
-//!   own changes are undone by the engine, the router's stay.
+//!   own changes are undone by the engine, the router's stay. The token gets
+//!   all gas but a reserve, so even a callee that halts (e.g. runs out of gas)
+//!   leaves the router enough to record the failure.
 //! - `pay_or_revert` propagates the token's revert data unchanged.
 //! - `balance_via` shows a typed cross-contract result.
 #![no_std]
@@ -21,8 +23,13 @@ const PAYMENT_FAILED: [u8; 32] = event_signature("PaymentFailed");
 const TRANSFER_FROM: Selector = selector("transfer_from");
 const BALANCE_OF: Selector = selector("balance_of");
 
+/// Gas kept back from the token call, so that the router can still record a
+/// failure after a callee that burnt all the gas it was given.
+const GAS_RESERVE: u64 = 200_000;
+
 fn call_transfer_from(token: Address, to: Address, amount: U256) -> Result<(), CallError> {
-    env::call(token).invoke(TRANSFER_FROM, &(env::caller(), to, amount))
+    let budget = env::gas_left().saturating_sub(GAS_RESERVE);
+    env::call(token).gas(budget).invoke(TRANSFER_FROM, &(env::caller(), to, amount))
 }
 
 fn pay(token: Address, to: Address, amount: U256) -> Result<bool> {
