@@ -312,6 +312,18 @@ proptest! {
 }
 
 #[test]
+fn stores_and_proofs_can_cross_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store<MemoryBackend>>();
+    assert_send_sync::<Store<Box<dyn Backend>>>();
+    #[cfg(feature = "rocksdb")]
+    assert_send_sync::<cairn_state::RocksStore>();
+    assert_send_sync::<Proof>();
+    assert_send_sync::<Witness>();
+    assert_send_sync::<StateError>();
+}
+
+#[test]
 fn empty_state_root_and_proofs() {
     let store = cairn_state::MemoryStore::in_memory();
     assert_eq!(store.root(), StateRoot(EMPTY_HASH));
@@ -776,6 +788,25 @@ mod rocks {
                     "round {round}: root of version {latest}"
                 );
                 assert_eq!(store.root_at(latest).unwrap(), model.root());
+                // Every retained older version reads as the model (archive) says.
+                let oldest = store.oldest_version().unwrap();
+                assert!(
+                    latest - oldest < 4,
+                    "round {round}: retention not applied ({oldest}..={latest})"
+                );
+                for version in oldest..latest {
+                    assert_eq!(
+                        store.root_at(version).unwrap(),
+                        model.root_at(version).unwrap()
+                    );
+                    for k in (0..400).step_by(41) {
+                        let key = format!("k{k}").into_bytes();
+                        assert_eq!(
+                            store.get_at(&key, version).unwrap(),
+                            model.get_at(&key, version).unwrap()
+                        );
+                    }
+                }
                 assert_eq!(
                     store.get_aux(b"height").unwrap(),
                     Some(latest.to_be_bytes().to_vec())
