@@ -97,7 +97,7 @@ struct Latest {
 }
 
 /// The versioned Merkleized state over a backend: RocksDB
-/// ([`RocksStore`](crate::RocksStore)) or memory ([`MemoryStore`]).
+/// (`RocksStore`, feature `rocksdb`) or memory ([`MemoryStore`]).
 #[derive(Debug)]
 pub struct Store<B> {
     backend: B,
