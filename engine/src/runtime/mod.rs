@@ -18,6 +18,34 @@
 //! linker is built once, and a backend failure surfaces in plain Rust as a
 //! [`NodeError`] without passing through wasmi.
 //!
+//! ```
+//! use cairn_engine::runtime::{
+//!     BlockContext, ExecConfig, ExecStatus, Executor, InMemoryWorld, Message, MessageKind,
+//! };
+//! use cairn_host_api::world::{Address, U256};
+//!
+//! let code = wat::parse_str(r#"(module
+//!     (import "cairn_v1" "return_value" (func $return_value (param i32 i32)))
+//!     (memory (export "memory") 1 1)
+//!     (data (i32.const 0) "hi")
+//!     (func (export "call") (call $return_value (i32.const 0) (i32.const 2))))"#).unwrap();
+//! let executor = Executor::new(ExecConfig::default());
+//! let mut world = InMemoryWorld::new();
+//! let block = BlockContext { number: 1, timestamp: 0, chain_id: 1 };
+//! let (user, contract) = (Address::repeat_byte(1), Address::repeat_byte(2));
+//! let deploy = Message {
+//!     origin: user, caller: user, target: contract, value: U256::zero(),
+//!     input: vec![], gas_limit: 1_000_000, kind: MessageKind::Deploy { code },
+//! };
+//! let deployed = executor.execute(&world, &block, &deploy).unwrap();
+//! world.apply(&deployed.changes);
+//!
+//! let call = Message { kind: MessageKind::Call, ..deploy };
+//! let outcome = executor.execute(&world, &block, &call).unwrap();
+//! assert_eq!(outcome.status, ExecStatus::Success { return_data: b"hi".to_vec() });
+//! assert!(outcome.gas_used > 0);
+//! ```
+//!
 //! Semantics fixed here (normative text in `specs/host-api.md`):
 //!
 //! - **Frames.** Every call (the top-level message and each cross-contract
