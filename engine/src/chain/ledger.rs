@@ -208,14 +208,49 @@ pub fn execute_transactions<R: cairn_state::StateRead + ?Sized>(
     txs: Vec<SignedTransaction>,
     policy: InvalidTxPolicy,
 ) -> Result<TxsOutcome, ChainError> {
-    // Stateless checks and signature recovery are independent per tx: parallel.
-    let prechecked: Vec<Result<Address, AdmissionError>> = txs
-        .par_iter()
+    let prechecked = precheck_transactions(&txs, env.chain_id, env.gas_limit);
+    execute_prechecked(executor, state, env, txs, prechecked, policy)
+}
+
+/// Stateless admission checks and recovered senders of a block's
+/// transactions, in order.
+pub type Prechecked = Vec<Result<Address, AdmissionError>>;
+
+/// Runs the stateless admission checks and recovers every sender, in
+/// parallel on all cores: they are independent per transaction.
+pub fn precheck_transactions(
+    txs: &[SignedTransaction],
+    chain_id: u64,
+    block_gas_limit: u64,
+) -> Prechecked {
+    txs.par_iter()
         .map(|tx| {
-            admission::check_stateless(tx, tx.encoded_size(), env.chain_id, env.gas_limit)?;
+            admission::check_stateless(tx, tx.encoded_size(), chain_id, block_gas_limit)?;
             Ok(tx.recover_sender()?)
         })
-        .collect();
+        .collect()
+}
+
+/// [`execute_transactions`] with the stateless checks already done
+/// (`prechecked` from [`precheck_transactions`] over the same `txs`), so a
+/// caller can recover the next block's senders while this one executes.
+///
+/// # Errors
+///
+/// As [`execute_transactions`].
+pub fn execute_prechecked<R: cairn_state::StateRead + ?Sized>(
+    executor: &Executor,
+    state: &mut BlockState<'_, R>,
+    env: &BlockEnv,
+    txs: Vec<SignedTransaction>,
+    prechecked: Prechecked,
+    policy: InvalidTxPolicy,
+) -> Result<TxsOutcome, ChainError> {
+    assert_eq!(
+        txs.len(),
+        prechecked.len(),
+        "prechecked results must match the transactions"
+    );
     let context = BlockContext {
         number: env.number,
         timestamp: env.timestamp,
@@ -602,6 +637,37 @@ impl<B: Backend> Chain<B> {
         policy: InvalidTxPolicy,
         record_reads: bool,
     ) -> Result<ExecutedBlock, ChainError> {
+        let prechecked = self.precheck(&txs);
+        self.execute_block_prechecked(
+            timestamp,
+            beneficiary,
+            txs,
+            prechecked,
+            policy,
+            record_reads,
+        )
+    }
+
+    /// Stateless admission checks and sender recovery of `txs` under this
+    /// chain's parameters, on all cores.
+    pub fn precheck(&self, txs: &[SignedTransaction]) -> Prechecked {
+        precheck_transactions(txs, self.genesis.chain_id, self.genesis.block_gas_limit)
+    }
+
+    /// [`Chain::execute_block`] with `prechecked` from [`Chain::precheck`] of the same `txs`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::execute_block`].
+    pub fn execute_block_prechecked(
+        &self,
+        timestamp: u64,
+        beneficiary: Address,
+        txs: Vec<SignedTransaction>,
+        prechecked: Prechecked,
+        policy: InvalidTxPolicy,
+        record_reads: bool,
+    ) -> Result<ExecutedBlock, ChainError> {
         let env = self.env(timestamp, beneficiary);
         if timestamp < self.head.timestamp {
             return Err(ChainError::BadParent {
@@ -613,7 +679,8 @@ impl<B: Backend> Chain<B> {
             });
         }
         let mut state = BlockState::new(&self.store, record_reads);
-        let outcome = execute_transactions(&self.executor, &mut state, &env, txs, policy)?;
+        let outcome =
+            execute_prechecked(&self.executor, &mut state, &env, txs, prechecked, policy)?;
         let (changes, reads) = state.finish();
         let prepared = self.store.prepare(env.number, &changes)?;
         let block = Block {
@@ -686,6 +753,59 @@ impl<B: Backend> Chain<B> {
         let rejected = std::mem::take(&mut executed.rejected);
         let (block, receipts) = self.commit(executed)?;
         Ok((block, receipts, rejected))
+    }
+
+    /// Produces blocks one after another, each `(timestamp, beneficiary,
+    /// txs)`, recovering the senders of block n+1 on the other cores while
+    /// block n executes (execution itself stays sequential). `on_block` sees
+    /// each committed block, its receipts and the transactions left out.
+    ///
+    /// # Errors
+    ///
+    /// Node failures; blocks before the failing one stay committed.
+    pub fn produce_blocks_pipelined(
+        &mut self,
+        blocks: Vec<(u64, Address, Vec<SignedTransaction>)>,
+        mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
+    ) -> Result<(), ChainError> {
+        let mut blocks = blocks.into_iter();
+        let Some(mut current) = blocks.next() else {
+            return Ok(());
+        };
+        let mut prechecked = self.precheck(&current.2);
+        loop {
+            let next = blocks.next();
+            let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
+            let (produced, next_prechecked) = rayon::join(
+                || {
+                    let (timestamp, beneficiary, txs) = current;
+                    let mut executed = self.execute_block_prechecked(
+                        timestamp,
+                        beneficiary,
+                        txs,
+                        prechecked,
+                        InvalidTxPolicy::Skip,
+                        false,
+                    )?;
+                    let rejected = std::mem::take(&mut executed.rejected);
+                    let (block, receipts) = self.commit(executed)?;
+                    Ok::<_, ChainError>((block, receipts, rejected))
+                },
+                || {
+                    next.as_ref()
+                        .map(|(_, _, txs)| precheck_transactions(txs, chain_id, gas_limit))
+                },
+            );
+            let (block, receipts, rejected) = produced?;
+            on_block(&block, &receipts, &rejected);
+            match (next, next_prechecked) {
+                (Some(block), Some(checked)) => {
+                    current = block;
+                    prechecked = checked;
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Checks that `header` can follow the head and runs under this node's rules.

@@ -8,9 +8,10 @@
 
 use cairn_state::{Backend, Store};
 
-use super::block::{Receipt, header_difference};
+use super::block::{Block, Receipt, header_difference};
 use super::ledger::{
-    Chain, ChainError, InvalidTxPolicy, read_block, read_genesis, read_head, read_receipts,
+    Chain, ChainError, InvalidTxPolicy, Prechecked, precheck_transactions, read_block,
+    read_genesis, read_head, read_receipts,
 };
 use crate::runtime::Executor;
 
@@ -182,78 +183,29 @@ pub fn replay<S: Backend, T: Backend>(
         });
         return Ok(report);
     }
-    for number in 1..=to {
-        let missing = |what: &str| ChainError::Corrupt {
-            what: format!("{what} of block {number}"),
+    let (chain_id, gas_limit) = (chain.genesis().chain_id, chain.genesis().block_gas_limit);
+    let load = |number: u64| -> Result<(Block, Prechecked), ChainError> {
+        let block = read_block(source, number)?.ok_or_else(|| ChainError::Corrupt {
+            what: format!("block {number}"),
             reason: "missing".into(),
-        };
-        let block = read_block(source, number)?.ok_or_else(|| missing("block"))?;
-        let stored_receipts = read_receipts(source, number)?.ok_or_else(|| missing("receipts"))?;
+        })?;
+        let prechecked = precheck_transactions(&block.transactions, chain_id, gas_limit);
+        Ok((block, prechecked))
+    };
+    let mut current = if to >= 1 { Some(load(1)?) } else { None };
+    let mut number = 1;
+    while let Some((block, prechecked)) = current.take() {
         let tx_count = block.transactions.len();
-        let divergence = |field: &str, stored: String, replayed: String| Divergence {
-            block: number,
-            tx_index: None,
-            field: field.into(),
-            stored,
-            replayed,
-            first_differing_key: None,
-        };
-        if let Err(error) = chain.check_extends_head(&block.header) {
-            report.to = number;
-            report.divergence = Some(divergence(
-                "parent",
-                format!("{:?}", block.header.parent_hash),
-                error.to_string(),
-            ));
-            return Ok(report);
-        }
-        let executed = match chain.execute_block(
-            block.header.timestamp,
-            block.header.beneficiary,
-            block.transactions.clone(),
-            InvalidTxPolicy::Reject,
-            false,
-        ) {
-            Ok(executed) => executed,
-            Err(ChainError::InvalidTransaction { index, error, .. }) => {
-                report.to = number;
-                report.divergence = Some(Divergence {
-                    tx_index: Some(index),
-                    ..divergence("transaction", "admissible".into(), error.to_string())
-                });
-                return Ok(report);
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let mut found = receipt_divergence(number, &stored_receipts, &executed.receipts);
-        if found.is_none()
-            && let Some((field, stored, replayed)) =
-                header_difference(&block.header, &executed.block.header)
-        {
-            let key = (field == "state_root")
-                .then(|| first_differing_key(source, number, &executed.changes))
-                .flatten();
-            found = Some(Divergence {
-                first_differing_key: key,
-                ..divergence(field, stored, replayed)
-            });
-        }
-        if found.is_none() {
-            let recomputed = super::block::receipts_root(&stored_receipts);
-            if recomputed != block.header.receipts_root {
-                found = Some(divergence(
-                    "stored_receipts_root",
-                    format!("{:?}", block.header.receipts_root),
-                    format!("{recomputed:?}"),
-                ));
-            }
-        }
-        if let Some(found) = found {
+        // Recover the next block's senders on the other cores while this one executes.
+        let (checked, next) = rayon::join(
+            || replay_block(&mut chain, source, number, block, prechecked),
+            || (number < to).then(|| load(number + 1)),
+        );
+        if let Some(found) = checked? {
             report.to = number;
             report.divergence = Some(found);
             return Ok(report);
         }
-        chain.commit(executed)?;
         if number >= from {
             report.blocks = report.blocks.saturating_add(1);
             report.txs = report
@@ -261,7 +213,80 @@ pub fn replay<S: Backend, T: Backend>(
                 .saturating_add(u64::try_from(tx_count).unwrap_or(u64::MAX));
         }
         progress(number, tx_count);
+        current = next.transpose()?;
+        number += 1;
     }
     report.state_root = hex::encode(chain.head().state_root);
     Ok(report)
+}
+
+/// Re-executes one stored block on the replayed head, compares, and commits
+/// it to the scratch store if nothing diverges.
+fn replay_block<S: Backend, T: Backend>(
+    chain: &mut Chain<T>,
+    source: &Store<S>,
+    number: u64,
+    block: Block,
+    prechecked: Prechecked,
+) -> Result<Option<Divergence>, ReplayError> {
+    let stored_receipts = read_receipts(source, number)?.ok_or_else(|| ChainError::Corrupt {
+        what: format!("receipts of block {number}"),
+        reason: "missing".into(),
+    })?;
+    let divergence = |field: &str, stored: String, replayed: String| Divergence {
+        block: number,
+        tx_index: None,
+        field: field.into(),
+        stored,
+        replayed,
+        first_differing_key: None,
+    };
+    if let Err(error) = chain.check_extends_head(&block.header) {
+        return Ok(Some(divergence(
+            "parent",
+            format!("{:?}", block.header.parent_hash),
+            error.to_string(),
+        )));
+    }
+    let executed = match chain.execute_block_prechecked(
+        block.header.timestamp,
+        block.header.beneficiary,
+        block.transactions.clone(),
+        prechecked,
+        InvalidTxPolicy::Reject,
+        false,
+    ) {
+        Ok(executed) => executed,
+        Err(ChainError::InvalidTransaction { index, error, .. }) => {
+            return Ok(Some(Divergence {
+                tx_index: Some(index),
+                ..divergence("transaction", "admissible".into(), error.to_string())
+            }));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(found) = receipt_divergence(number, &stored_receipts, &executed.receipts) {
+        return Ok(Some(found));
+    }
+    if let Some((field, stored, replayed)) =
+        header_difference(&block.header, &executed.block.header)
+    {
+        let key = (field == "state_root")
+            .then(|| first_differing_key(source, number, &executed.changes))
+            .flatten();
+        return Ok(Some(Divergence {
+            first_differing_key: key,
+            ..divergence(field, stored, replayed)
+        }));
+    }
+    let recomputed = super::block::receipts_root(&stored_receipts);
+    if recomputed != block.header.receipts_root {
+        return Ok(Some(divergence(
+            "stored_receipts_root",
+            format!("{:?}", block.header.receipts_root),
+            format!("{recomputed:?}"),
+        )));
+    }
+    chain.commit(executed)?;
+    Ok(None)
 }
