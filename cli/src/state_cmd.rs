@@ -1,7 +1,7 @@
 //! `cairn state ...`: inspect a state store and check proofs offline.
 
 use anyhow::{Context, Result, anyhow, bail};
-use cairn_state::{Proof, RocksStore, StateRoot, StoreOptions, Version, verify};
+use cairn_state::{Proof, RocksStore, StateRoot, Version, verify};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -197,7 +197,8 @@ fn parse_bytes(text: &str) -> Vec<u8> {
 
 fn open(args: &StoreArgs) -> Result<(RocksStore, Version)> {
     ensure_store_dir(&args.data_dir)?;
-    let store = RocksStore::open(&args.data_dir, StoreOptions::default())
+    // Read-only: no lock taken, so a running node's data directory can be inspected.
+    let store = RocksStore::open_read_only(&args.data_dir)
         .with_context(|| format!("opening the state store in {}", args.data_dir.display()))?;
     let latest = store.latest_version().ok_or_else(|| {
         anyhow!(

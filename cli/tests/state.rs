@@ -368,16 +368,28 @@ fn garbage_input_gets_clear_errors() {
 }
 
 #[test]
-fn a_data_dir_in_use_is_refused_at_once() {
+fn a_data_dir_in_use_can_still_be_inspected() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("db");
-    make_store(&dir);
-    let _held = RocksStore::open(&dir, StoreOptions::default()).unwrap();
-    let out = cairn(&["state", "root", "--data-dir", dir.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("already opened by another process"),
-        "{}",
-        stderr(&out)
-    );
+    let (_, root2) = make_store(&dir);
+    // This process holds the store open (and its lock), like a running node.
+    let mut held = RocksStore::open(&dir, StoreOptions::default()).unwrap();
+    let out = json(&cairn(&[
+        "state",
+        "root",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(out["root"], root2);
+    held.commit(3, &StateChanges::new(), &AuxWrites::new())
+        .unwrap();
+    let out = json(&cairn(&[
+        "state",
+        "root",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(out["version"], 3);
 }

@@ -88,12 +88,25 @@ fn column_options(column: Column, cache: &Cache, options: &RocksOptions) -> Opti
 }
 
 impl RocksBackend {
-    /// Opens (creating if needed) the RocksDB database in `path`.
+    /// Opens (creating if needed) the RocksDB database in `path`, taking
+    /// its lock: a second opener fails at once with
+    /// [`StateError::AlreadyOpen`].
     pub fn open(path: &Path, options: &RocksOptions) -> Result<Self, StateError> {
+        Self::open_mode(path, options, false)
+    }
+
+    /// Opens an existing database in `path` for reading only, without its
+    /// lock, so tools can inspect a data directory a running node holds. It
+    /// sees the database as of the moment it was opened; writes fail.
+    pub fn open_read_only(path: &Path, options: &RocksOptions) -> Result<Self, StateError> {
+        Self::open_mode(path, options, true)
+    }
+
+    fn open_mode(path: &Path, options: &RocksOptions, read_only: bool) -> Result<Self, StateError> {
         let cache = Cache::new_lru_cache(options.block_cache_bytes);
         let mut db_options = Options::default();
-        db_options.create_if_missing(true);
-        db_options.create_missing_column_families(true);
+        db_options.create_if_missing(!read_only);
+        db_options.create_missing_column_families(!read_only);
         // Two cores on the reference machine: one flush and one compaction.
         db_options.increase_parallelism(2);
         db_options.set_max_background_jobs(2);
@@ -102,8 +115,12 @@ impl RocksBackend {
             .iter()
             .map(|c| ColumnFamilyDescriptor::new(c.name(), column_options(*c, &cache, options)))
             .collect();
-        let db = DB::open_cf_descriptors(&db_options, path, descriptors)
-            .map_err(|e| open_error(path, &e))?;
+        let db = if read_only {
+            DB::open_cf_descriptors_read_only(&db_options, path, descriptors, false)
+        } else {
+            DB::open_cf_descriptors(&db_options, path, descriptors)
+        }
+        .map_err(|e| open_error(path, &e))?;
         Ok(Self {
             db,
             path: path.to_path_buf(),

@@ -702,6 +702,16 @@ mod rocks_store {
             Self::open_with(path, options, &RocksOptions::default())
         }
 
+        /// Opens an existing store in `path` for reading only, without taking
+        /// its lock (see [`RocksBackend::open_read_only`]): for tools that
+        /// inspect the data directory of a running node.
+        pub fn open_read_only(path: &Path) -> Result<Self, StateError> {
+            Store::with_backend(
+                RocksBackend::open_read_only(path, &RocksOptions::default())?,
+                StoreOptions::default(),
+            )
+        }
+
         /// Opens the store in `path` with explicit RocksDB tuning.
         pub fn open_with(
             path: &Path,

@@ -686,6 +686,57 @@ mod rocks {
     }
 
     #[test]
+    fn a_data_dir_held_by_another_process_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut holder = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "rocks::crash_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CAIRN_STATE_CRASH_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait, without taking the lock, until the child has committed
+        // (from then on it holds the lock until killed).
+        let mut committed = false;
+        for _ in 0..400 {
+            std::thread::sleep(Duration::from_millis(25));
+            if let Ok(reader) = RocksStore::open_read_only(dir.path())
+                && reader.latest_version().is_some()
+            {
+                committed = true;
+                break;
+            }
+        }
+        assert!(committed, "the child never committed");
+        let refused = RocksStore::open(dir.path(), CRASH_OPTIONS).err();
+        let started = std::time::Instant::now();
+        let again = RocksStore::open(dir.path(), CRASH_OPTIONS);
+        let waited = started.elapsed();
+        // Readers do not need the lock.
+        let reader = RocksStore::open_read_only(dir.path()).unwrap();
+        assert!(reader.latest_version().is_some());
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let refused = refused.expect("a second writer was let in");
+        assert!(
+            refused
+                .to_string()
+                .contains("already opened by another process"),
+            "{refused}"
+        );
+        assert!(matches!(again, Err(StateError::AlreadyOpen { .. })));
+        assert!(
+            waited < Duration::from_secs(5),
+            "open waited {waited:?} for the lock"
+        );
+    }
+
+    #[test]
     fn incompatible_rocksdb_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
