@@ -9,6 +9,7 @@ use cairn_engine::runtime::{
     BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message,
     MessageKind, TrapDiagnostics,
 };
+use cairn_host_api::abi::decode_revert;
 use cairn_host_api::world::{Account, Address, U256};
 use clap::Args;
 use serde_json::{Value, json};
@@ -153,10 +154,8 @@ fn hex0x(bytes: &[u8]) -> String {
 fn error_json(outcome: &ExecOutcome) -> Value {
     let (kind, message) = match &outcome.status {
         ExecStatus::Success { .. } => return Value::Null,
-        ExecStatus::Revert { data } => (
-            "revert".to_owned(),
-            format!("the contract reverted with {} bytes of data", data.len()),
-        ),
+        // Revert data in the SDK's format (specs/abi.md) names its reason.
+        ExecStatus::Revert { data } => ("revert".to_owned(), decode_revert(data).to_string()),
         ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string()),
     };
     let diagnostics = outcome.diagnostics.as_ref();
@@ -239,7 +238,10 @@ fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
         ExecStatus::Success { return_data } => {
             println!("return data: {}", hex_preview(return_data))
         }
-        ExecStatus::Revert { data } => println!("revert data: {}", hex_preview(data)),
+        ExecStatus::Revert { data } => {
+            println!("revert data: {}", hex_preview(data));
+            println!("reason:      {}", decode_revert(data));
+        }
         ExecStatus::Halt { reason } => println!("halted:      {reason}"),
     }
     for (i, log) in outcome.logs.iter().enumerate() {

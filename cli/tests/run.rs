@@ -300,6 +300,14 @@ fn runs_the_example_contracts() {
     if !counter.exists() || !looping.exists() {
         panic!("contract artifacts missing under {}", artifacts.display());
     }
+    // SDK revert data is decoded into its reason.
+    let out = cairn(&["run", counter.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let message = json_of(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("shorter than a selector"), "{message}");
     let out = cairn(&[
         "run",
         counter.to_str().unwrap(),
