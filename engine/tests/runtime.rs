@@ -1172,6 +1172,44 @@ fn the_same_message_gives_identical_outcomes_on_fresh_executors() {
     assert_eq!(encode(&a), encode(&b));
 }
 
+#[test]
+fn traced_runs_have_the_consensus_results_of_plain_runs() {
+    let mut h = Harness::new();
+    h.install(addr(1), CALLER);
+    h.install(addr(2), CALLEE);
+    h.install(addr(3), WORKER);
+    h.install(addr(4), RECURSIVE);
+    h.install(
+        addr(5),
+        "(func $down (call $down)) (func (export \"call\") (call $down))",
+    );
+    let messages = [
+        h.message(addr(1), &caller_input(0, -1), GAS),
+        h.message(addr(1), &caller_input(1, 100_000), GAS),
+        h.message(addr(1), &caller_input(2, -1), GAS),
+        h.message(addr(1), &caller_input(3, 100_000), GAS),
+        h.message(addr(1), &caller_input(3, -1), 300_000),
+        h.message(addr(3), &[250, 4, 9], GAS),
+        h.message(addr(3), &[250, 4, 9], 20_000),
+        h.message(addr(4), b"", GAS),
+        h.message(addr(5), b"", GAS),
+    ];
+    for msg in &messages {
+        let plain = h.run(msg);
+        let traced = h.executor.execute_traced(&h.world, &h.block, msg).unwrap();
+        assert_eq!(
+            (&plain.status, plain.gas_used, &plain.changes, &plain.logs),
+            (
+                &traced.status,
+                traced.gas_used,
+                &traced.changes,
+                &traced.logs
+            ),
+            "{msg:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Hostile modules
 // ---------------------------------------------------------------------------
