@@ -15,6 +15,8 @@ pub(crate) struct InjectedGlobals {
     pub(crate) gas_left: u32,
     pub(crate) halt: u32,
     pub(crate) stack_height: u32,
+    /// Not a global: the memory's declared maximum, for the `memory.grow` guard.
+    pub(crate) memory_max_pages: u32,
 }
 
 /// What the injector must do around one instruction.
@@ -263,7 +265,22 @@ impl FunctionPlan {
                 OpKind::MemoryGrow => {
                     dynamic_charge(&mut f, schedule.memory_grow_per_page);
                     out_of_gas(&mut f);
-                    raw_from = Some(op.start);
+                    // A grow beyond the declared maximum yields -1 without
+                    // running `memory.grow`: same result, and wasmi 2.0's
+                    // failing-grow path consumes native stack per execution
+                    // (a loop of failing grows overflows the node's stack).
+                    f.instruction(&Instruction::LocalSet(scratch))
+                        .instruction(&Instruction::LocalGet(scratch))
+                        .instruction(&Instruction::I32Const(as_i32(globals.memory_max_pages)))
+                        .instruction(&Instruction::MemorySize(0))
+                        .instruction(&Instruction::I32Sub)
+                        .instruction(&Instruction::I32GtU)
+                        .instruction(&Instruction::If(BlockType::Result(ValType::I32)))
+                        .instruction(&Instruction::I32Const(-1))
+                        .instruction(&Instruction::Else)
+                        .instruction(&Instruction::LocalGet(scratch))
+                        .raw(code[op.start..op.end].iter().copied())
+                        .instruction(&Instruction::End);
                 }
                 OpKind::BulkMemory => {
                     dynamic_charge(&mut f, schedule.bulk_memory_per_byte);

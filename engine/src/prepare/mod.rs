@@ -187,6 +187,8 @@ struct Preparer<'a> {
     globals: u32,
     globals_emitted: bool,
     memories: u32,
+    /// Declared maximum of the memory, in pages.
+    memory_max_pages: u32,
     exports: ExportSummary,
     export_names: Vec<String>,
     code_remaining: u32,
@@ -227,6 +229,7 @@ impl<'a> Preparer<'a> {
             globals: 0,
             globals_emitted: false,
             memories: 0,
+            memory_max_pages: 0,
             exports: ExportSummary::default(),
             export_names: Vec::new(),
             code_remaining: 0,
@@ -243,6 +246,7 @@ impl<'a> Preparer<'a> {
             gas_left: self.globals,
             halt: self.globals + 1,
             stack_height: self.globals + 2,
+            memory_max_pages: self.memory_max_pages,
         }
     }
 
@@ -364,6 +368,8 @@ impl<'a> Preparer<'a> {
                     let memory = memory.map_err(malformed)?;
                     checks::check_memory(index, &memory, self.limits)
                         .map_err(|e| e.at(usize_of(reader.range().start)))?;
+                    self.memory_max_pages =
+                        u32::try_from(memory.maximum.unwrap_or(0)).unwrap_or(u32::MAX);
                     self.memories += 1;
                 }
             }
