@@ -35,6 +35,13 @@ pub(crate) fn open_chain(data_dir: &Path) -> Result<RocksChain> {
             data_dir.display()
         );
     }
+    // Read commands must not create a database where there is none.
+    if !data_dir.join("CURRENT").exists() {
+        bail!(
+            "{} holds no chain; run `cairn init --genesis FILE --data-dir DIR` first",
+            data_dir.display()
+        );
+    }
     let store = RocksStore::open(data_dir, StoreOptions::default())
         .with_context(|| format!("opening the state store in {}", data_dir.display()))?;
     Chain::open(store, executor())

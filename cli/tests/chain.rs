@@ -629,3 +629,120 @@ fn replay_exits_non_zero_and_names_a_tampered_receipt() {
     let bad = cairn(&["replay", "--data-dir", path(&dir), "--to", "99"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ends at block 3"));
 }
+
+#[test]
+fn garbage_flags_and_files_give_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key");
+    std::fs::write(&key, "not a key").unwrap();
+    let missing = tmp.path().join("missing");
+    let zero_key = tmp.path().join("zero");
+    std::fs::write(&zero_key, "00".repeat(32)).unwrap();
+    let good_key = tmp.path().join("good");
+    ok_json(&["key", "new", "--out", path(&good_key), "--json"]);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["key", "address", "--key", path(&key)], "not hex"),
+        (
+            vec!["key", "address", "--key", path(&missing)],
+            "reading key file",
+        ),
+        (
+            vec!["key", "address", "--key", path(&zero_key)],
+            "not a valid secp256k1 secret key",
+        ),
+        (
+            vec![
+                "tx",
+                "sign",
+                "--key",
+                path(&good_key),
+                "--to",
+                "0x1234",
+                "--chain-id",
+                "1",
+                "--nonce",
+                "0",
+            ],
+            "--to",
+        ),
+        (
+            vec![
+                "tx",
+                "sign",
+                "--key",
+                path(&good_key),
+                "--to",
+                "0x0000000000000000000000000000000000000001",
+                "--chain-id",
+                "1",
+                "--nonce",
+                "0",
+                "--value",
+                "lots",
+            ],
+            "--value",
+        ),
+        (
+            vec![
+                "tx",
+                "sign",
+                "--key",
+                path(&good_key),
+                "--to",
+                "0x0000000000000000000000000000000000000001",
+                "--chain-id",
+                "1",
+                "--nonce",
+                "0",
+                "--data",
+                "0xgg",
+            ],
+            "--data",
+        ),
+        (
+            vec![
+                "tx",
+                "sign",
+                "--key",
+                path(&good_key),
+                "--to",
+                "0x0000000000000000000000000000000000000001",
+            ],
+            "--chain-id",
+        ),
+        (vec!["demo", "--txs-per-block", "0"], "at least 1"),
+        (
+            vec!["replay", "--data-dir", path(&missing)],
+            "does not exist",
+        ),
+        (vec!["bundle", "verify", path(&missing)], "reading"),
+        (
+            vec![
+                "query",
+                "--data-dir",
+                path(&missing),
+                "--to",
+                "0x0000000000000000000000000000000000000001",
+            ],
+            "does not exist",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = cairn(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "cairn {args:?} succeeded");
+        assert!(
+            stderr.contains(needle),
+            "cairn {args:?}: {needle:?} not in {stderr}"
+        );
+    }
+    // An existing empty data directory is not a chain, and stays without one.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = cairn(&["replay", "--data-dir", path(&empty)]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cairn init"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
