@@ -10,9 +10,12 @@
 //! - **Proofs**, no database and no `rocksdb` needed: [`Proof`] (one key,
 //!   inclusion or exclusion, one sibling per bit of path) and [`Witness`]
 //!   (many keys, shared nodes), both SCALE-encodable; [`verify`].
-//! - **Store**: [`Store<B>`] over a [`Backend`]: [`RocksStore`]
-//!   ([`RocksStore::open`]) or [`MemoryStore`] ([`MemoryStore::in_memory`],
-//!   the cheap scratch store for replays). Versions are block heights.
+//! - **Store**: [`Store<B>`] over a [`Backend`]: `RocksStore` (feature
+//!   `rocksdb`: `RocksStore::open` takes the data directory's lock,
+//!   `RocksStore::open_read_only` does not, for inspection tools) or
+//!   [`MemoryStore`] ([`MemoryStore::in_memory`], the cheap scratch store for
+//!   replays). Versions are block heights. The upper trie levels of the latest
+//!   version are cached in memory, already verified.
 //!
 //! # API for the chain layer (stable)
 //! - [`Store::commit`]`(version, &changes, &aux)` writes the state changes,
