@@ -25,7 +25,9 @@ fn metering(c: &mut Criterion) {
         group.bench_function("prepare_code", |b| {
             b.iter(|| prepare_code(&program.wasm, &schedule, &limits).ok())
         });
-        let engine = wasmi::Engine::new(wasmi::Config::default().compilation_mode(wasmi::CompilationMode::Eager));
+        let engine = wasmi::Engine::new(
+            wasmi::Config::default().compilation_mode(wasmi::CompilationMode::Eager),
+        );
         group.bench_function("wasmi_compile", |b| {
             b.iter(|| wasmi::Module::new(&engine, &program.wasm).ok())
         });

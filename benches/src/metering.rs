@@ -410,6 +410,11 @@ pub fn measure(program: &Program, config: &MeteringConfig) -> ProgramReport {
         }
     }
     let single = time_calls(&mut runners[0], 3).max(0.01);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a positive iteration count of a benchmark sample; saturating is fine"
+    )]
     let iterations = ((config.sample_time.as_secs_f64() * 1e6 / single) as u32).max(1);
     let mut times = vec![Vec::new(); modes.len()];
     for sample in 0..config.samples {

@@ -156,7 +156,15 @@ fn bench_metering(samples: usize, json: bool) -> Result<()> {
     }
     println!(
         "{:<10} {:>12} {:>12} {:>12} {:>7} {:>7} {:>11} {:>11} {:>8}",
-        "program", "unmetered us", "injected us", "fuel us", "ratio", "fuel", "prepare us", "compile us", "prep/cmp"
+        "program",
+        "unmetered us",
+        "injected us",
+        "fuel us",
+        "ratio",
+        "fuel",
+        "prepare us",
+        "compile us",
+        "prep/cmp"
     );
     for p in &report.programs {
         println!(

@@ -58,7 +58,10 @@ pub(crate) fn run(args: PrepareArgs) -> Result<()> {
             } else {
                 println!("accepted        {}", args.file.display());
                 println!("code hash       {:#x}", prepared.code_hash);
-                println!("schedule hash   {:#x} (v{})", prepared.schedule_hash, schedule.version);
+                println!(
+                    "schedule hash   {:#x} (v{})",
+                    prepared.schedule_hash, schedule.version
+                );
                 println!(
                     "size            {} bytes original, {} bytes prepared",
                     prepared.original_size,

@@ -29,9 +29,16 @@ fn accepts_wat_and_wasm_with_the_same_hashes() {
     let wat_path = write(dir.path(), "good.wat", GOOD.as_bytes());
     let wasm_path = write(dir.path(), "good.wasm", &wat::parse_str(GOOD).unwrap());
     let text = cairn(&["prepare", &wat_path]);
-    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
     let stdout = String::from_utf8(text.stdout).unwrap();
-    assert!(stdout.contains("code hash") && stdout.contains("cairn_v1::input_size"), "{stdout}");
+    assert!(
+        stdout.contains("code hash") && stdout.contains("cairn_v1::input_size"),
+        "{stdout}"
+    );
 
     let json = cairn(&["prepare", &wasm_path, "--json"]);
     assert!(json.status.success());
@@ -40,7 +47,10 @@ fn accepts_wat_and_wasm_with_the_same_hashes() {
     assert_eq!(v["imports"], serde_json::json!(["cairn_v1::input_size"]));
     assert_eq!(v["exports"], serde_json::json!(["call", "memory"]));
     assert!(v["prepared_size"].as_u64().unwrap() > v["original_size"].as_u64().unwrap());
-    assert!(stdout.contains(v["code_hash"].as_str().unwrap()), "same module, same hash");
+    assert!(
+        stdout.contains(v["code_hash"].as_str().unwrap()),
+        "same module, same hash"
+    );
 }
 
 #[test]
@@ -56,7 +66,10 @@ fn rejection_exits_1_with_rule_position_and_hint() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("floating-point"), "{stderr}");
     assert!(stderr.contains("function 0 `f`"), "{stderr}");
-    assert!(stderr.contains("offset") && stderr.contains("hint"), "{stderr}");
+    assert!(
+        stderr.contains("offset") && stderr.contains("hint"),
+        "{stderr}"
+    );
 
     let json = cairn(&["prepare", &path, "--json"]);
     assert_eq!(json.status.code(), Some(1));

@@ -140,9 +140,11 @@ fn linker(engine: &Engine) -> Linker<Vec<(String, Vec<i64>)>> {
                             _ => 0,
                         })
                         .collect();
-                    let derived = args.iter().fold(name.len() as i64, |a, b| {
-                        a.wrapping_mul(31).wrapping_add(*b)
-                    });
+                    let derived = args
+                        .iter()
+                        .fold(i64::try_from(name.len()).unwrap_or(0), |a, b| {
+                            a.wrapping_mul(31).wrapping_add(*b)
+                        });
                     caller.data_mut().push((name.to_owned(), args));
                     if name == "return_value" || name == "revert" {
                         return Err(wasmi::Error::new(format!("host ended the call: {name}")));
@@ -150,7 +152,9 @@ fn linker(engine: &Engine) -> Linker<Vec<(String, Vec<i64>)>> {
                     for r in results.iter_mut() {
                         *r = match r {
                             Val::I64(_) => Val::I64(derived),
-                            _ => Val::I32(derived as i32),
+                            _ => Val::I32(i32::from_le_bytes(
+                                derived.to_le_bytes()[..4].try_into().unwrap(),
+                            )),
                         };
                     }
                     Ok(())
@@ -241,7 +245,7 @@ fn check_case(engine: &Engine, seed: u64) -> Result<(), Skip> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        *b = (state >> 24) as u8;
+        *b = state.to_le_bytes()[3];
     }
     let mut u = Unstructured::new(&bytes);
     let Ok(module) = wasm_smith::Module::new(smith_config(), &mut u) else {
@@ -367,7 +371,11 @@ fn failing_memory_grow_loop_runs_on_a_small_stack() {
     let prepared = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
     let run = execute(&engine(), &prepared.code, PREPARED_FUEL, Some(AMPLE_GAS)).unwrap();
     assert_eq!(run.end, End::Returned);
-    assert_eq!(run.memory[..4], (-1i32).to_le_bytes(), "a failed grow returns -1");
+    assert_eq!(
+        run.memory[..4],
+        (-1i32).to_le_bytes(),
+        "a failed grow returns -1"
+    );
 }
 
 #[test]
@@ -382,6 +390,9 @@ fn prepared_modules_behave_like_originals_long() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let first = std::env::var("CAIRN_FUZZ_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let first = std::env::var("CAIRN_FUZZ_FIRST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     run_cases(first, cases);
 }

@@ -301,14 +301,14 @@ pub(crate) fn check_entry_points(
     };
     for (name, index) in [("call", Some(call)), ("deploy", summary.deploy)] {
         let Some(index) = index else { continue };
-        if let Some(ty) = func_type(index) {
-            if !ty.params().is_empty() || !ty.results().is_empty() {
-                return Err(PrepareError::new(
-                    Rule::ExportNotAllowed,
-                    format!("`{name}` has type {ty}; entry points take and return nothing"),
-                )
-                .in_function(index));
-            }
+        if let Some(ty) = func_type(index)
+            && (!ty.params().is_empty() || !ty.results().is_empty())
+        {
+            return Err(PrepareError::new(
+                Rule::ExportNotAllowed,
+                format!("`{name}` has type {ty}; entry points take and return nothing"),
+            )
+            .in_function(index));
         }
     }
     Ok(())

@@ -109,10 +109,10 @@ pub fn prepare_code(
     let prepared = Preparer::new(wasm, schedule, limits)
         .run()
         .map_err(|mut e| {
-            if let Some(index) = e.violation().function {
-                if let Some(name) = function_names(wasm).remove(&index) {
-                    e.set_function_name(name);
-                }
+            if let Some(index) = e.violation().function
+                && let Some(name) = function_names(wasm).remove(&index)
+            {
+                e.set_function_name(name);
             }
             e
         })?;
@@ -146,13 +146,13 @@ pub fn function_names(wasm: &[u8]) -> BTreeMap<u32, String> {
     let mut names = BTreeMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let Ok(payload) = payload else { break };
-        if let Payload::CustomSection(section) = payload {
-            if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
-                for name in reader.into_iter().flatten() {
-                    if let wasmparser::Name::Function(map) = name {
-                        for naming in map.into_iter().flatten() {
-                            names.insert(naming.index, naming.name.to_owned());
-                        }
+        if let Payload::CustomSection(section) = payload
+            && let wasmparser::KnownCustom::Name(reader) = section.as_known()
+        {
+            for name in reader.into_iter().flatten() {
+                if let wasmparser::Name::Function(map) = name {
+                    for naming in map.into_iter().flatten() {
+                        names.insert(naming.index, naming.name.to_owned());
                     }
                 }
             }
@@ -662,10 +662,11 @@ impl<'a> Preparer<'a> {
         // Static functions: straight-line, not exported, not in a table.
         let mut static_costs = BTreeMap::new();
         for f in &self.planned {
-            if !f.exported && !self.in_table.contains(&f.index) {
-                if let Some(total) = f.plan.straight_line_cost() {
-                    static_costs.insert(f.index, total);
-                }
+            if !f.exported
+                && !self.in_table.contains(&f.index)
+                && let Some(total) = f.plan.straight_line_cost()
+            {
+                static_costs.insert(f.index, total);
             }
         }
         let static_cost = |index: u32| static_costs.get(&index).copied();
