@@ -12,7 +12,30 @@
 //!   [`cairn_state::Store`] (any backend) with receipts and tx index in the
 //!   same atomic write;
 //! - [`genesis`]: the genesis file;
-//! - [`replay`]: re-execution of a stored chain into a scratch store.
+//! - [`replay`]: re-execution of a stored chain into a scratch store;
+//! - [`bundle`]: one block with witnesses, verifiable offline;
+//! - [`workload`]: deterministic signed token and native transfers (demo,
+//!   benchmarks, tests).
+//!
+//! ```
+//! use cairn_engine::chain::{Chain, TransferWorkload, replay};
+//! use cairn_engine::runtime::{ExecConfig, Executor};
+//! use cairn_host_api::world::Address;
+//! use cairn_state::MemoryStore;
+//!
+//! let mut workload = TransferWorkload::new(4);
+//! let executor = Executor::new(ExecConfig::default());
+//! let mut chain = Chain::init(MemoryStore::in_memory(), executor, workload.genesis())?;
+//! let txs = workload.next_transactions(10);
+//! let (block, receipts, rejected) = chain.produce_block(1_700_000_001, Address::zero(), txs)?;
+//! assert!(rejected.is_empty() && receipts.iter().all(|r| r.is_success()));
+//!
+//! // Anyone holding the store can re-execute it and check every root.
+//! let report = replay(chain.store(), MemoryStore::in_memory(), Executor::new(ExecConfig::default()), 1, None, |_, _| {})?;
+//! assert!(report.verified());
+//! assert_eq!(report.state_root, hex::encode(block.header.state_root));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod admission;
 pub mod block;
