@@ -203,3 +203,100 @@ impl Journal {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::InMemoryWorld;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(u8, Option<u8>),
+        Fund(u8, u64),
+        Transfer(u8, u8, u64),
+        Log(u8),
+        Enter,
+        Revert,
+        Commit,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..4, proptest::option::of(any::<u8>())).prop_map(|(k, v)| Op::Write(k, v)),
+            (0u8..3, 0u64..100).prop_map(|(a, b)| Op::Fund(a, b)),
+            (0u8..3, 0u8..3, 0u64..150).prop_map(|(a, b, v)| Op::Transfer(a, b, v)),
+            any::<u8>().prop_map(Op::Log),
+            Just(Op::Enter),
+            Just(Op::Revert),
+            Just(Op::Commit),
+        ]
+    }
+
+    /// The model: a stack of full snapshots of (storage, balances, logs).
+    type Snapshot = (BTreeMap<u8, Option<u8>>, BTreeMap<u8, u64>, Vec<u8>);
+
+    proptest! {
+        #[test]
+        fn checkpoints_behave_like_snapshots(ops in proptest::collection::vec(op(), 0..80)) {
+            let world = InMemoryWorld::new();
+            let contract = Address::repeat_byte(9);
+            let account = |n: u8| Address::repeat_byte(n);
+            let mut journal = Journal::default();
+            let mut checkpoints = Vec::new();
+            let mut model: Snapshot = Default::default();
+            let mut snapshots: Vec<Snapshot> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Write(k, v) => {
+                        journal.set_storage(contract, vec![k], v.map(|v| vec![v]));
+                        model.0.insert(k, v);
+                    }
+                    Op::Fund(a, amount) => {
+                        let mut acc = journal.account(&world, &account(a)).unwrap().unwrap_or_default();
+                        acc.balance = U256::from(amount);
+                        journal.set_account(account(a), acc);
+                        model.1.insert(a, amount);
+                    }
+                    Op::Transfer(a, b, v) => {
+                        let done = journal.transfer(&world, &account(a), &account(b), U256::from(v)).unwrap();
+                        let from = model.1.get(&a).copied().unwrap_or(0);
+                        prop_assert_eq!(done, from >= v);
+                        if done && a != b && v > 0 {
+                            model.1.insert(a, from - v);
+                            *model.1.entry(b).or_insert(0) += v;
+                        }
+                    }
+                    Op::Log(byte) => {
+                        journal.push_log(Log { address: contract, topics: vec![], data: vec![byte] });
+                        model.2.push(byte);
+                    }
+                    Op::Enter => {
+                        checkpoints.push(journal.checkpoint());
+                        snapshots.push(model.clone());
+                    }
+                    Op::Revert => {
+                        if let (Some(checkpoint), Some(snapshot)) = (checkpoints.pop(), snapshots.pop()) {
+                            journal.revert_to(checkpoint);
+                            model = snapshot;
+                        }
+                    }
+                    Op::Commit => {
+                        checkpoints.pop();
+                        snapshots.pop();
+                    }
+                }
+                for k in 0u8..4 {
+                    let expected = model.0.get(&k).copied().flatten().map(|v| vec![v]);
+                    prop_assert_eq!(journal.storage(&world, &contract, &[k]).unwrap(), expected);
+                }
+                for a in 0u8..3 {
+                    let expected = U256::from(model.1.get(&a).copied().unwrap_or(0));
+                    prop_assert_eq!(journal.balance(&world, &account(a)).unwrap(), expected);
+                }
+                let logs: Vec<u8> = journal.logs.iter().map(|log| log.data[0]).collect();
+                prop_assert_eq!(&logs, &model.2);
+            }
+        }
+    }
+}
