@@ -349,9 +349,12 @@ enum TxCommand {
     Sign {
         #[command(flatten)]
         fields: TxFields,
-        /// Callee.
-        #[arg(long)]
-        to: String,
+        /// Callee (omit with --wasm to sign a deploy).
+        #[arg(long, required_unless_present = "wasm")]
+        to: Option<String>,
+        /// Sign a deploy of this .wasm file; the call data is the `deploy` export's input.
+        #[arg(long, conflicts_with = "to")]
+        wasm: Option<PathBuf>,
         #[command(flatten)]
         call: CallDataArgs,
         /// Chain id (default: read from --data-dir).
@@ -399,6 +402,7 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
         TxCommand::Sign {
             fields,
             to,
+            wasm,
             call,
             chain_id,
             nonce,
@@ -418,17 +422,25 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
                 (None, Some(chain)) => chain.account(&key.address())?.nonce,
                 (None, None) => bail!("give --nonce or --data-dir"),
             };
-            let to = parse_address(&to).map_err(|e| anyhow!("--to: {e}"))?;
+            let action = match (to, wasm) {
+                (Some(to), _) => TxAction::Call {
+                    to: parse_address(&to).map_err(|e| anyhow!("--to: {e}"))?,
+                    data: call.bytes()?,
+                },
+                (None, Some(wasm)) => TxAction::Deploy {
+                    code: std::fs::read(&wasm)
+                        .with_context(|| format!("reading {}", wasm.display()))?,
+                    data: call.bytes()?,
+                },
+                (None, None) => bail!("give --to (a call) or --wasm (a deploy)"),
+            };
             let tx = Transaction {
                 chain_id,
                 nonce,
                 gas_limit: fields.gas_limit,
                 gas_price: fields.gas_price,
                 value: parse_amount(&fields.value).map_err(|e| anyhow!("--value: {e}"))?,
-                action: TxAction::Call {
-                    to,
-                    data: call.bytes()?,
-                },
+                action,
             }
             .sign(&key);
             let encoded = hex::encode(tx.to_bytes());

@@ -518,8 +518,36 @@ fn deploy_call_and_query_a_token_through_the_cli() {
     ]);
     let called: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(called["txs"][0]["receipt"]["status"], "revert", "{called}");
+    // A deploy signed offline with `tx sign --wasm`, then sent.
+    let signed = ok_json(&[
+        "tx",
+        "sign",
+        "--key",
+        path(&key),
+        "--wasm",
+        wasm,
+        "--data",
+        &input,
+        "--data-dir",
+        path(&dir),
+        "--gas-limit",
+        "50000000",
+        "--json",
+    ]);
+    let sent = ok_json(&[
+        "tx",
+        "send",
+        "--data-dir",
+        path(&dir),
+        signed["tx"].as_str().unwrap(),
+        "--json",
+    ]);
+    let second = sent["txs"][0]["receipt"]["contract_address"]
+        .as_str()
+        .unwrap();
+    assert_ne!(second, token);
     assert_eq!(replay(&dir)["verified"], true);
-    assert_eq!(replay(&dir)["txs"], 3);
+    assert_eq!(replay(&dir)["txs"], 4);
 }
 
 #[test]
