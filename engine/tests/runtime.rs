@@ -897,6 +897,53 @@ fn transfer_moves_value_or_returns_1() {
 }
 
 #[test]
+fn value_transfers_of_failed_frames_are_discarded() {
+    let mut h = Harness::new();
+    // A contract that forwards 7 units to addr(2) (CALLEE) and returns the call's code.
+    h.install(addr(2), CALLEE);
+    h.install(
+        addr(1),
+        r#"(data (i32.const 40) "\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02")
+           (data (i32.const 64) "\07")
+           (func (export "call")
+             (call $input_copy (i32.const 100) (i32.const 0) (i32.const 1))
+             (i32.store (i32.const 200) (call $call (i32.const 40) (i32.const 64) (i64.const 1000000) (i32.const 100) (i32.const 1)))
+             (call $return_value (i32.const 200) (i32.const 4)))"#,
+    );
+    let mut msg = h.message(addr(1), &[0], GAS);
+    msg.value = U256::from(10u64);
+    // Callee succeeds: 10 to addr(1), 7 of them on to addr(2).
+    let outcome = h.run(&msg);
+    assert_eq!(i32_le(&returned(&outcome)), 0);
+    assert_eq!(outcome.changes.accounts[&addr(1)].balance, U256::from(3u64));
+    assert_eq!(outcome.changes.accounts[&addr(2)].balance, U256::from(7u64));
+    // Callee reverts (1) or traps (2): its 7 stay with addr(1).
+    for op in [1u8, 2] {
+        msg.input = vec![op];
+        let outcome = h.run(&msg);
+        assert_eq!(i32_le(&returned(&outcome)), i32::from(op));
+        assert_eq!(
+            outcome.changes.accounts[&addr(1)].balance,
+            U256::from(10u64)
+        );
+        assert_eq!(
+            outcome.changes.accounts.get(&addr(2)).map(|a| a.balance),
+            None
+        );
+    }
+    // The top-level frame reverts: nothing moves at all.
+    h.install(
+        addr(3),
+        "(func (export \"call\") (call $revert (i32.const 0) (i32.const 0)))",
+    );
+    let mut msg = h.message(addr(3), b"", GAS);
+    msg.value = U256::from(10u64);
+    let outcome = h.run(&msg);
+    assert_eq!(outcome.status, ExecStatus::Revert { data: vec![] });
+    assert!(outcome.changes.is_empty());
+}
+
+#[test]
 fn message_value_beyond_balance_is_rejected_without_gas() {
     let mut h = Harness::new();
     h.install(addr(1), "(func (export \"call\"))");
