@@ -774,3 +774,76 @@ fn garbage_flags_and_files_give_clear_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn genesis_predeploys_a_wasm_file_relative_to_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wasm = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/artifacts/token.wasm"
+    );
+    std::fs::copy(wasm, tmp.path().join("token.wasm")).unwrap();
+    let deployer = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf";
+    let token = "0x00000000000000000000000000000000000000aa";
+    // deploy("T", "T", 1000)
+    let input = format!("0x04540454e803{}", "00".repeat(30));
+    let genesis = tmp.path().join("genesis.json");
+    std::fs::write(
+        &genesis,
+        format!(
+            r#"{{"chain_id": 3, "block_gas_limit": 100000000, "timestamp": 5,
+               "accounts": [{{"address": "{deployer}", "balance": "0x100"}}],
+               "contracts": [{{"name": "token", "address": "{token}", "deployer": "{deployer}",
+                               "code": "token.wasm", "input": "{input}", "balance": "7"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("chain");
+    ok_json(&[
+        "init",
+        "--genesis",
+        path(&genesis),
+        "--data-dir",
+        path(&dir),
+        "--json",
+    ]);
+    let out = ok_json(&[
+        "query",
+        "--data-dir",
+        path(&dir),
+        "--to",
+        token,
+        "--method",
+        "balance_of",
+        "--args",
+        deployer,
+        "--json",
+    ]);
+    assert_eq!(out["output"], format!("e803{}", "00".repeat(30)));
+    // A genesis whose contract deploy fails is refused and leaves no chain.
+    std::fs::write(
+        &genesis,
+        std::fs::read_to_string(&genesis)
+            .unwrap()
+            .replace(&input, "0x01"),
+    )
+    .unwrap();
+    let other = tmp.path().join("other");
+    let failed = cairn(&[
+        "init",
+        "--genesis",
+        path(&genesis),
+        "--data-dir",
+        path(&other),
+    ]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("genesis contract `token` failed to deploy"),
+        "{stderr}"
+    );
+    assert!(
+        !cairn(&["replay", "--data-dir", path(&other)])
+            .status
+            .success()
+    );
+}
