@@ -105,11 +105,21 @@ impl FunctionPlan {
     /// the segment starting there (0 if none does) and whether the counter
     /// is checked after charging it. A call to a static function is an
     /// ordinary instruction costing `call` plus the callee's total.
+    /// Whether the function calls no defined function (directly or
+    /// indirectly); host calls do not count. A leaf cannot recurse, so its
+    /// entry needs no check and its frame is not counted (`specs/gas.md`).
+    pub(crate) fn is_leaf(&self) -> bool {
+        !self
+            .ops
+            .iter()
+            .any(|op| matches!(op.kind, OpKind::Call { .. }))
+    }
+
     fn segments(&self, static_cost: &dyn Fn(u32) -> Option<u64>) -> Vec<(OpKind, u64, bool)> {
         let mut out: Vec<(OpKind, u64, bool)> = Vec::with_capacity(self.ops.len());
         let mut segment_start = 0;
         let mut segment_cost = 0u64;
-        let mut check_next = true;
+        let mut check_next = !self.is_leaf();
         for op in &self.ops {
             let (kind, cost) = match op.kind {
                 OpKind::Call {
@@ -207,20 +217,23 @@ impl FunctionPlan {
                 .instruction(&Instruction::LocalSet(gas));
         };
 
-        // Prologue: take the frame from the stack budget, then the entry segment.
-        f.instruction(&Instruction::GlobalGet(globals.stack_height))
-            .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-            .instruction(&Instruction::I32Sub)
-            .instruction(&Instruction::LocalTee(scratch))
-            .instruction(&Instruction::GlobalSet(globals.stack_height))
-            .instruction(&Instruction::LocalGet(scratch))
-            .instruction(&Instruction::I32Const(0))
-            .instruction(&Instruction::I32LtS)
-            .instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::I32Const(2))
-            .instruction(&Instruction::GlobalSet(globals.halt))
-            .instruction(&Instruction::Unreachable)
-            .instruction(&Instruction::End);
+        // Prologue: take the frame from the stack budget (not for leaves).
+        let leaf = self.is_leaf();
+        if !leaf {
+            f.instruction(&Instruction::GlobalGet(globals.stack_height))
+                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
+                .instruction(&Instruction::I32Sub)
+                .instruction(&Instruction::LocalTee(scratch))
+                .instruction(&Instruction::GlobalSet(globals.stack_height))
+                .instruction(&Instruction::LocalGet(scratch))
+                .instruction(&Instruction::I32Const(0))
+                .instruction(&Instruction::I32LtS)
+                .instruction(&Instruction::If(BlockType::Empty))
+                .instruction(&Instruction::I32Const(2))
+                .instruction(&Instruction::GlobalSet(globals.halt))
+                .instruction(&Instruction::Unreachable)
+                .instruction(&Instruction::End);
+        }
         f.instruction(&Instruction::Block(match result {
             Some(ty) => BlockType::Result(ty),
             None => BlockType::Empty,
@@ -296,10 +309,12 @@ impl FunctionPlan {
         debug_assert!(raw_from.is_none(), "the final end is never copied raw");
 
         // Epilogue: return the frame to the stack budget, publish the counter.
-        f.instruction(&Instruction::GlobalGet(globals.stack_height))
-            .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-            .instruction(&Instruction::I32Add)
-            .instruction(&Instruction::GlobalSet(globals.stack_height));
+        if !leaf {
+            f.instruction(&Instruction::GlobalGet(globals.stack_height))
+                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
+                .instruction(&Instruction::I32Add)
+                .instruction(&Instruction::GlobalSet(globals.stack_height));
+        }
         f.instruction(&Instruction::LocalGet(gas))
             .instruction(&Instruction::GlobalSet(globals.gas_left));
         if exported {

@@ -700,3 +700,120 @@ impl<'a> Preparer<'a> {
 pub fn is_entry_point(name: &str, kind: ExternalKind) -> bool {
     matches!((name, kind), ("call" | "deploy", ExternalKind::Func))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the prepared `call` export on wasmi with `limit` gas; returns
+    /// (gas left, halt code, trapped).
+    fn run(wat: &str, limit: i64) -> (i64, i32, bool) {
+        let wasm = wat::parse_str(wat).unwrap();
+        let prepared =
+            prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, &prepared.code).unwrap();
+        let mut store = wasmi::Store::new(&engine, ());
+        let instance = wasmi::Linker::<()>::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .unwrap();
+        let gas = instance.get_global(&store, GAS_LEFT_GLOBAL).unwrap();
+        gas.set(&mut store, wasmi::Val::I64(limit)).unwrap();
+        let call = instance.get_typed_func::<(), ()>(&store, "call").unwrap();
+        let trapped = call.call(&mut store, ()).is_err();
+        let left = gas.get(&store).i64().unwrap();
+        let halt = instance
+            .get_global(&store, HALT_GLOBAL)
+            .unwrap()
+            .get(&store)
+            .i32()
+            .unwrap();
+        (left, halt, trapped)
+    }
+
+    /// Gas used equals the hand-computed sum of the executed instructions'
+    /// costs (specs/gas.md), and one unit less runs out of gas.
+    fn assert_gas(body: &str, expected: i64) {
+        let wat = format!(
+            r#"(module (memory 1 4)
+                (func $static (result i32) (i32.add (i32.const 1) (i32.const 2)))
+                (func (export "call") (local i32) {body}))"#
+        );
+        let (left, halt, trapped) = run(&wat, 1_000_000);
+        assert_eq!(
+            (1_000_000 - left, halt, trapped),
+            (expected, 0, false),
+            "{body}"
+        );
+        let (_, halt, trapped) = run(&wat, expected - 1);
+        assert_eq!((halt, trapped), (1, true), "{body} with one unit less");
+    }
+
+    #[test]
+    fn loop_costs_each_executed_instruction() {
+        // entry: i32.const 1 + local.set 1 + loop 0 = 2; per iteration:
+        // local.get, i32.const, i32.sub, local.set (4) + local.get, br_if (3);
+        // three iterations; then two `end`s (0).
+        assert_gas(
+            "(local.set 0 (i32.const 3))
+             (loop $l
+               (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+               (br_if $l (local.get 0)))",
+            2 + 3 * 7,
+        );
+    }
+
+    #[test]
+    fn only_the_taken_arm_is_charged() {
+        // i32.const 1 + if 2 + else arm (i32.const 1 + drop 1) = 5
+        assert_gas(
+            "(if (i32.const 0) (then (drop (i32.const 9)) (drop (i32.const 9))) (else (drop (i32.const 5))))",
+            5,
+        );
+    }
+
+    #[test]
+    fn static_callee_is_charged_at_the_call_site() {
+        // call 12 + callee (1 + 1 + 1) + drop 1
+        assert_gas("(drop (call $static))", 16);
+    }
+
+    #[test]
+    fn memory_grow_is_charged_per_page_and_failing_grows_return_minus_one() {
+        // i32.const 1 + memory.grow 100 + 2 pages * 2048 + drop 1
+        assert_gas("(drop (memory.grow (i32.const 2)))", 4_198);
+        // 1 + 100 + 9 * 2048 + i32.const 1 + i32.eq 1 + br_if 2 + unreachable never runs
+        assert_gas(
+            "(block (br_if 0 (i32.eq (memory.grow (i32.const 9)) (i32.const -1))) (unreachable))",
+            1 + 100 + 9 * 2_048 + 1 + 1 + 2,
+        );
+    }
+
+    #[test]
+    fn bulk_memory_is_charged_per_byte() {
+        // three i32.const (3) + memory.fill 10 + 100 bytes
+        assert_gas(
+            "(memory.fill (i32.const 0) (i32.const 7) (i32.const 100))",
+            113,
+        );
+    }
+
+    #[test]
+    fn deep_recursion_is_stack_exhausted() {
+        let wat = r#"(module (memory 1 1)
+            (func $down (param i32) (call $down (i32.add (local.get 0) (i32.const 1))))
+            (func (export "call") (call $down (i32.const 0))))"#;
+        let (_, halt, trapped) = run(wat, i64::MAX / 4);
+        assert_eq!((halt, trapped), (2, true));
+    }
+
+    #[test]
+    fn infinite_loop_runs_out_of_gas() {
+        let (left, halt, trapped) = run(
+            r#"(module (memory 1 1) (func (export "call") (loop $l (br $l))))"#,
+            10_000,
+        );
+        assert_eq!((halt, trapped), (1, true));
+        assert!(left < 0);
+    }
+}
