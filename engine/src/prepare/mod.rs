@@ -146,19 +146,26 @@ pub fn function_names(wasm: &[u8]) -> BTreeMap<u32, String> {
     let mut names = BTreeMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let Ok(payload) = payload else { break };
-        if let Payload::CustomSection(section) = payload
-            && let wasmparser::KnownCustom::Name(reader) = section.as_known()
-        {
-            for name in reader.into_iter().flatten() {
-                if let wasmparser::Name::Function(map) = name {
-                    for naming in map.into_iter().flatten() {
-                        names.insert(naming.index, naming.name.to_owned());
-                    }
+        if let Payload::CustomSection(section) = payload {
+            collect_function_names(&section, &mut names);
+        }
+    }
+    names
+}
+
+fn collect_function_names(
+    section: &wasmparser::CustomSectionReader<'_>,
+    names: &mut BTreeMap<u32, String>,
+) {
+    if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+        for name in reader.into_iter().flatten() {
+            if let wasmparser::Name::Function(map) = name {
+                for naming in map.into_iter().flatten() {
+                    names.insert(naming.index, naming.name.to_owned());
                 }
             }
         }
     }
-    names
 }
 
 fn to_encoder(ty: ValType) -> wasm_encoder::ValType {
@@ -195,6 +202,8 @@ struct Preparer<'a> {
     next_defined: u32,
     allocs: FuncValidatorAllocations,
     data_segments: u32,
+    /// From the name section, read as it passes.
+    function_names: BTreeMap<u32, String>,
     /// Functions named by any element segment (possible `call_indirect` targets).
     in_table: BTreeSet<u32>,
     planned: Vec<PlannedFunction>,
@@ -236,6 +245,7 @@ impl<'a> Preparer<'a> {
             next_defined: 0,
             allocs: FuncValidatorAllocations::default(),
             data_segments: 0,
+            function_names: BTreeMap::new(),
             in_table: BTreeSet::new(),
             planned: Vec::new(),
         }
@@ -317,7 +327,7 @@ impl<'a> Preparer<'a> {
             imports: self.imports,
             has_deploy: self.exports.deploy.is_some(),
             exports,
-            function_names: function_names(wasm),
+            function_names: self.function_names,
         })
     }
 
@@ -438,6 +448,9 @@ impl<'a> Preparer<'a> {
             }
             Payload::CodeSectionStart { count, .. } => {
                 self.code_remaining = *count;
+            }
+            Payload::CustomSection(section) => {
+                collect_function_names(section, &mut self.function_names);
             }
             _ => {}
         }
