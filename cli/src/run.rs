@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use cairn_engine::prepare::prepare_code;
 use cairn_engine::runtime::{
-    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message,
-    MessageKind, TrapDiagnostics,
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, FrameTrace, InMemoryWorld,
+    Message, MessageKind, TrapDiagnostics,
 };
 use cairn_host_api::abi::decode_revert;
 use cairn_host_api::world::{Account, Address, U256};
@@ -122,15 +122,14 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     let mut outcome = executor
         .execute(&world, &block, &msg)
         .context("node failure")?;
-    if !outcome.is_success() {
-        // Re-run with a shadow call stack for the backtrace; the consensus
-        // result is the same, only the diagnostics gain the call stack.
-        let traced = executor
-            .execute_traced(&world, &block, &msg)
-            .context("node failure")?;
-        if traced.status == outcome.status && traced.gas_used == outcome.gas_used {
-            outcome.diagnostics = traced.diagnostics;
-        }
+    // Re-run with a shadow call stack for backtraces and the frame trace; the
+    // consensus result is the same, only the diagnostics gain the call stacks.
+    let traced = executor
+        .execute_traced(&world, &block, &msg)
+        .context("node failure")?;
+    if traced.status == outcome.status && traced.gas_used == outcome.gas_used {
+        outcome.diagnostics = traced.diagnostics;
+        outcome.frames = traced.frames;
     }
 
     if args.json {
@@ -174,6 +173,23 @@ fn error_json(outcome: &ExecOutcome) -> Value {
     })
 }
 
+fn frame_json(frame: &FrameTrace) -> Value {
+    let diagnostics = frame.diagnostics.as_ref();
+    json!({
+        "depth": frame.depth,
+        "contract": hex0x(frame.contract.as_bytes()),
+        "export": frame.export,
+        "status": frame.status.name(),
+        "gas_used": frame.gas_used,
+        "message": diagnostics.map(|d| d.message.clone()),
+        "function": diagnostics.and_then(|d| d.function.clone()),
+        "host_function": diagnostics.and_then(|d| d.host_function.clone()),
+        "backtrace": diagnostics
+            .map(|d| d.backtrace.iter().rev().map(ToString::to_string).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    })
+}
+
 fn outcome_json(outcome: &ExecOutcome, gas_limit: u64) -> Value {
     let return_data = match &outcome.status {
         ExecStatus::Success { return_data } => return_data.as_slice(),
@@ -211,6 +227,7 @@ fn outcome_json(outcome: &ExecOutcome, gas_limit: u64) -> Value {
         "logs": logs,
         "storage_changes": storage,
         "debug_output": outcome.debug_output,
+        "frames": outcome.frames.iter().map(frame_json).collect::<Vec<_>>(),
     });
     if !outcome.is_success() {
         out["error"] = error_json(outcome);
@@ -260,6 +277,23 @@ fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
     }
     for line in &outcome.debug_output {
         println!("debug:       {line}");
+    }
+    // Nested frames that failed (the top-level frame is reported above).
+    for frame in outcome
+        .frames
+        .iter()
+        .filter(|f| f.depth > 1 && !matches!(f.status, ExecStatus::Success { .. }))
+    {
+        println!(
+            "nested call:  depth {} to {} ended {} after {} gas",
+            frame.depth,
+            hex0x(frame.contract.as_bytes()),
+            frame.status.name(),
+            frame.gas_used
+        );
+        if let Some(diagnostics) = &frame.diagnostics {
+            print_diagnostics(diagnostics);
+        }
     }
     if let Some(diagnostics) = &outcome.diagnostics {
         print_diagnostics(diagnostics);

@@ -1241,6 +1241,28 @@ fn traced_runs_have_the_consensus_results_of_plain_runs() {
         h.message(addr(4), b"", GAS),
         h.message(addr(5), b"", GAS),
     ];
+    // A nested trap under a successful top-level call shows in the frame trace.
+    let traced = h
+        .executor
+        .execute_traced(&h.world, &h.block, &messages[2])
+        .unwrap();
+    assert!(traced.is_success());
+    assert_eq!(traced.frames.len(), 2);
+    let callee = &traced.frames[0];
+    assert_eq!((callee.depth, callee.contract), (2, addr(2)));
+    assert_eq!(
+        callee.status,
+        ExecStatus::Halt {
+            reason: HaltReason::Trap(TrapKind::Unreachable)
+        }
+    );
+    let d = callee.diagnostics.as_ref().unwrap();
+    assert_eq!(d.backtrace.len(), 1, "{d:?}");
+    assert_eq!(traced.frames[1].depth, 1);
+    assert!(
+        h.run(&messages[2]).frames.is_empty(),
+        "plain runs keep no trace"
+    );
     for msg in &messages {
         let plain = h.run(msg);
         let traced = h.executor.execute_traced(&h.world, &h.block, msg).unwrap();

@@ -12,8 +12,8 @@ use super::cache::CompiledModule;
 use super::host::{self, HostTrap, WorldOp};
 use super::journal::Journal;
 use super::outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, NodeError, StateChanges, TrapDiagnostics,
-    TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, FrameTrace, HaltReason, NodeError, StateChanges,
+    TrapDiagnostics, TrapKind,
 };
 use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
 use crate::prepare::{GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PreparedCode, prepare_code};
@@ -50,6 +50,8 @@ pub(crate) fn wasmi_config() -> wasmi::Config {
 pub(crate) struct MessageShared {
     pub(crate) journal: Journal,
     pub(crate) debug_output: Vec<String>,
+    /// Ended frames, in traced runs only.
+    pub(crate) frames: Vec<FrameTrace>,
 }
 
 /// What running a message needs besides the frames' own state: the world is
@@ -170,6 +172,7 @@ pub(crate) fn execute_message(
     let MessageShared {
         journal,
         debug_output,
+        frames,
     } = shared;
     let (changes, logs) = if success {
         journal.into_changes()
@@ -183,6 +186,7 @@ pub(crate) fn execute_message(
         changes,
         debug_output,
         diagnostics: result.diagnostics,
+        frames,
     })
 }
 
@@ -431,6 +435,16 @@ pub(crate) fn run_frame(
     };
     if !matches!(status, ExecStatus::Success { .. }) {
         shared.journal.revert_to(checkpoint);
+    }
+    if ctx.traced {
+        shared.frames.push(FrameTrace {
+            depth: call.depth,
+            contract: call.address,
+            export: call.export.to_owned(),
+            status: status.clone(),
+            gas_used,
+            diagnostics: diagnostics.clone(),
+        });
     }
     Ok(FrameResult {
         status,

@@ -86,7 +86,7 @@ use crate::prepare::{GasSchedule, ValidationLimits};
 
 pub use memory_world::InMemoryWorld;
 pub use outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, HaltReason, Log, NodeError, StateChanges,
+    BacktraceFrame, ExecOutcome, ExecStatus, FrameTrace, HaltReason, Log, NodeError, StateChanges,
     TrapDiagnostics, TrapKind,
 };
 

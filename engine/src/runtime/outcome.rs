@@ -24,6 +24,28 @@ pub struct ExecOutcome {
     pub debug_output: Vec<String>,
     /// Details of a halt for developers (not consensus data).
     pub diagnostics: Option<TrapDiagnostics>,
+    /// Every frame that ran, in the order the frames ended, with its halt
+    /// details; only filled by [`crate::runtime::Executor::execute_traced`]
+    /// (not consensus data). Shows why a nested call failed even when the
+    /// top-level call went on and succeeded.
+    pub frames: Vec<FrameTrace>,
+}
+
+/// How one frame of a traced run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameTrace {
+    /// Call depth (1 = the top-level message).
+    pub depth: u32,
+    /// The contract that ran.
+    pub contract: Address,
+    /// The export that ran.
+    pub export: String,
+    /// How the frame ended.
+    pub status: ExecStatus,
+    /// Gas the frame used.
+    pub gas_used: u64,
+    /// Halt details, with the frame's Wasm backtrace.
+    pub diagnostics: Option<TrapDiagnostics>,
 }
 
 impl ExecOutcome {
