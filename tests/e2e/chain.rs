@@ -1,6 +1,8 @@
 //! The chain on RocksDB: replay catches tampering with stored blocks and
 //! receipts and names the divergence; a reopened chain continues where it
-//! stopped; the chain conformance vectors hold.
+//! stopped. (The chain conformance vectors are checked by
+//! `engine/src/chain/vectors.rs`; the CLI and its crash tests by
+//! `cli/tests/chain.rs`, which needs the built binary.)
 
 use cairn_engine::chain::ledger::{block_key, receipts_key};
 use cairn_engine::chain::{Chain, TransferWorkload, replay};
