@@ -334,3 +334,47 @@ fn runs_the_example_contracts() {
     assert_eq!(json["status"], "out_of_gas");
     assert_eq!(json["gas_used"], 300_000);
 }
+
+/// Calls itself with input 0xdd (which traps in `token::checked_sub`), then
+/// returns the call's status code: the top level succeeds, the nested frame halts.
+const SELF_CALLER: &str = r#"(module
+  (import "cairn_v1" "input_size" (func $input_size (result i32)))
+  (import "cairn_v1" "address" (func $address (param i32)))
+  (import "cairn_v1" "call" (func $call (param i32 i32 i64 i32 i32) (result i32)))
+  (import "cairn_v1" "return_value" (func $return_value (param i32 i32)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 100) "\dd")
+  (func $token::checked_sub (param i32 i32) (result i32)
+    (if (i32.lt_u (local.get 0) (local.get 1)) (then unreachable))
+    (i32.sub (local.get 0) (local.get 1)))
+  (func $entry (export "call")
+    (if (call $input_size) (then (drop (call $token::checked_sub (i32.const 1) (i32.const 2))) (return)))
+    (call $address (i32.const 0))
+    (i32.store (i32.const 200) (call $call (i32.const 0) (i32.const 64) (i64.const -1) (i32.const 100) (i32.const 1)))
+    (call $return_value (i32.const 200) (i32.const 4))))
+"#;
+
+#[test]
+fn failed_nested_calls_are_reported_with_their_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "self.wat", SELF_CALLER.as_bytes());
+    let out = cairn(&["run", file.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json = json_of(&out);
+    assert_eq!(json["return_data"], "0x02000000");
+    let nested = &json["frames"][0];
+    assert_eq!(nested["depth"], 2);
+    assert_eq!(nested["status"], "trap");
+    assert_eq!(nested["function"], "token::checked_sub");
+    assert_eq!(json["frames"][1]["status"], "success");
+    let out = cairn(&["run", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nested call:  depth 2") && text.contains("token::checked_sub"),
+        "{text}"
+    );
+}
