@@ -288,6 +288,13 @@ impl Runner {
     /// Calls the program's `call` export once.
     pub fn run(&mut self) {
         if let Some((module, linker)) = &self.fresh_instances {
+            // A fresh store too: a store keeps every instance (and its
+            // memory) it ever created.
+            let engine = self.store.engine().clone();
+            let host =
+                std::mem::replace(&mut self.store, Store::new(&engine, BenchHost::default()))
+                    .into_data();
+            self.store = Store::new(&engine, host);
             self.instance = linker
                 .instantiate_and_start(&mut self.store, module)
                 .expect("instantiates");
