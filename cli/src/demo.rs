@@ -47,7 +47,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         Some(dir) => (dir.clone(), false),
         None => (scratch_dir("demo"), true),
     };
-    let result = run_in(&args, &data_dir);
+    let result = run_in(&args, &data_dir, temporary);
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }
@@ -58,7 +58,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     clippy::float_arithmetic,
     reason = "throughput figures for people; they never reach a root, receipt or gas figure"
 )]
-fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
+fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Result<()> {
     let say = |text: String| {
         if !args.json {
             println!("{text}");
@@ -185,7 +185,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
             "replay_verified": verified,
             "replay_divergence": report.divergence.as_ref().map(ToString::to_string),
             "data_bytes": data_bytes,
-            "data_dir": data_dir.display().to_string(),
+            "data_dir": (!temporary).then(|| data_dir.display().to_string()),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -199,7 +199,11 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
         println!(
             "data size   {:.1} MiB in {}",
             data_bytes as f64 / 1_048_576.0,
-            data_dir.display()
+            if temporary {
+                "a temporary directory (removed; keep it with --data-dir)".to_string()
+            } else {
+                data_dir.display().to_string()
+            }
         );
         match &report.divergence {
             None => println!(
