@@ -343,6 +343,10 @@ pub(crate) struct TxArgs {
     command: TxCommand,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing clap arguments buys nothing"
+)]
 #[derive(Debug, Subcommand)]
 enum TxCommand {
     /// Sign a call transaction and print it (hex of its SCALE encoding).
