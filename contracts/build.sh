@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds every Cairn contract (examples/* and fixtures/*) for wasm32v1-none and
-# writes contracts/artifacts/<name>.wasm plus artifacts/manifest.json.
+# writes contracts/artifacts/<name>.wasm plus artifacts/manifest.json, and
+# contracts/artifacts/debug/<name>.wasm (the same code with its name section,
+# for readable backtraces in `cairn run`) plus artifacts/debug/manifest.json.
 #
 #   ./build.sh            build and update artifacts/
 #   ./build.sh --check    rebuild into a temporary directory and compare with the
@@ -27,7 +29,7 @@ for arg in "$@"; do
     case "$arg" in
         --check) CHECK=1 ;;
         --fresh) FRESH=1 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
@@ -158,30 +160,42 @@ TOOL="$CARGO_TARGET_DIR/release/cairn-contract-tool"
 
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT" ${FRESH_DIR:+"$FRESH_DIR"}' EXIT
+mkdir "$OUT/debug"
 FILES=()
+DEBUG_FILES=()
 for name in "${CONTRACTS[@]}"; do
     extra=()
     # The float fixture exists to be rejected by validation.
     [ "$name" = uses_floats ] && extra=(--allow-floats)
     "$TOOL" strip-exports "$CARGO_TARGET_DIR/$TARGET_TRIPLE/release/$name.wasm" "$OUT/$name.linked.wasm"
-    # Size: binaryen's -Oz takes another 20-50% off rustc's output; names and
-    # producer info go (deployed code pays gas per byte).
-    wasm-opt --mvp-features -Oz --strip-debug --strip-producers --strip-target-features \
-        "$OUT/$name.linked.wasm" -o "$OUT/$name.wasm"
+    # Size: binaryen's -Oz takes another 20-50% off rustc's output. `-g` keeps
+    # the name section (function names, for backtraces): that is the debug
+    # artifact. The release artifact is the debug one without its custom
+    # sections (names; producer info goes in both), copied section by section,
+    # so both have byte-identical code (deployed code pays gas per byte).
+    wasm-opt --mvp-features -Oz -g --strip-dwarf --strip-producers --strip-target-features \
+        "$OUT/$name.linked.wasm" -o "$OUT/debug/$name.wasm"
     rm "$OUT/$name.linked.wasm"
+    "$TOOL" strip-custom "$OUT/debug/$name.wasm" "$OUT/$name.wasm"
     "$TOOL" check "$OUT/$name.wasm" "${extra[@]}"
+    "$TOOL" check "$OUT/debug/$name.wasm" "${extra[@]}"
     FILES+=("$OUT/$name.wasm")
+    DEBUG_FILES+=("$OUT/debug/$name.wasm")
 done
 "$TOOL" manifest "$TOOLCHAIN" "${FILES[@]}" > "$OUT/manifest.json"
+"$TOOL" manifest "$TOOLCHAIN" "${DEBUG_FILES[@]}" > "$OUT/debug/manifest.json"
 
-printf '%-16s %8s  %s\n' contract bytes keccak256 >&2
+printf '%-16s %8s %8s  %s\n' contract bytes debug keccak256 >&2
 sed -n 's/.*"name": "\([^"]*\)".*"code_hash": "\([^"]*\)", "size": \([0-9]*\).*/\1 \3 \2/p' "$OUT/manifest.json" |
-    while read -r name size hash; do printf '%-16s %8s  %s\n' "$name" "$size" "$hash" >&2; done
+    while read -r name size hash; do
+        printf '%-16s %8s %8s  %s\n' "$name" "$size" "$(wc -c < "$OUT/debug/$name.wasm")" "$hash" >&2
+    done
 
 if [ "$CHECK" = 1 ]; then
     status=0
-    for f in "$OUT"/*; do
-        base="$(basename "$f")"
+    for f in "$OUT"/* "$OUT"/debug/*; do
+        [ -f "$f" ] || continue
+        base="${f#"$OUT"/}"
         if [ ! -f "$ARTIFACTS/$base" ]; then
             echo "MISSING  artifacts/$base (built but not committed)" >&2; status=1
         elif ! cmp -s "$f" "$ARTIFACTS/$base"; then
@@ -190,25 +204,27 @@ if [ "$CHECK" = 1 ]; then
             status=1
         fi
     done
-    for f in "$ARTIFACTS"/*; do
-        [ -e "$f" ] || continue
-        base="$(basename "$f")"
+    for f in "$ARTIFACTS"/* "$ARTIFACTS"/debug/*; do
+        [ -f "$f" ] || continue
+        base="${f#"$ARTIFACTS"/}"
         [ -f "$OUT/$base" ] || { echo "STALE    artifacts/$base (no contract builds it)" >&2; status=1; }
     done
     if [ "$status" != 0 ]; then
         diff -u "$ARTIFACTS/manifest.json" "$OUT/manifest.json" >&2 || true
+        diff -u "$ARTIFACTS/debug/manifest.json" "$OUT/debug/manifest.json" >&2 || true
         echo "contracts: artifacts do not match a rebuild; run ./contracts/build.sh and commit contracts/artifacts" >&2
         exit 1
     fi
-    log "artifacts match a rebuild byte for byte"
+    log "artifacts (release and debug) match a rebuild byte for byte"
     # The SDK's and the tool's own unit tests run on the host.
     (
         unset RUSTC RUSTC_BOOTSTRAP CARGO_TARGET_WASM32V1_NONE_LINKER
         cargo test --quiet --locked --release --lib --bins -p cairn-sdk -p cairn-contract-tool
     )
 else
-    mkdir -p "$ARTIFACTS"
-    rm -f "$ARTIFACTS"/*.wasm "$ARTIFACTS"/manifest.json
-    cp "$OUT"/* "$ARTIFACTS"/
+    mkdir -p "$ARTIFACTS/debug"
+    rm -f "$ARTIFACTS"/*.wasm "$ARTIFACTS"/manifest.json "$ARTIFACTS"/debug/*.wasm "$ARTIFACTS"/debug/manifest.json
+    cp "$OUT"/*.wasm "$OUT"/manifest.json "$ARTIFACTS"/
+    cp "$OUT"/debug/*.wasm "$OUT"/debug/manifest.json "$ARTIFACTS"/debug/
     log "wrote $ARTIFACTS"
 fi

@@ -5,6 +5,11 @@
 //!   exports rustc always asks the linker for (the engine accepts only
 //!   `call`, `deploy` and `memory`). Every other byte is copied unchanged.
 //!
+//! `cairn-contract-tool strip-custom IN OUT`
+//!   copies a module without its custom sections (`name`, `producers`, ...):
+//!   every other section is copied byte for byte, so the release artifact has
+//!   exactly the code of the debug artifact it is derived from.
+//!
 //! `cairn-contract-tool check FILE [--allow-floats]`
 //!   checks what the engine will check: Wasm 1.0 without floats (unless
 //!   `--allow-floats`, for the fixture that validation must reject), one
@@ -28,9 +33,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("strip-exports") if args.len() == 3 => strip_exports(&args[1], &args[2]),
+        Some("strip-custom") if args.len() == 3 => strip_custom(&args[1], &args[2]),
         Some("check") if args.len() >= 2 => check_file(&args[1], args[2..].iter().any(|a| a == "--allow-floats")),
         Some("manifest") if args.len() >= 2 => manifest(&args[1], &args[2..]),
-        _ => Err("usage: cairn-contract-tool strip-exports IN OUT | check FILE [--allow-floats] | manifest TOOLCHAIN FILE...".into()),
+        _ => Err("usage: cairn-contract-tool strip-exports IN OUT | strip-custom IN OUT | check FILE [--allow-floats] | manifest TOOLCHAIN FILE...".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,6 +125,31 @@ fn strip_linker_exports(wasm: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Drops every custom section (id 0); other sections keep their exact bytes,
+/// including the encoding of their size.
+fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        return Err("not a Wasm module".into());
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let start = pos;
+        let id = wasm[pos];
+        pos += 1;
+        let size = read_leb(wasm, &mut pos)? as usize;
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= wasm.len())
+            .ok_or("truncated section")?;
+        pos = end;
+        if id != 0 {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+    }
+    Ok(out)
+}
+
 fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
     let mut features = WasmFeatures::WASM1;
     if !allow_floats {
@@ -181,6 +212,12 @@ fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
 fn strip_exports(input: &str, output: &str) -> Result<(), String> {
     let wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let stripped = strip_linker_exports(&wasm).map_err(|e| format!("{input}: {e}"))?;
+    std::fs::write(output, &stripped).map_err(|e| format!("{output}: {e}"))
+}
+
+fn strip_custom(input: &str, output: &str) -> Result<(), String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
+    let stripped = strip_custom_sections(&wasm).map_err(|e| format!("{input}: {e}"))?;
     std::fs::write(output, &stripped).map_err(|e| format!("{output}: {e}"))
 }
 
@@ -275,6 +312,19 @@ mod tests {
         let err = check(&strip_linker_exports(&no_max).unwrap(), false).unwrap_err();
         assert!(err.contains("at most 16"), "{err}");
         assert!(strip_linker_exports(b"not wasm").is_err());
+    }
+
+    #[test]
+    fn strips_only_custom_sections() {
+        let plain = module_with_linker_exports();
+        let mut named = plain.clone();
+        // A custom `name` section after the code, as wasm-opt -g writes it.
+        named.extend_from_slice(&[0, 6, 4]);
+        named.extend_from_slice(b"name");
+        named.push(0);
+        assert_eq!(strip_custom_sections(&named).unwrap(), plain);
+        assert_eq!(strip_custom_sections(&plain).unwrap(), plain);
+        assert!(strip_custom_sections(&named[..named.len() - 1]).is_err());
     }
 
     #[test]
