@@ -101,25 +101,29 @@ impl FunctionPlan {
         });
     }
 
+    /// The defined functions this one calls: `Some(index)` for `call`,
+    /// `None` for `call_indirect` (any function in a table).
+    pub(crate) fn callees(&self) -> impl Iterator<Item = Option<u32>> + '_ {
+        self.ops.iter().filter_map(|op| match op.kind {
+            OpKind::Call { callee } => Some(callee),
+            _ => None,
+        })
+    }
+
     /// Cuts the body into metered segments: per instruction, the cost of
     /// the segment starting there (0 if none does) and whether the counter
     /// is checked after charging it. A call to a static function is an
-    /// ordinary instruction costing `call` plus the callee's total.
-    /// Whether the function calls no defined function (directly or
-    /// indirectly); host calls do not count. A leaf cannot recurse, so its
-    /// entry needs no check and its frame is not counted (`specs/gas.md`).
-    pub(crate) fn is_leaf(&self) -> bool {
-        !self
-            .ops
-            .iter()
-            .any(|op| matches!(op.kind, OpKind::Call { .. }))
-    }
-
-    fn segments(&self, static_cost: &dyn Fn(u32) -> Option<u64>) -> Vec<(OpKind, u64, bool)> {
+    /// ordinary instruction costing `call` plus the callee's total. Only a
+    /// function on a call-graph cycle (`recursive`) checks at entry.
+    fn segments(
+        &self,
+        static_cost: &dyn Fn(u32) -> Option<u64>,
+        recursive: bool,
+    ) -> Vec<(OpKind, u64, bool)> {
         let mut out: Vec<(OpKind, u64, bool)> = Vec::with_capacity(self.ops.len());
         let mut segment_start = 0;
         let mut segment_cost = 0u64;
-        let mut check_next = !self.is_leaf();
+        let mut check_next = recursive;
         for op in &self.ops {
             let (kind, cost) = match op.kind {
                 OpKind::Call {
@@ -173,6 +177,7 @@ impl FunctionPlan {
         schedule: &super::GasSchedule,
         globals: InjectedGlobals,
         static_cost: &dyn Fn(u32) -> Option<u64>,
+        recursive: bool,
     ) -> Function {
         let gas = local_count;
         let scratch = local_count + 1;
@@ -217,9 +222,9 @@ impl FunctionPlan {
                 .instruction(&Instruction::LocalSet(gas));
         };
 
-        // Prologue: take the frame from the stack budget (not for leaves).
-        let leaf = self.is_leaf();
-        if !leaf {
+        // Prologue: take the frame from the stack budget (only functions on
+        // a call-graph cycle are counted).
+        if recursive {
             f.instruction(&Instruction::GlobalGet(globals.stack_height))
                 .instruction(&Instruction::I32Const(as_i32(frame_cost)))
                 .instruction(&Instruction::I32Sub)
@@ -246,7 +251,7 @@ impl FunctionPlan {
                 f.raw(code[start..upto].iter().copied());
             }
         };
-        let segments = self.segments(static_cost);
+        let segments = self.segments(static_cost, recursive);
         for (op, &(kind, segment_charge, check)) in self.ops.iter().zip(&segments) {
             let needs_code = reload || segment_charge > 0 || check || kind != OpKind::Plain;
             if !needs_code {
@@ -309,7 +314,7 @@ impl FunctionPlan {
         debug_assert!(raw_from.is_none(), "the final end is never copied raw");
 
         // Epilogue: return the frame to the stack budget, publish the counter.
-        if !leaf {
+        if recursive {
             f.instruction(&Instruction::GlobalGet(globals.stack_height))
                 .instruction(&Instruction::I32Const(as_i32(frame_cost)))
                 .instruction(&Instruction::I32Add)

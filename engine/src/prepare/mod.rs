@@ -670,6 +670,94 @@ impl<'a> Preparer<'a> {
         Ok(())
     }
 
+    /// Functions on a cycle of the call graph (a `call_indirect` may call
+    /// any function in a table): only they can be active more than once, so
+    /// only they check at entry and count against the stack budget
+    /// (`specs/gas.md`, sections 5 and 6). Tarjan's algorithm, iterative.
+    fn recursive_functions(&self, static_costs: &BTreeMap<u32, u64>) -> BTreeSet<u32> {
+        let first = self.planned.first().map_or(0, |f| f.index);
+        let n = self.planned.len();
+        let node = |index: u32| {
+            index
+                .checked_sub(first)
+                .map(|i| i as usize)
+                .filter(|&i| i < n && !static_costs.contains_key(&index))
+        };
+        let table: Vec<usize> = self.in_table.iter().filter_map(|&i| node(i)).collect();
+        let edges: Vec<Vec<usize>> = self
+            .planned
+            .iter()
+            .map(|f| {
+                let mut out = Vec::new();
+                for callee in f.plan.callees() {
+                    match callee {
+                        Some(index) => out.extend(node(index)),
+                        None => out.extend(&table),
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect();
+
+        let mut order = vec![usize::MAX; n];
+        let mut low = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut recursive = BTreeSet::new();
+        let mut next = 0;
+        for root in 0..n {
+            if order[root] != usize::MAX {
+                continue;
+            }
+            // (node, next edge to visit)
+            let mut work = vec![(root, 0usize)];
+            order[root] = next;
+            low[root] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root] = true;
+            while let Some(&mut (v, ref mut edge)) = work.last_mut() {
+                if let Some(&w) = edges[v].get(*edge) {
+                    *edge += 1;
+                    if order[w] == usize::MAX {
+                        order[w] = next;
+                        low[w] = next;
+                        next += 1;
+                        stack.push(w);
+                        on_stack[w] = true;
+                        work.push((w, 0));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(order[w]);
+                    }
+                    continue;
+                }
+                work.pop();
+                if let Some(&(parent, _)) = work.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == order[v] {
+                    let mut component = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        component.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    let cyclic = component.len() > 1 || edges[v].contains(&v);
+                    if cyclic {
+                        for w in component {
+                            recursive.insert(self.planned[w].index);
+                        }
+                    }
+                }
+            }
+        }
+        recursive
+    }
+
     /// Writes the code section once every function has been validated.
     fn emit_code_section(&mut self) {
         // Static functions: straight-line, not exported, not in a table.
@@ -683,6 +771,7 @@ impl<'a> Preparer<'a> {
             }
         }
         let static_cost = |index: u32| static_costs.get(&index).copied();
+        let recursive = self.recursive_functions(&static_costs);
         let globals = self.injected_globals();
         let mut code = wasm_encoder::CodeSection::new();
         for f in &self.planned {
@@ -701,6 +790,7 @@ impl<'a> Preparer<'a> {
                 self.schedule,
                 globals,
                 &static_cost,
+                recursive.contains(&f.index),
             );
             code.function(&function);
         }
@@ -724,7 +814,10 @@ mod tests {
         let wasm = wat::parse_str(wat).unwrap();
         let prepared =
             prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
-        let engine = wasmi::Engine::default();
+        // wasmi's own limit looser than the injected one, as in the runtime.
+        let mut config = wasmi::Config::default();
+        config.set_max_recursion_depth(100_000);
+        let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, &prepared.code).unwrap();
         let mut store = wasmi::Store::new(&engine, ());
         let instance = wasmi::Linker::<()>::new(&engine)
@@ -818,6 +911,21 @@ mod tests {
             (func (export "call") (call $down (i32.const 0))))"#;
         let (_, halt, trapped) = run(wat, i64::MAX / 4);
         assert_eq!((halt, trapped), (2, true));
+    }
+
+    #[test]
+    fn mutual_and_indirect_recursion_are_stack_exhausted() {
+        let mutual = r#"(module (memory 1 1)
+            (func $a (call $b))
+            (func $b (call $c))
+            (func $c (call $a))
+            (func (export "call") (call $a)))"#;
+        assert_eq!(run(mutual, i64::MAX / 4).1, 2);
+        let indirect = r#"(module (memory 1 1) (type $t (func))
+            (table 1 funcref) (elem (i32.const 0) func $f)
+            (func $f (call_indirect (type $t) (i32.const 0)))
+            (func (export "call") (call $f)))"#;
+        assert_eq!(run(indirect, i64::MAX / 4).1, 2);
     }
 
     #[test]
