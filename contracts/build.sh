@@ -174,8 +174,11 @@ for name in "${CONTRACTS[@]}"; do
     # sections (names; producer info goes in both), copied section by section,
     # so both have byte-identical code (deployed code pays gas per byte).
     wasm-opt --mvp-features -Oz -g --strip-dwarf --strip-producers --strip-target-features \
-        "$OUT/$name.linked.wasm" -o "$OUT/debug/$name.wasm"
+        "$OUT/$name.linked.wasm" -o "$OUT/$name.named.wasm"
     rm "$OUT/$name.linked.wasm"
+    # rustc's mangled symbols become paths such as `token::transfer`.
+    "$TOOL" demangle-names "$OUT/$name.named.wasm" "$OUT/debug/$name.wasm"
+    rm "$OUT/$name.named.wasm"
     "$TOOL" strip-custom "$OUT/debug/$name.wasm" "$OUT/$name.wasm"
     "$TOOL" check "$OUT/$name.wasm" "${extra[@]}"
     "$TOOL" check "$OUT/debug/$name.wasm" "${extra[@]}"

@@ -10,6 +10,11 @@
 //!   every other section is copied byte for byte, so the release artifact has
 //!   exactly the code of the debug artifact it is derived from.
 //!
+//! `cairn-contract-tool demangle-names IN OUT`
+//!   copies a module, replacing rustc's mangled symbols in the function names
+//!   of its `name` section with demangled paths (`token::transfer`); every
+//!   other byte is copied unchanged. For the debug artifacts' backtraces.
+//!
 //! `cairn-contract-tool check FILE [--allow-floats]`
 //!   checks what the engine will check: Wasm 1.0 without floats (unless
 //!   `--allow-floats`, for the fixture that validation must reject), one
@@ -34,9 +39,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("strip-exports") if args.len() == 3 => strip_exports(&args[1], &args[2]),
         Some("strip-custom") if args.len() == 3 => strip_custom(&args[1], &args[2]),
+        Some("demangle-names") if args.len() == 3 => demangle_names(&args[1], &args[2]),
         Some("check") if args.len() >= 2 => check_file(&args[1], args[2..].iter().any(|a| a == "--allow-floats")),
         Some("manifest") if args.len() >= 2 => manifest(&args[1], &args[2..]),
-        _ => Err("usage: cairn-contract-tool strip-exports IN OUT | strip-custom IN OUT | check FILE [--allow-floats] | manifest TOOLCHAIN FILE...".into()),
+        _ => Err("usage: cairn-contract-tool strip-exports IN OUT | strip-custom IN OUT | demangle-names IN OUT | check FILE [--allow-floats] | manifest TOOLCHAIN FILE...".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -150,6 +156,108 @@ fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+const NAME_SUBSECTION_FUNCTIONS: u8 = 1;
+
+fn read_name<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<&'a [u8], String> {
+    let len = read_leb(bytes, pos)? as usize;
+    let end = pos
+        .checked_add(len)
+        .filter(|&e| e <= bytes.len())
+        .ok_or("truncated name")?;
+    let name = &bytes[*pos..end];
+    *pos = end;
+    Ok(name)
+}
+
+fn write_name(out: &mut Vec<u8>, name: &[u8]) -> Result<(), String> {
+    write_leb(out, to_u32(name.len())?);
+    out.extend_from_slice(name);
+    Ok(())
+}
+
+/// Demangles one symbol (legacy or v0) without its hash; other names unchanged.
+fn demangle_symbol(name: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(name)
+        .ok()
+        .and_then(|n| rustc_demangle::try_demangle(n).ok())
+    {
+        Some(demangled) => format!("{demangled:#}").into_bytes(),
+        None => name.to_vec(),
+    }
+}
+
+/// Re-encodes the function-names subsection of a `name` section's payload
+/// with demangled names; other subsections are copied unchanged.
+fn demangle_name_payload(payload: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < payload.len() {
+        let start = pos;
+        let id = payload[pos];
+        pos += 1;
+        let size = read_leb(payload, &mut pos)? as usize;
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= payload.len())
+            .ok_or("truncated name subsection")?;
+        if id != NAME_SUBSECTION_FUNCTIONS {
+            out.extend_from_slice(&payload[start..end]);
+            pos = end;
+            continue;
+        }
+        let body = &payload[pos..end];
+        pos = end;
+        let mut at = 0;
+        let count = read_leb(body, &mut at)?;
+        let mut names = Vec::new();
+        write_leb(&mut names, count);
+        for _ in 0..count {
+            let index = read_leb(body, &mut at)?;
+            let name = read_name(body, &mut at)?;
+            write_leb(&mut names, index);
+            write_name(&mut names, &demangle_symbol(name))?;
+        }
+        out.push(id);
+        write_leb(&mut out, to_u32(names.len())?);
+        out.extend_from_slice(&names);
+    }
+    Ok(out)
+}
+
+/// Demangles the function names of the `name` custom section; every other
+/// section keeps its exact bytes.
+fn demangle_name_section(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        return Err("not a Wasm module".into());
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let start = pos;
+        let id = wasm[pos];
+        pos += 1;
+        let size = read_leb(wasm, &mut pos)? as usize;
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= wasm.len())
+            .ok_or("truncated section")?;
+        let contents = &wasm[pos..end];
+        pos = end;
+        let mut at = 0;
+        if id == 0 && read_name(contents, &mut at)? == b"name" {
+            let mut section = Vec::new();
+            write_name(&mut section, b"name")?;
+            section.extend_from_slice(&demangle_name_payload(&contents[at..])?);
+            out.push(0);
+            write_leb(&mut out, to_u32(section.len())?);
+            out.extend_from_slice(&section);
+        } else {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+    }
+    Ok(out)
+}
+
 fn check(wasm: &[u8], allow_floats: bool) -> Result<(), String> {
     let mut features = WasmFeatures::WASM1;
     if !allow_floats {
@@ -219,6 +327,12 @@ fn strip_custom(input: &str, output: &str) -> Result<(), String> {
     let wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let stripped = strip_custom_sections(&wasm).map_err(|e| format!("{input}: {e}"))?;
     std::fs::write(output, &stripped).map_err(|e| format!("{output}: {e}"))
+}
+
+fn demangle_names(input: &str, output: &str) -> Result<(), String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
+    let demangled = demangle_name_section(&wasm).map_err(|e| format!("{input}: {e}"))?;
+    std::fs::write(output, &demangled).map_err(|e| format!("{output}: {e}"))
 }
 
 fn check_file(file: &str, allow_floats: bool) -> Result<(), String> {
@@ -325,6 +439,40 @@ mod tests {
         assert_eq!(strip_custom_sections(&named).unwrap(), plain);
         assert_eq!(strip_custom_sections(&plain).unwrap(), plain);
         assert!(strip_custom_sections(&named[..named.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn demangles_only_function_names() {
+        let plain = module_with_linker_exports();
+        let name_section = |functions: &[(u8, &str)]| {
+            let mut names = vec![u8::try_from(functions.len()).unwrap()];
+            for (index, name) in functions {
+                names.push(*index);
+                write_name(&mut names, name.as_bytes()).unwrap();
+            }
+            let mut payload = Vec::new();
+            write_name(&mut payload, b"name").unwrap();
+            payload.extend_from_slice(&[0, 2, 1, b'm']); // module name "m"
+            payload.push(NAME_SUBSECTION_FUNCTIONS);
+            write_leb(&mut payload, to_u32(names.len()).unwrap());
+            payload.extend_from_slice(&names);
+            let mut wasm = plain.clone();
+            wasm.push(0);
+            write_leb(&mut wasm, to_u32(payload.len()).unwrap());
+            wasm.extend_from_slice(&payload);
+            wasm
+        };
+        let mangled = name_section(&[
+            (0, "_RNvCsipN9w9FTJ1X_14deep_recursion7descend"),
+            (1, "call"),
+        ]);
+        let demangled = demangle_name_section(&mangled).unwrap();
+        assert_eq!(
+            demangled,
+            name_section(&[(0, "deep_recursion::descend"), (1, "call")])
+        );
+        assert_eq!(strip_custom_sections(&demangled).unwrap(), plain);
+        assert_eq!(demangle_name_section(&plain).unwrap(), plain);
     }
 
     #[test]
