@@ -1296,3 +1296,76 @@ fn abi_vectors_match_the_host_encoder() {
         hex_of("storage_keys", "allowances_0x11_0x22")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Debug artifacts
+// ---------------------------------------------------------------------------
+
+fn debug_artifact(name: &str) -> Vec<u8> {
+    let path = cairn_tests::repo_root()
+        .join("contracts/artifacts/debug")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The debug artifacts carry demangled function names, so a traced failing
+/// call names the Rust function; their code is the release artifacts' code,
+/// so the consensus result is the same.
+#[test]
+fn debug_artifacts_name_functions_in_trap_diagnostics() {
+    let mut chain = Chain::new();
+    let debug_code = debug_artifact("deep_recursion");
+    let release_code = artifact("deep_recursion");
+    assert!(debug_code.len() > release_code.len());
+    assert!(
+        debug_code.starts_with(&release_code),
+        "the release artifact is the debug one without its name section"
+    );
+    let (debug, outcome) =
+        chain.deploy_with(account(0), debug_code, encode_deploy(&()), U256::zero());
+    assert!(outcome.is_success(), "{:?}", outcome.status);
+    let release = chain.deploy(account(0), "deep_recursion", &());
+    let message = |target| Message {
+        origin: account(0),
+        caller: account(0),
+        target,
+        value: U256::zero(),
+        input: encode_call("recurse", &u32::MAX),
+        gas_limit: GAS,
+        kind: MessageKind::Call,
+    };
+    let traced = chain
+        .executor
+        .execute_traced(&chain.world, &BLOCK, &message(debug))
+        .expect("node failure");
+    assert_eq!(halt_reason(&traced), HaltReason::StackExhausted);
+    let d = traced.diagnostics.expect("a halt has diagnostics");
+    assert_eq!(
+        d.function.as_deref(),
+        Some("deep_recursion::descend"),
+        "{d:?}"
+    );
+    assert!(
+        d.message.contains("deep_recursion::descend"),
+        "{}",
+        d.message
+    );
+    assert!(d.backtrace.len() > 100);
+    assert!(d.backtrace.iter().all(|f| f.name.is_some()), "{d:?}");
+
+    // The stripped release artifact halts identically, without names.
+    let stripped = chain
+        .executor
+        .execute_traced(&chain.world, &BLOCK, &message(release))
+        .expect("node failure");
+    assert_eq!(
+        (&stripped.status, stripped.gas_used),
+        (&traced.status, traced.gas_used)
+    );
+    let d = stripped.diagnostics.expect("a halt has diagnostics");
+    assert!(
+        !d.message.contains("deep_recursion::descend"),
+        "{}",
+        d.message
+    );
+}
