@@ -33,8 +33,8 @@ use cairn_host_api::world::H256;
 use sha3::{Digest, Keccak256};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{
-    BlockType, ExternalKind, FuncType, FuncValidatorAllocations, Operator, Parser, Payload,
-    ValType, ValidPayload, Validator, WasmFeatures,
+    BlockType, FuncType, FuncValidatorAllocations, Operator, Parser, Payload, ValType,
+    ValidPayload, Validator, WasmFeatures,
 };
 
 pub use error::{PrepareError, Rule, Violation};
@@ -797,11 +797,6 @@ impl<'a> Preparer<'a> {
         self.module.section(&code);
         self.planned.clear();
     }
-}
-
-/// Exported function kinds the engine runs.
-pub fn is_entry_point(name: &str, kind: ExternalKind) -> bool {
-    matches!((name, kind), ("call" | "deploy", ExternalKind::Func))
 }
 
 #[cfg(test)]
