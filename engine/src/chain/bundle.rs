@@ -39,7 +39,10 @@ pub struct ReplayBundle {
     pub pre_state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// SCALE witness of `pre_state` against `parent.state_root`.
     pub pre_witness: Vec<u8>,
-    /// SCALE witness of every written key against `block.header.state_root`.
+    /// The expected post-state: every key the block wrote and its new
+    /// value (`None`: deleted), in key order.
+    pub post_state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// SCALE witness of `post_state` against `block.header.state_root`.
     pub post_witness: Vec<u8>,
 }
 
@@ -209,6 +212,7 @@ pub fn export_bundle<B: Backend>(
         .witness(&written, number)
         .map_err(ChainError::from)?
         .to_bytes();
+    let post_state = changes.into_iter().collect();
     Ok(ReplayBundle {
         chain_id: genesis.chain_id,
         parent,
@@ -216,6 +220,7 @@ pub fn export_bundle<B: Backend>(
         receipts,
         pre_state,
         pre_witness,
+        post_state,
         post_witness,
     })
 }
@@ -327,6 +332,26 @@ pub fn verify_bundle(
         if stored != replayed {
             return Err(divergence(None, field, stored, replayed));
         }
+    }
+    let expected: StateChanges = bundle.post_state.iter().cloned().collect();
+    if let Some((key, replayed)) = changes.iter().find(|(k, v)| expected.get(*k) != Some(*v)) {
+        return Err(BundleError::PostState(format!(
+            "re-execution writes key 0x{} = {}, the bundle's post-state says {}",
+            hex::encode(key),
+            replayed
+                .as_ref()
+                .map_or("deleted".to_string(), |v| format!("0x{}", hex::encode(v))),
+            expected
+                .get(key)
+                .map_or("nothing".to_string(), |v| format!("{v:?}")),
+        )));
+    }
+    if expected.len() != changes.len() {
+        return Err(BundleError::PostState(format!(
+            "the bundle's post-state has {} writes, re-execution made {}",
+            expected.len(),
+            changes.len()
+        )));
     }
     let post = Witness::from_bytes(&bundle.post_witness)
         .map_err(|e| BundleError::PostState(e.to_string()))?;

@@ -459,6 +459,19 @@ fn bundles_verify_offline_and_catch_tampering() {
         Err(BundleError::PostState(_))
     ));
 
+    let mut bad = bundle.clone();
+    bad.post_state[0].1 = Some(b"forged".to_vec());
+    assert!(matches!(
+        verify_bundle(&bad, &executor()),
+        Err(BundleError::PostState(_))
+    ));
+    let mut bad = bundle.clone();
+    bad.post_state.push((b"extra".to_vec(), None));
+    assert!(matches!(
+        verify_bundle(&bad, &executor()),
+        Err(BundleError::PostState(_))
+    ));
+
     let mut bad = bundle;
     bad.parent.timestamp += 1;
     assert!(matches!(
