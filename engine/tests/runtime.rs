@@ -772,15 +772,20 @@ fn nested_call_forwards_gas_and_returns_the_unused_rest() {
     let spent = word(&out, 4) - word(&out, 12);
     assert!(spent < 100_000, "spent {spent}");
 
-    // A limit above what is left is capped: the caller survives the callee's loop
-    // only if it asked for less than it has, so with "all" it runs out of gas.
+    // "As much as allowed" forwards all but 1/64 of what is left: the callee's
+    // loop burns exactly that, and the caller survives on its reserve.
     let outcome = h.run(&h.message(addr(1), &caller_input(3, -1), 200_000));
+    let out = returned(&outcome);
+    assert_eq!(i32_le(&out), 2);
+    // `gas_left` is read a few instructions before the call, hence the slack.
+    let left_at_call = word(&out, 4) - call_cost;
+    let forwarded = left_at_call - left_at_call / 64;
+    let spent = word(&out, 4) - word(&out, 12);
     assert!(
-        is_halt(&outcome, &HaltReason::OutOfGas),
-        "{:?}",
-        outcome.status
+        (spent - call_cost - forwarded).abs() < 200,
+        "spent {spent}, forwarded about {forwarded}"
     );
-    assert_eq!(outcome.gas_used, 200_000);
+    assert!(outcome.gas_used < 200_000);
 }
 
 #[test]
@@ -1162,7 +1167,12 @@ proptest! {
     /// and a callee that runs out under the tighter limit takes the caller down.
     #[test]
     fn gas_is_exact_across_nested_calls(op in 0u8..4, limit in prop_oneof![Just(-1i64), 0i64..300_000]) {
-        prop_assume!(!(op == 3 && limit < 0));
+        // A callee that halts (ops 2 and 3) uses everything it was given, and
+        // what it is given is capped at all but 1/64 of what the caller has
+        // left, which depends on the caller's limit once the cap binds (as
+        // with the EVM's all-but-1/64 forwarding). Below 5,000 it cannot bind:
+        // the caller's work after the call costs more than 5,000 / 63.
+        prop_assume!(op < 2 || (0..5_000).contains(&limit));
         let mut h = Harness::new();
         h.install(addr(1), CALLER);
         h.install(addr(2), CALLEE);
@@ -1308,7 +1318,8 @@ fn deep_recursion_exhausts_the_injected_stack_limit() {
         "{:?}",
         outcome.status
     );
-    assert!(outcome.gas_used < GAS);
+    // An exceptional halt uses the whole limit.
+    assert_eq!(outcome.gas_used, GAS);
     // Unbounded recursion with big frames too.
     h.install(addr(2), "(func $down (local i64 i64 i64 i64 i64 i64 i64 i64) (call $down)) (func (export \"call\") (call $down))");
     assert!(is_halt(&h.call(addr(2), b""), &HaltReason::StackExhausted));

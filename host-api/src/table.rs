@@ -152,8 +152,11 @@ macro_rules! for_each_host_function {
             /// Calls the contract at the 20-byte address at `addr_ptr`,
             /// transferring the U256 value (32 bytes LE) at `value_ptr`, with
             /// `input_len` bytes of input at `input_ptr` and at most `gas_limit`
-            /// gas (capped at the gas left after this function's cost; a
-            /// negative limit means "all that is left"). Returns 0 if the
+            /// gas (capped at `left - left / 64`, where `left` is the gas left
+            /// after this function's cost, so the caller always keeps a
+            /// reserve to handle a failed callee; a negative limit means "as
+            /// much as allowed"). A callee that halts uses all the gas it was
+            /// given. Returns 0 if the
             /// callee succeeded, 1 if it reverted, 2 if it halted (trap, out of
             /// gas, stack exhausted), 3 if the call could not start (depth
             /// limit, insufficient balance, no code at the address). The

@@ -421,9 +421,13 @@ pub(crate) fn run_frame(
         Err(error) => classify(&error, &mut state, gas_left, halt_flag),
     };
     let gas_used = match &status {
-        ExecStatus::Halt {
-            reason: HaltReason::OutOfGas,
-        } => gas_limit,
+        // An exceptional halt (trap, out of gas, stack exhausted) uses the
+        // frame's whole limit. The injected counter lives in a local and is
+        // synchronised with `cairn_gas_left` only around calls, so after a
+        // plain trap the global understates the work done: charging it would
+        // let a contract loop until just before its limit, trap, and pay for
+        // almost nothing (specs/gas.md, section 7).
+        ExecStatus::Halt { .. } => gas_limit,
         // The counter only decreases, so 0 <= gas_left <= gas_limit here.
         _ => gas_limit.saturating_sub(gas_left.max(0).cast_unsigned()),
     };

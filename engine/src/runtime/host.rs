@@ -654,6 +654,9 @@ pub(crate) fn perform(
     Ok(result)
 }
 
+/// A `call` forwards at most `left - left / 64` gas (specs/host-api.md).
+const CALLER_RESERVE_DIVISOR: i64 = 64;
+
 fn perform_call(
     ctx: &MessageContext<'_>,
     store: &mut Store<FrameState>,
@@ -663,12 +666,15 @@ fn perform_call(
     gas_limit: i64,
 ) -> Result<i32, NodeError> {
     let left = gas_left(store);
+    // The caller always keeps 1/64 of what it has left (EIP-150's rule): a
+    // callee that halts uses its whole limit, and the reserve lets the caller
+    // still handle that failure instead of running out itself.
+    let forwardable = left.max(0) - left.max(0) / CALLER_RESERVE_DIVISOR;
     let forwarded = if gas_limit < 0 {
-        left
+        forwardable
     } else {
-        gas_limit.min(left)
+        gas_limit.min(forwardable)
     }
-    .max(0)
     .cast_unsigned();
     let state = store.state();
     let depth = state.depth + 1;
