@@ -176,13 +176,23 @@ fn write_name(out: &mut Vec<u8>, name: &[u8]) -> Result<(), String> {
 }
 
 /// Demangles one symbol (legacy or v0) without its hash; other names unchanged.
+///
+/// Binaryen names the functions it merges `byn$mgfn-shared$<symbol>`: the
+/// Rust symbol after the last `$` is demangled and the prefix kept. A mangled
+/// symbol must never survive, since it embeds the crate's disambiguator,
+/// which cargo derives from the checkout path: debug artifacts would then
+/// differ between clones.
 fn demangle_symbol(name: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(name)
-        .ok()
-        .and_then(|n| rustc_demangle::try_demangle(n).ok())
-    {
-        Some(demangled) => format!("{demangled:#}").into_bytes(),
-        None => name.to_vec(),
+    let Ok(name) = std::str::from_utf8(name) else {
+        return name.to_vec();
+    };
+    let (prefix, symbol) = match name.rfind('$') {
+        Some(at) => name.split_at(at + 1),
+        None => ("", name),
+    };
+    match rustc_demangle::try_demangle(symbol) {
+        Ok(demangled) => format!("{prefix}{demangled:#}").into_bytes(),
+        Err(_) => name.as_bytes().to_vec(),
     }
 }
 
@@ -465,11 +475,16 @@ mod tests {
         let mangled = name_section(&[
             (0, "_RNvCsipN9w9FTJ1X_14deep_recursion7descend"),
             (1, "call"),
+            (2, "byn$mgfn-shared$_RNvCsipN9w9FTJ1X_14deep_recursion7descend"),
         ]);
         let demangled = demangle_name_section(&mangled).unwrap();
         assert_eq!(
             demangled,
-            name_section(&[(0, "deep_recursion::descend"), (1, "call")])
+            name_section(&[
+                (0, "deep_recursion::descend"),
+                (1, "call"),
+                (2, "byn$mgfn-shared$deep_recursion::descend"),
+            ])
         );
         assert_eq!(strip_custom_sections(&demangled).unwrap(), plain);
         assert_eq!(demangle_name_section(&plain).unwrap(), plain);
