@@ -130,6 +130,30 @@ pub enum InvalidTxPolicy {
     Reject,
 }
 
+impl InvalidTxPolicy {
+    /// Applies the policy to transaction `index` of block `number` that
+    /// failed admission: records it under `Skip`, fails the block under `Reject`.
+    fn apply(
+        self,
+        rejected: &mut Rejected,
+        number: u64,
+        index: usize,
+        error: AdmissionError,
+    ) -> Result<(), ChainError> {
+        match self {
+            Self::Skip => {
+                rejected.push((index, error));
+                Ok(())
+            }
+            Self::Reject => Err(ChainError::InvalidTransaction {
+                number,
+                index,
+                error,
+            }),
+        }
+    }
+}
+
 /// A block executed but not yet committed.
 #[derive(Debug)]
 pub struct ExecutedBlock {
@@ -270,35 +294,15 @@ pub fn execute_prechecked<R: cairn_state::StateRead + ?Sized>(
         });
         let sender = match admitted {
             Ok(sender) => sender,
-            Err(error) => match policy {
-                InvalidTxPolicy::Skip => {
-                    out.rejected.push((index, error));
-                    continue;
-                }
-                InvalidTxPolicy::Reject => {
-                    return Err(ChainError::InvalidTransaction {
-                        number: env.number,
-                        index,
-                        error,
-                    });
-                }
-            },
+            Err(error) => {
+                policy.apply(&mut out.rejected, env.number, index, error)?;
+                continue;
+            }
         };
         let mut account = state.account_or_default(&sender)?;
         if let Err(error) = admission::check_sender(&tx, sender, &account) {
-            match policy {
-                InvalidTxPolicy::Skip => {
-                    out.rejected.push((index, error));
-                    continue;
-                }
-                InvalidTxPolicy::Reject => {
-                    return Err(ChainError::InvalidTransaction {
-                        number: env.number,
-                        index,
-                        error,
-                    });
-                }
-            }
+            policy.apply(&mut out.rejected, env.number, index, error)?;
+            continue;
         }
         let receipt = execute_admitted(
             executor,

@@ -237,6 +237,23 @@ fn to_i32(n: usize) -> i32 {
 // Call data and results
 // ---------------------------------------------------------------------------
 
+/// The guest's `offset..offset + len` of a host-side buffer (both read as
+/// unsigned), or the trap `out_of_bounds` if the range exceeds it.
+fn copy_range(
+    source: &[u8],
+    offset: i32,
+    len: i32,
+    out_of_bounds: TrapKind,
+) -> HostResult<Vec<u8>> {
+    let start = u64::from(offset.cast_unsigned());
+    let end = start + len_u64(len);
+    if end > source.len() as u64 {
+        return Err(trap(out_of_bounds));
+    }
+    // Bounded by the source's length, so both fit in usize.
+    Ok(source[host_index(start)..host_index(end)].to_vec())
+}
+
 pub(crate) fn input_size(mut caller: Ctx<'_>) -> HostResult<i32> {
     begin(&mut caller, "input_size", gas::input_size.cost(0))?;
     let len = to_i32(caller.state().input.len());
@@ -254,14 +271,12 @@ pub(crate) fn input_copy(
         "input_copy",
         gas::input_copy.cost(len_u64(len)),
     )?;
-    let input = &caller.state().input;
-    let start = u64::from(offset.cast_unsigned());
-    let end = start + len_u64(len);
-    if end > input.len() as u64 {
-        return Err(trap(TrapKind::InputOutOfBounds));
-    }
-    // Bounded by the input's length, so both fit in usize.
-    let bytes = input[host_index(start)..host_index(end)].to_vec();
+    let bytes = copy_range(
+        &caller.state().input,
+        offset,
+        len,
+        TrapKind::InputOutOfBounds,
+    )?;
     write_bytes(&mut caller, dst_ptr, &bytes)?;
     finish(&mut caller, ())
 }
@@ -548,14 +563,12 @@ pub(crate) fn return_data_copy(
         "return_data_copy",
         gas::return_data_copy.cost(len_u64(len)),
     )?;
-    let data = &caller.state().return_data;
-    let start = u64::from(offset.cast_unsigned());
-    let end = start + len_u64(len);
-    if end > data.len() as u64 {
-        return Err(trap(TrapKind::ReturnDataOutOfBounds));
-    }
-    // Bounded by the data's length, so both fit in usize.
-    let bytes = data[host_index(start)..host_index(end)].to_vec();
+    let bytes = copy_range(
+        &caller.state().return_data,
+        offset,
+        len,
+        TrapKind::ReturnDataOutOfBounds,
+    )?;
     write_bytes(&mut caller, dst_ptr, &bytes)?;
     finish(&mut caller, ())
 }
