@@ -1,5 +1,7 @@
 //! `cairn`: the command-line front end of the Cairn engine.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 mod bench;
@@ -49,9 +51,28 @@ enum Command {
     Bundle(chain_cmd::BundleArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The error and its causes, as cargo prints them: no stack trace,
+            // even where RUST_BACKTRACE is set for panics.
+            eprintln!("error: {error}");
+            let mut causes = error.chain().skip(1).peekable();
+            if causes.peek().is_some() {
+                eprintln!("\nCaused by:");
+                for cause in causes {
+                    eprintln!("    {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::State(args) => state_cmd::run(args),
         Command::Prepare(args) => prepare::run(args),
         Command::Run(args) => run::run(args),

@@ -97,3 +97,19 @@ fn garbage_and_missing_files_fail_cleanly() {
     // No panic message in any of these.
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn errors_are_one_message_with_causes_and_no_stack_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = write(dir.path(), "garbage.wasm", b"\0asm\x01\0\0\0\xff\xff");
+    // Operators often keep RUST_BACKTRACE=1 for panics; an error is not one.
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["prepare", &garbage])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("cairn runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
