@@ -10,6 +10,8 @@
 //! - **Proofs**, no database and no `rocksdb` needed: [`Proof`] (one key,
 //!   inclusion or exclusion, one sibling per bit of path) and [`Witness`]
 //!   (many keys, shared nodes), both SCALE-encodable; [`verify`].
+//!   [`Witness::root_after`] computes the root after a set of changes from a
+//!   witness covering the changed keys (`specs/state.md` 5.3).
 //! - **Store**: [`Store<B>`] over a [`Backend`]: `RocksStore` (feature
 //!   `rocksdb`: `RocksStore::open` takes the data directory's lock,
 //!   `RocksStore::open_read_only` does not, for inspection tools) or

@@ -3,7 +3,9 @@
 
 use crate::hash::{EMPTY_HASH, Hash, StateRoot, bit, internal_hash, keccak256};
 use crate::node::LeafNode;
+use crate::reference::subtree_root;
 use parity_scale_codec::{Compact, Decode, DecodeAll, Encode, Error as CodecError, Input, Output};
+use std::collections::BTreeMap;
 
 /// The longest possible path: one bit per bit of a key hash.
 const MAX_DEPTH: usize = 256;
@@ -37,6 +39,13 @@ pub enum ProofError {
     /// The witness does not cover the key.
     #[error("witness does not cover key 0x{0}")]
     NotCovered(Box<str>),
+    /// A deletion empties a subtree whose sibling the witness gives only as
+    /// a hash: whether the sibling is one leaf (which then moves up) or more
+    /// cannot be told, so the new root cannot be computed.
+    #[error(
+        "witness hides the sibling subtree that deleting key 0x{0} collapses; the new root cannot be computed"
+    )]
+    HiddenSibling(Box<str>),
 }
 
 /// A proof for one key: the sibling hash of every binary node on the path
@@ -248,9 +257,32 @@ pub struct Witness {
 enum Parsed {
     Empty,
     Leaf(LeafNode),
-    Opaque,
-    Branch(usize, usize),
+    Opaque(Hash),
+    Branch(usize, usize, Hash),
 }
+
+/// A subtree after [`VerifiedWitness::root_after`] applied changes to it.
+enum After {
+    Empty,
+    Leaf(LeafNode),
+    /// At least two leaves: an internal binary node with this hash.
+    Multi(Hash),
+    /// Unchanged and not opened by the witness: one leaf or more.
+    Opaque(Hash),
+}
+
+impl After {
+    fn hash(&self) -> Hash {
+        match self {
+            After::Empty => EMPTY_HASH,
+            After::Leaf(leaf) => leaf.hash(),
+            After::Multi(hash) | After::Opaque(hash) => *hash,
+        }
+    }
+}
+
+/// A change by hashes, with its key for error messages.
+type KeyedChange<'a> = (Hash, Option<Hash>, &'a [u8]);
 
 /// A witness whose root has been checked: answers lookups for covered keys.
 #[derive(Debug)]
@@ -321,6 +353,129 @@ impl Witness {
         }
         Ok(())
     }
+
+    /// The state root after applying `changes` (`None`: delete) to the
+    /// state this witness proves against `pre_root`. Every changed key must
+    /// be covered (proven present or absent); see
+    /// [`VerifiedWitness::root_after`].
+    pub fn root_after(
+        &self,
+        pre_root: &StateRoot,
+        changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<StateRoot, ProofError> {
+        self.check_root(pre_root)?.root_after(changes)
+    }
+}
+
+impl VerifiedWitness {
+    /// The state root after applying `changes` (`None`: delete) to the
+    /// proven state, computed on the witness's partial trie exactly as the
+    /// real trie hashes it (a lone leaf replaces its subtree; inserting into
+    /// a leaf's position splits it, deleting collapses back).
+    ///
+    /// # Errors
+    ///
+    /// [`ProofError::NotCovered`] if a changed key's path reaches a subtree
+    /// the witness gives only as a hash; [`ProofError::HiddenSibling`] if a
+    /// deletion empties a subtree whose sibling is given only as a hash.
+    /// Never a wrong root.
+    pub fn root_after(
+        &self,
+        changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<StateRoot, ProofError> {
+        let mut hashed: Vec<KeyedChange<'_>> = changes
+            .iter()
+            .map(|(key, value)| {
+                (
+                    keccak256(key),
+                    value.as_deref().map(keccak256),
+                    key.as_slice(),
+                )
+            })
+            .collect();
+        hashed.sort_unstable_by_key(|change| change.0);
+        Ok(StateRoot(self.update(self.root, 0, &hashed)?.hash()))
+    }
+
+    fn update(
+        &self,
+        at: usize,
+        depth: usize,
+        changes: &[KeyedChange<'_>],
+    ) -> Result<After, ProofError> {
+        let node = &self.parsed[at];
+        if changes.is_empty() {
+            return Ok(match node {
+                Parsed::Empty => After::Empty,
+                Parsed::Leaf(leaf) => After::Leaf(*leaf),
+                Parsed::Opaque(hash) if *hash == EMPTY_HASH => After::Empty,
+                Parsed::Opaque(hash) => After::Opaque(*hash),
+                // A branch of a proven (canonical) trie holds two leaves or more.
+                Parsed::Branch(_, _, hash) => After::Multi(*hash),
+            });
+        }
+        let new_leaves = |kept: Option<LeafNode>| {
+            let mut leaves: Vec<(Hash, Hash)> = changes
+                .iter()
+                .filter_map(|(key_hash, value, _)| value.map(|v| (*key_hash, v)))
+                .chain(kept.map(|leaf| (leaf.key_hash, leaf.value_hash)))
+                .collect();
+            leaves.sort_unstable();
+            match leaves.as_slice() {
+                [] => After::Empty,
+                [(key_hash, value_hash)] => After::Leaf(LeafNode {
+                    key_hash: *key_hash,
+                    value_hash: *value_hash,
+                }),
+                _ => After::Multi(subtree_root(&leaves, depth)),
+            }
+        };
+        match node {
+            Parsed::Empty => Ok(new_leaves(None)),
+            Parsed::Opaque(hash) if *hash == EMPTY_HASH => Ok(new_leaves(None)),
+            Parsed::Opaque(_) => Err(ProofError::NotCovered(
+                crate::hash::to_hex(changes[0].2).into(),
+            )),
+            Parsed::Leaf(leaf) => {
+                let kept = changes
+                    .iter()
+                    .all(|(key_hash, _, _)| *key_hash != leaf.key_hash)
+                    .then_some(*leaf);
+                Ok(new_leaves(kept))
+            }
+            Parsed::Branch(left, right, _) => {
+                let split = changes.partition_point(|(key_hash, _, _)| bit(key_hash, depth) == 0);
+                let (left_changes, right_changes) = changes.split_at(split);
+                let was_empty = |at: usize| match &self.parsed[at] {
+                    Parsed::Empty => true,
+                    Parsed::Opaque(hash) => *hash == EMPTY_HASH,
+                    Parsed::Leaf(_) | Parsed::Branch(..) => false,
+                };
+                // A proven branch with one empty side holds two leaves or more
+                // on the other.
+                let known = |after: After, sibling_was_empty: bool| match after {
+                    After::Opaque(hash) if sibling_was_empty => After::Multi(hash),
+                    other => other,
+                };
+                let left_after = self.update(*left, depth + 1, left_changes)?;
+                let right_after = self.update(*right, depth + 1, right_changes)?;
+                let (left_was_empty, right_was_empty) = (was_empty(*left), was_empty(*right));
+                let left = known(left_after, right_was_empty);
+                let right = known(right_after, left_was_empty);
+                let hidden = || ProofError::HiddenSibling(crate::hash::to_hex(changes[0].2).into());
+                Ok(match (left, right) {
+                    (After::Empty, After::Empty) => After::Empty,
+                    (After::Empty, After::Leaf(leaf)) | (After::Leaf(leaf), After::Empty) => {
+                        After::Leaf(leaf)
+                    }
+                    (After::Empty, After::Opaque(_)) | (After::Opaque(_), After::Empty) => {
+                        return Err(hidden());
+                    }
+                    (left, right) => After::Multi(internal_hash(&left.hash(), &right.hash())),
+                })
+            }
+        }
+    }
 }
 
 impl VerifiedWitness {
@@ -336,10 +491,10 @@ impl VerifiedWitness {
                 Parsed::Leaf(leaf) => {
                     return Ok((leaf.key_hash == key_hash).then_some(leaf.value_hash));
                 }
-                Parsed::Opaque => {
+                Parsed::Opaque(_) => {
                     return Err(ProofError::NotCovered(crate::hash::to_hex(key).into()));
                 }
-                Parsed::Branch(left, right) => {
+                Parsed::Branch(left, right, _) => {
                     at = if bit(&key_hash, depth) == 0 {
                         *left
                     } else {
@@ -367,7 +522,7 @@ fn parse(
     *next += 1;
     let (entry, hash) = match node {
         WitnessNode::Empty => (Parsed::Empty, EMPTY_HASH),
-        WitnessNode::Hash(hash) => (Parsed::Opaque, *hash),
+        WitnessNode::Hash(hash) => (Parsed::Opaque(*hash), *hash),
         WitnessNode::Leaf(leaf) => {
             if (0..depth).any(|i| bit(&leaf.key_hash, i) != bit(path, i)) {
                 return Err(ProofError::MisplacedLeaf);
@@ -384,10 +539,8 @@ fn parse(
             path[depth / 8] |= mask;
             let (right, right_hash) = parse(nodes, next, depth + 1, path, parsed)?;
             path[depth / 8] &= !mask;
-            (
-                Parsed::Branch(left, right),
-                internal_hash(&left_hash, &right_hash),
-            )
+            let hash = internal_hash(&left_hash, &right_hash);
+            (Parsed::Branch(left, right, hash), hash)
         }
     };
     parsed.push(entry);

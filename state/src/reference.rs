@@ -18,7 +18,7 @@ pub fn reference_root<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])
 /// The hash of the subtree at `depth` holding `leaves` (all sharing their
 /// first `depth` bits): empty, a lone leaf, or an internal node over the
 /// halves split by bit `depth`.
-fn subtree_root(leaves: &[(Hash, Hash)], depth: usize) -> Hash {
+pub(crate) fn subtree_root(leaves: &[(Hash, Hash)], depth: usize) -> Hash {
     match leaves {
         [] => EMPTY_HASH,
         [(key_hash, value_hash)] => leaf_hash(key_hash, value_hash),

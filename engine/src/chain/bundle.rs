@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use cairn_host_api::world::{Account, H256};
-use cairn_state::{Backend, StateChanges, StateError, StateRead, StateRoot, Store, Witness};
+use cairn_state::{
+    Backend, ProofError, StateChanges, StateError, StateRead, StateRoot, Store, Witness,
+};
 use parity_scale_codec::{Decode, Encode};
 
 use super::block::{Block, BlockHeader, Receipt, receipts_root};
@@ -99,6 +101,20 @@ pub enum BundleError {
         "post-state witness does not prove the re-executed writes against the block's state root: {0}"
     )]
     PostState(String),
+    /// The parent's state with re-execution's writes applied has another
+    /// root than the header's `state_root`: the block changed something else
+    /// (or is forged).
+    #[error(
+        "block {block}: the header's state_root is {header} but the parent's state with the re-executed writes has root {computed}"
+    )]
+    StateRoot {
+        /// Block number.
+        block: u64,
+        /// The header's state root, hex.
+        header: String,
+        /// The root recomputed from the pre-state witness and the writes, hex.
+        computed: String,
+    },
     /// Building the bundle failed (store or chain error).
     #[error(transparent)]
     Chain(#[from] ChainError),
@@ -353,9 +369,45 @@ pub fn verify_bundle(
             changes.len()
         )));
     }
+    let parent_root = StateRoot(bundle.parent.state_root.0);
+    let header_root = StateRoot(header.state_root.0);
     let post = Witness::from_bytes(&bundle.post_witness)
         .map_err(|e| BundleError::PostState(e.to_string()))?;
-    post.verify(&StateRoot(header.state_root.0), &claims(&changes))
+    // The whole post-state root, recomputed: the parent's state with exactly
+    // the re-executed writes. A deletion next to a subtree the pre-state
+    // witness only hashes cannot be applied forward; then the reverse is
+    // checked: the post-state witness with the writes undone must give the
+    // parent's root (either direction proves the same equality).
+    match witness.root_after(&parent_root, &changes) {
+        Ok(computed) if computed == header_root => {}
+        Ok(computed) => {
+            return Err(BundleError::StateRoot {
+                block: header.number,
+                header: header_root.to_hex(),
+                computed: computed.to_hex(),
+            });
+        }
+        Err(ProofError::HiddenSibling(_)) => {
+            let undo: StateChanges = changes
+                .keys()
+                .map(|key| (key.clone(), pre.get(key).cloned().flatten()))
+                .collect();
+            let computed = post
+                .root_after(&header_root, &undo)
+                .map_err(|e| BundleError::PostState(e.to_string()))?;
+            if computed != parent_root {
+                return Err(BundleError::StateRoot {
+                    block: header.number,
+                    header: header_root.to_hex(),
+                    computed: format!(
+                        "(undoing the writes from it gives {computed}, not the parent's {parent_root})"
+                    ),
+                });
+            }
+        }
+        Err(e) => return Err(BundleError::PreState(e.to_string())),
+    }
+    post.verify(&header_root, &claims(&changes))
         .map_err(|e| BundleError::PostState(e.to_string()))?;
     Ok(BundleVerification {
         block: header.number,

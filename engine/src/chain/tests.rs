@@ -453,11 +453,51 @@ fn bundles_verify_offline_and_catch_tampering() {
     let mut bad = bundle.clone();
     bad.block.header.state_root.0[0] ^= 1;
     // The header is part of the parent link only through its own hash; a
-    // forged state root fails the post-state witness.
-    assert!(matches!(
-        verify_bundle(&bad, &executor()),
-        Err(BundleError::PostState(_))
-    ));
+    // forged state root differs from the recomputed one.
+    match verify_bundle(&bad, &executor()) {
+        Err(e @ BundleError::StateRoot { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("state_root"), "{message}");
+            assert!(
+                message.contains(&hex::encode(bundle.block.header.state_root.0)),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A dishonest block: its header's root holds one write more than the
+    // block's transactions make (a key the block only read). Its written
+    // keys are all in that post-state, so only the recomputed root catches it.
+    let pre_witness = cairn_state::Witness::from_bytes(&bundle.pre_witness).unwrap();
+    let written: cairn_state::StateChanges = bundle.post_state.iter().cloned().collect();
+    let (read_only, _) = bundle
+        .pre_state
+        .iter()
+        .find(|(k, v)| v.is_some() && !written.contains_key(k))
+        .unwrap();
+    let mut dishonest = written.clone();
+    dishonest.insert(read_only.clone(), Some(b"stolen".to_vec()));
+    let parent_root = cairn_state::StateRoot(bundle.parent.state_root.0);
+    let forged = pre_witness.root_after(&parent_root, &dishonest).unwrap();
+    assert_eq!(
+        pre_witness.root_after(&parent_root, &written).unwrap().0,
+        bundle.block.header.state_root.0
+    );
+    let mut bad = bundle.clone();
+    bad.block.header.state_root.0 = forged.0;
+    match verify_bundle(&bad, &executor()) {
+        Err(BundleError::StateRoot {
+            block,
+            header,
+            computed,
+        }) => {
+            assert_eq!(block, 2);
+            assert_eq!(header, forged.to_hex());
+            assert_eq!(computed, hex::encode(bundle.block.header.state_root.0));
+        }
+        other => panic!("{other:?}"),
+    }
 
     let mut bad = bundle.clone();
     bad.post_state[0].1 = Some(b"forged".to_vec());
