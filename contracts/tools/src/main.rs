@@ -108,50 +108,69 @@ fn filter_exports(contents: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn strip_linker_exports(wasm: &[u8]) -> Result<Vec<u8>, String> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-        return Err("not a Wasm module".into());
-    }
-    let mut out = wasm[..8].to_vec();
-    let mut pos = 8;
-    while pos < wasm.len() {
-        let id = wasm[pos];
-        pos += 1;
-        let size = read_leb(wasm, &mut pos)? as usize;
-        let contents = wasm.get(pos..pos + size).ok_or("truncated section")?;
-        pos += size;
-        let contents = if id == EXPORT_SECTION {
-            filter_exports(contents)?
+    let (header, sections) = sections(wasm)?;
+    let mut out = header.to_vec();
+    for section in sections {
+        let contents = if section.id == EXPORT_SECTION {
+            filter_exports(section.contents)?
         } else {
-            contents.to_vec()
+            section.contents.to_vec()
         };
-        out.push(id);
+        out.push(section.id);
         write_leb(&mut out, to_u32(contents.len())?);
         out.extend_from_slice(&contents);
     }
     Ok(out)
 }
 
-/// Drops every custom section (id 0); other sections keep their exact bytes,
-/// including the encoding of their size.
-fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
+/// One `id ‖ LEB128 size ‖ contents` record: a module's section, or a
+/// subsection of the `name` section, which share the layout.
+struct Record<'a> {
+    id: u8,
+    contents: &'a [u8],
+    /// The whole record, with its size exactly as encoded.
+    raw: &'a [u8],
+}
+
+/// Splits `bytes` into records; a size running past the end is an error
+/// naming `what` was truncated.
+fn records<'a>(bytes: &'a [u8], what: &str) -> Result<Vec<Record<'a>>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let start = pos;
+        let id = bytes[pos];
+        pos += 1;
+        let size = read_leb(bytes, &mut pos)? as usize;
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| format!("truncated {what}"))?;
+        out.push(Record {
+            id,
+            contents: &bytes[pos..end],
+            raw: &bytes[start..end],
+        });
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// A module's 8-byte header and its sections.
+fn sections(wasm: &[u8]) -> Result<(&[u8], Vec<Record<'_>>), String> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
         return Err("not a Wasm module".into());
     }
-    let mut out = wasm[..8].to_vec();
-    let mut pos = 8;
-    while pos < wasm.len() {
-        let start = pos;
-        let id = wasm[pos];
-        pos += 1;
-        let size = read_leb(wasm, &mut pos)? as usize;
-        let end = pos
-            .checked_add(size)
-            .filter(|&e| e <= wasm.len())
-            .ok_or("truncated section")?;
-        pos = end;
-        if id != 0 {
-            out.extend_from_slice(&wasm[start..end]);
-        }
+    Ok((&wasm[..8], records(&wasm[8..], "section")?))
+}
+
+/// Drops every custom section (id 0); other sections keep their exact bytes,
+/// including the encoding of their size.
+fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let (header, sections) = sections(wasm)?;
+    let mut out = header.to_vec();
+    for section in sections.iter().filter(|section| section.id != 0) {
+        out.extend_from_slice(section.raw);
     }
     Ok(out)
 }
@@ -200,23 +219,12 @@ fn demangle_symbol(name: &[u8]) -> Vec<u8> {
 /// with demangled names; other subsections are copied unchanged.
 fn demangle_name_payload(payload: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < payload.len() {
-        let start = pos;
-        let id = payload[pos];
-        pos += 1;
-        let size = read_leb(payload, &mut pos)? as usize;
-        let end = pos
-            .checked_add(size)
-            .filter(|&e| e <= payload.len())
-            .ok_or("truncated name subsection")?;
-        if id != NAME_SUBSECTION_FUNCTIONS {
-            out.extend_from_slice(&payload[start..end]);
-            pos = end;
+    for subsection in records(payload, "name subsection")? {
+        if subsection.id != NAME_SUBSECTION_FUNCTIONS {
+            out.extend_from_slice(subsection.raw);
             continue;
         }
-        let body = &payload[pos..end];
-        pos = end;
+        let body = subsection.contents;
         let mut at = 0;
         let count = read_leb(body, &mut at)?;
         let mut names = Vec::new();
@@ -227,7 +235,7 @@ fn demangle_name_payload(payload: &[u8]) -> Result<Vec<u8>, String> {
             write_leb(&mut names, index);
             write_name(&mut names, &demangle_symbol(name))?;
         }
-        out.push(id);
+        out.push(subsection.id);
         write_leb(&mut out, to_u32(names.len())?);
         out.extend_from_slice(&names);
     }
@@ -237,32 +245,19 @@ fn demangle_name_payload(payload: &[u8]) -> Result<Vec<u8>, String> {
 /// Demangles the function names of the `name` custom section; every other
 /// section keeps its exact bytes.
 fn demangle_name_section(wasm: &[u8]) -> Result<Vec<u8>, String> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-        return Err("not a Wasm module".into());
-    }
-    let mut out = wasm[..8].to_vec();
-    let mut pos = 8;
-    while pos < wasm.len() {
-        let start = pos;
-        let id = wasm[pos];
-        pos += 1;
-        let size = read_leb(wasm, &mut pos)? as usize;
-        let end = pos
-            .checked_add(size)
-            .filter(|&e| e <= wasm.len())
-            .ok_or("truncated section")?;
-        let contents = &wasm[pos..end];
-        pos = end;
+    let (header, sections) = sections(wasm)?;
+    let mut out = header.to_vec();
+    for section in sections {
         let mut at = 0;
-        if id == 0 && read_name(contents, &mut at)? == b"name" {
-            let mut section = Vec::new();
-            write_name(&mut section, b"name")?;
-            section.extend_from_slice(&demangle_name_payload(&contents[at..])?);
+        if section.id == 0 && read_name(section.contents, &mut at)? == b"name" {
+            let mut rewritten = Vec::new();
+            write_name(&mut rewritten, b"name")?;
+            rewritten.extend_from_slice(&demangle_name_payload(&section.contents[at..])?);
             out.push(0);
-            write_leb(&mut out, to_u32(section.len())?);
-            out.extend_from_slice(&section);
+            write_leb(&mut out, to_u32(rewritten.len())?);
+            out.extend_from_slice(&rewritten);
         } else {
-            out.extend_from_slice(&wasm[start..end]);
+            out.extend_from_slice(section.raw);
         }
     }
     Ok(out)
@@ -475,7 +470,10 @@ mod tests {
         let mangled = name_section(&[
             (0, "_RNvCsipN9w9FTJ1X_14deep_recursion7descend"),
             (1, "call"),
-            (2, "byn$mgfn-shared$_RNvCsipN9w9FTJ1X_14deep_recursion7descend"),
+            (
+                2,
+                "byn$mgfn-shared$_RNvCsipN9w9FTJ1X_14deep_recursion7descend",
+            ),
         ]);
         let demangled = demangle_name_section(&mangled).unwrap();
         assert_eq!(
