@@ -10,15 +10,18 @@
 //! - **signature bound**: recovering the same transactions' senders on all
 //!   cores, nothing else: what execution could reach if everything
 //!   but ecrecover were free.
-//! - **replay**: `chain::replay` of the whole chain from genesis into a
+//! - **replay**: `cairn_chain::replay` of the whole chain from genesis into a
 //!   fresh RocksDB store, checking every receipt and root.
 
 use std::time::Instant;
 
-use cairn_engine::chain::{Chain, SignedTransaction, TransferWorkload, replay};
+use cairn_chain::replay::{ReplayOptions, replay};
+use cairn_chain::{Chain, SignedTransaction};
 use cairn_engine::runtime::{ExecConfig, Executor};
 use cairn_host_api::world::Address;
-use cairn_state::{RocksBackend, RocksStore, StoreOptions};
+use cairn_state::{RocksStore, StoreOptions};
+
+use crate::workload::TransferWorkload;
 use serde::Serialize;
 
 /// What to run.
@@ -76,7 +79,7 @@ pub struct E2eReport {
 #[derive(Debug)]
 pub struct E2eFixture {
     /// The chain.
-    pub chain: Chain<RocksBackend>,
+    pub chain: Chain<RocksStore>,
     /// The workload generating its transactions.
     pub workload: TransferWorkload,
     dir: tempfile::TempDir,
@@ -224,11 +227,9 @@ pub fn run(config: &E2eConfig) -> E2eReport {
         RocksStore::open(replay_dir.path(), StoreOptions::default()).expect("open scratch");
     let started = Instant::now();
     let report = replay(
-        fixture.chain.store(),
+        fixture.chain.state(),
         scratch,
-        executor(),
-        1,
-        None,
+        &ReplayOptions::default(),
         |_, _| {},
     )
     .expect("replay");

@@ -42,7 +42,7 @@ pub fn programs() -> Vec<Program> {
         wat("sort", include_str!("../programs/sort.wat")),
         Program {
             name: "token",
-            wasm: include_bytes!("../../contracts/artifacts/token.wasm").to_vec(),
+            wasm: crate::workload::TOKEN_WASM.to_vec(),
             token: true,
         },
     ]
@@ -150,7 +150,7 @@ fn linker(engine: &Engine) -> Linker<BenchHost> {
             "keccak256",
             |mut c: Caller<'_, BenchHost>, p: i32, l: i32, dst: i32| {
                 let data = read(&c, p, l)?;
-                let hash = cairn_engine::chain::keccak256(&data);
+                let hash = cairn_host_api::keccak256(&data);
                 write(&mut c, dst, hash.as_bytes())
             },
         )
@@ -535,7 +535,7 @@ mod tests {
         memory.read(&runner.store, 0, &mut out).unwrap();
         assert_eq!(
             out.to_vec(),
-            cairn_engine::chain::keccak256(&[]).as_bytes().to_vec()
+            cairn_host_api::keccak256(&[]).as_bytes().to_vec()
         );
     }
 }

@@ -7,13 +7,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use cairn_engine::chain::{Chain, ChainError, TransferWorkload};
+use cairn_benches::workload::TransferWorkload;
+use cairn_chain::view::DivergenceView;
+use cairn_chain::{Chain, ChainError, SetupError};
 use cairn_host_api::world::Address;
 use cairn_state::{RocksStore, StoreOptions};
 use clap::Args;
 use serde_json::json;
 
-use crate::chain_cmd::{dir_size, executor, replay_into_scratch, scratch_dir};
+use crate::common::{dir_size, executor, replay_into_scratch, scratch_dir};
 
 /// `cairn demo`.
 #[derive(Debug, Args)]
@@ -88,7 +90,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
             ));
             chain
         }
-        Err(ChainError::NotInitialized) => {
+        Err(ChainError::Setup(error)) if matches!(*error, SetupError::NotInitialized) => {
             // Chain::open consumed the store; reopen it for init.
             let store = RocksStore::open(data_dir, StoreOptions::default())?;
             let chain = Chain::init(store, executor(), workload.genesis())?;
@@ -159,7 +161,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
                 .map(|b| b.map_or(0, |b| b.transactions.len() as u64))
         })
         .sum::<Result<u64, _>>()?;
-    let source = chain.into_store();
+    let source = chain.into_state();
     let (report, replay_seconds) = replay_into_scratch(&source, 1, None, !args.json)?;
     let data_bytes = dir_size(data_dir);
     let exec_tx_per_s = if exec_seconds > 0.0 {
@@ -183,7 +185,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
             "replay_tx_per_s": replay_tx_per_s,
             "state_root": hex::encode(head.state_root),
             "replay_verified": verified,
-            "replay_divergence": report.divergence.as_ref().map(ToString::to_string),
+            "replay_divergence": report.divergence.as_ref().map(DivergenceView::from),
             "data_bytes": data_bytes,
             "data_dir": (!temporary).then(|| data_dir.display().to_string()),
         });

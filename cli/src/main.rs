@@ -5,11 +5,20 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
-mod chain_cmd;
+mod block;
+mod bundle;
+mod common;
+mod contract;
 mod demo;
+mod init;
+mod key;
 mod prepare;
+mod replay;
 mod run;
 mod state_cmd;
+mod tx;
+
+use common::Status;
 
 /// Cairn: a deterministic smart-contract execution engine.
 #[derive(Debug, Parser)]
@@ -32,29 +41,30 @@ enum Command {
     /// The main job: produce, commit and replay a chain of token and native transfers.
     Demo(demo::DemoArgs),
     /// Create a chain in a data directory from a genesis file.
-    Init(chain_cmd::InitArgs),
+    Init(init::InitArgs),
     /// Create keys and print addresses.
-    Key(chain_cmd::KeyArgs),
+    Key(key::KeyArgs),
     /// Sign transactions and include them in a block.
-    Tx(chain_cmd::TxArgs),
+    Tx(tx::TxArgs),
     /// Import and export blocks.
-    Block(chain_cmd::BlockArgs),
+    Block(block::BlockArgs),
     /// Deploy a contract in a new block.
-    Deploy(chain_cmd::DeployArgs),
+    Deploy(contract::DeployArgs),
     /// Call a contract in a new block.
-    Call(chain_cmd::CallArgs),
+    Call(contract::CallArgs),
     /// Read-only call against the head state; nothing is committed.
-    Query(chain_cmd::QueryArgs),
+    Query(contract::QueryArgs),
     /// Re-execute the stored chain in a fresh store and check every receipt and root.
-    Replay(chain_cmd::ReplayArgs),
+    Replay(replay::ReplayArgs),
     /// Export a block as a replay bundle, or verify one offline.
-    Bundle(chain_cmd::BundleArgs),
+    Bundle(bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
+    init_tracing();
     let cli = Cli::parse();
     match dispatch(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => status.into(),
         Err(error) => {
             // The error and its causes, as cargo prints them: no stack trace,
             // even where RUST_BACKTRACE is set for panics.
@@ -71,21 +81,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(command: Command) -> anyhow::Result<()> {
+/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default: warnings).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn dispatch(command: Command) -> anyhow::Result<Status> {
+    let done = |result: anyhow::Result<()>| result.map(|()| Status::Done);
     match command {
-        Command::State(args) => state_cmd::run(args),
-        Command::Prepare(args) => prepare::run(args),
+        Command::State(args) => done(state_cmd::run(args)),
+        Command::Prepare(args) => done(prepare::run(args)),
         Command::Run(args) => run::run(args),
-        Command::Bench(args) => bench::run(args),
-        Command::Demo(args) => demo::run(args),
-        Command::Init(args) => chain_cmd::init(args),
-        Command::Key(args) => chain_cmd::key(args),
-        Command::Tx(args) => chain_cmd::tx(args),
-        Command::Block(args) => chain_cmd::block(args),
-        Command::Deploy(args) => chain_cmd::deploy(args),
-        Command::Call(args) => chain_cmd::call(args),
-        Command::Query(args) => chain_cmd::query(args),
-        Command::Replay(args) => chain_cmd::replay_cmd(args),
-        Command::Bundle(args) => chain_cmd::bundle(args),
+        Command::Bench(args) => done(bench::run(args)),
+        Command::Demo(args) => done(demo::run(args)),
+        Command::Init(args) => init::init(args),
+        Command::Key(args) => key::key(args),
+        Command::Tx(args) => tx::tx(args),
+        Command::Block(args) => block::block(args),
+        Command::Deploy(args) => contract::deploy(args),
+        Command::Call(args) => contract::call(args),
+        Command::Query(args) => contract::query(args),
+        Command::Replay(args) => replay::replay_cmd(args),
+        Command::Bundle(args) => bundle::bundle(args),
     }
 }

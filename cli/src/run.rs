@@ -6,13 +6,16 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use cairn_engine::prepare::prepare_code;
 use cairn_engine::runtime::{
-    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, FrameTrace, InMemoryWorld,
-    Message, MessageKind, TrapDiagnostics,
+    BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message,
+    MessageKind, TrapDiagnostics,
 };
 use cairn_host_api::abi::decode_revert;
 use cairn_host_api::world::{Account, Address, U256};
+use cairn_chain::codec::to_hex;
+use cairn_chain::view::{OutcomeView, collapse_backtrace};
 use clap::Args;
-use serde_json::{Value, json};
+
+use crate::common::{Status, print_json};
 
 /// Gas limit used when `--gas` is not given.
 const DEFAULT_GAS: u64 = 10_000_000;
@@ -56,11 +59,7 @@ fn contract() -> Address {
     Address::repeat_byte(0xc0)
 }
 
-/// Exit code of a run whose contract reverted or halted (the outcome is printed);
-/// 1 is a bad input file or flag, 2 a usage error (clap).
-const EXIT_CONTRACT_FAILED: i32 = 3;
-
-pub(crate) fn run(args: RunArgs) -> Result<()> {
+pub(crate) fn run(args: RunArgs) -> Result<Status> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let code = wat::parse_bytes(&bytes)
@@ -133,106 +132,19 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     }
 
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome_json(&outcome, args.gas))?
-        );
+        print_json(&OutcomeView::new(&outcome, args.gas))?;
     } else {
         print_text(&outcome, args.gas);
     }
-    if !outcome.is_success() {
-        std::process::exit(EXIT_CONTRACT_FAILED);
-    }
-    Ok(())
+    Ok(if outcome.is_success() {
+        Status::Done
+    } else {
+        Status::ContractFailed
+    })
 }
 
 fn hex0x(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
-fn error_json(outcome: &ExecOutcome) -> Value {
-    let (kind, message) = match &outcome.status {
-        ExecStatus::Success { .. } => return Value::Null,
-        // Revert data in the SDK's format (specs/abi.md) names its reason.
-        ExecStatus::Revert { data } => ("revert".to_owned(), decode_revert(data).to_string()),
-        ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string()),
-    };
-    let diagnostics = outcome.diagnostics.as_ref();
-    json!({
-        "kind": kind,
-        "message": diagnostics.map_or(message, |d| d.message.clone()),
-        "function": diagnostics.and_then(|d| d.function.clone()),
-        "export": diagnostics.map(|d| d.export.clone()),
-        "host_function": diagnostics.and_then(|d| d.host_function.clone()),
-        "gas_left": diagnostics.map(|d| d.gas_left),
-        "depth": diagnostics.map(|d| d.depth),
-        // Innermost frame first, like the text output.
-        "backtrace": diagnostics
-            .map(|d| d.backtrace.iter().rev().map(ToString::to_string).collect::<Vec<_>>())
-            .unwrap_or_default(),
-    })
-}
-
-fn frame_json(frame: &FrameTrace) -> Value {
-    let diagnostics = frame.diagnostics.as_ref();
-    json!({
-        "depth": frame.depth,
-        "contract": hex0x(frame.contract.as_bytes()),
-        "export": frame.export,
-        "status": frame.status.name(),
-        "gas_used": frame.gas_used,
-        "message": diagnostics.map(|d| d.message.clone()),
-        "function": diagnostics.and_then(|d| d.function.clone()),
-        "host_function": diagnostics.and_then(|d| d.host_function.clone()),
-        "backtrace": diagnostics
-            .map(|d| d.backtrace.iter().rev().map(ToString::to_string).collect::<Vec<_>>())
-            .unwrap_or_default(),
-    })
-}
-
-fn outcome_json(outcome: &ExecOutcome, gas_limit: u64) -> Value {
-    let return_data = match &outcome.status {
-        ExecStatus::Success { return_data } => return_data.as_slice(),
-        ExecStatus::Revert { data } => data.as_slice(),
-        ExecStatus::Halt { .. } => &[],
-    };
-    let logs: Vec<Value> = outcome
-        .logs
-        .iter()
-        .map(|log| {
-            json!({
-                "address": hex0x(log.address.as_bytes()),
-                "topics": log.topics.iter().map(|t| hex0x(t.as_bytes())).collect::<Vec<_>>(),
-                "data": hex0x(&log.data),
-            })
-        })
-        .collect();
-    let storage: Vec<Value> = outcome
-        .changes
-        .storage
-        .iter()
-        .map(|((address, key), value)| {
-            json!({
-                "address": hex0x(address.as_bytes()),
-                "key": hex0x(key),
-                "value": value.as_deref().map(hex0x),
-            })
-        })
-        .collect();
-    let mut out = json!({
-        "status": outcome.status.name(),
-        "gas_used": outcome.gas_used,
-        "gas_limit": gas_limit,
-        "return_data": hex0x(return_data),
-        "logs": logs,
-        "storage_changes": storage,
-        "debug_output": outcome.debug_output,
-        "frames": outcome.frames.iter().map(frame_json).collect::<Vec<_>>(),
-    });
-    if !outcome.is_success() {
-        out["error"] = error_json(outcome);
-    }
-    out
+    to_hex(bytes)
 }
 
 /// Hex of at most the first 256 bytes, noting the full length (`--json` prints all).
@@ -250,7 +162,14 @@ fn hex_preview(bytes: &[u8]) -> String {
 
 fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
     println!("status:      {}", outcome.status.name());
-    println!("gas used:    {} of {gas_limit}", outcome.gas_used);
+    if matches!(outcome.status, ExecStatus::Halt { .. }) && outcome.gas_used == gas_limit {
+        println!(
+            "gas used:    {} of {gas_limit} (a halt is charged the whole limit; `gas left` below is where the counter stood)",
+            outcome.gas_used
+        );
+    } else {
+        println!("gas used:    {} of {gas_limit}", outcome.gas_used);
+    }
     match &outcome.status {
         ExecStatus::Success { return_data } => {
             println!("return data: {}", hex_preview(return_data))
@@ -308,7 +227,7 @@ fn print_diagnostics(d: &TrapDiagnostics) {
     println!("gas left:    {}", d.gas_left);
     if !d.backtrace.is_empty() {
         println!("backtrace (innermost first):");
-        for (i, frame) in d.backtrace.iter().rev().enumerate() {
+        for (i, frame) in collapse_backtrace(&d.backtrace).iter().enumerate() {
             println!("  {i}: {frame}");
         }
     }

@@ -2,6 +2,7 @@
 //! cross-contract calls, gas exactness, determinism, hostile modules and the
 //! committed execution vectors. Every module runs through `prepare_code`.
 
+use cairn_engine::prepare::Rule;
 use cairn_engine::runtime::{
     BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, HaltReason, InMemoryWorld,
     Message, MessageKind, NodeError, TrapKind,
@@ -1027,19 +1028,30 @@ fn deploy_stores_code_runs_deploy_and_rejects_bad_code() {
     assert!(is_halt(&h.run(&msg), &HaltReason::ContractExists));
 
     // Invalid code is a halt naming the validation failure, not a node error.
-    for bad in [
-        b"not wasm".to_vec(),
-        wat::parse_str("(module (func (export \"call\") (drop (f32.const 1))))").unwrap(),
+    for (bad, rule) in [
+        (b"not wasm".to_vec(), Rule::Malformed),
+        (
+            wat::parse_str("(module (func (export \"call\") (drop (f32.const 1))))").unwrap(),
+            Rule::FloatingPoint,
+        ),
     ] {
         let msg = Message {
             kind: MessageKind::Deploy { code: bad },
             ..h.message(addr(2), b"", GAS)
         };
         let outcome = h.run(&msg);
+        assert_eq!(
+            outcome.status,
+            ExecStatus::Halt {
+                reason: HaltReason::InvalidCode(rule)
+            }
+        );
+        // The validator's message is a diagnostic, never part of the status.
+        let diagnostics = outcome.diagnostics.expect("a rejected deploy says why");
         assert!(
-            matches!(&outcome.status, ExecStatus::Halt { reason: HaltReason::InvalidCode(m) } if !m.is_empty()),
-            "{:?}",
-            outcome.status
+            diagnostics.message.contains(rule.name()),
+            "{}",
+            diagnostics.message
         );
         assert_eq!(outcome.gas_used, 0);
         assert!(outcome.changes.is_empty());

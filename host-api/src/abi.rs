@@ -18,14 +18,14 @@
 
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use primitive_types::H256;
-use sha3::{Digest, Keccak256};
+use crate::keccak256;
 
 /// A 4-byte method selector.
 pub type Selector = [u8; 4];
 
 /// The selector of `method`: the first 4 bytes of keccak256 of its name.
 pub fn selector(method: &str) -> Selector {
-    let digest = Keccak256::digest(method.as_bytes());
+    let digest = keccak256(method.as_bytes());
     [digest[0], digest[1], digest[2], digest[3]]
 }
 
@@ -176,7 +176,7 @@ pub fn encode_revert_reason(reason: &str) -> Vec<u8> {
 
 /// Topic 0 of an event named `name`: keccak256 of the name.
 pub fn event_signature(name: &str) -> H256 {
-    H256(Keccak256::digest(name.as_bytes()).into())
+    keccak256(name.as_bytes())
 }
 
 /// The topic of an indexed event field: its SCALE encoding right-padded with
@@ -188,7 +188,7 @@ pub fn topic<T: Encode + ?Sized>(value: &T) -> H256 {
         out[..encoded.len()].copy_from_slice(&encoded);
         H256(out)
     } else {
-        H256(Keccak256::digest(&encoded).into())
+        keccak256(&encoded)
     }
 }
 
@@ -259,7 +259,7 @@ mod tests {
         let t = topic(&7u32);
         assert_eq!(&t.0[..5], &[7, 0, 0, 0, 0]);
         let long = [9u8; 40];
-        assert_eq!(topic(&long), H256(Keccak256::digest(long.encode()).into()));
+        assert_eq!(topic(&long), keccak256(&long.encode()));
         assert_eq!(event_signature("").0[..4], [0xc5, 0xd2, 0x46, 0x01]);
     }
 

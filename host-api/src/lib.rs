@@ -26,6 +26,14 @@ pub mod abi;
 #[cfg(feature = "std")]
 pub mod world;
 
+/// keccak256 of `data`: the one hash function of Cairn's host side
+/// (addresses, selectors, topics, transaction and block hashes).
+#[cfg(feature = "std")]
+pub fn keccak256(data: &[u8]) -> primitive_types::H256 {
+    use sha3::Digest;
+    primitive_types::H256(sha3::Keccak256::digest(data).into())
+}
+
 /// Version of the host API this crate declares.
 pub const HOST_API_VERSION: u32 = 1;
 

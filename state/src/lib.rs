@@ -57,6 +57,7 @@
 //! ```
 
 pub mod backend;
+pub mod db;
 pub mod error;
 pub mod hash;
 pub mod node;
@@ -69,6 +70,7 @@ pub mod store;
 pub mod tree;
 
 pub use backend::{Backend, Column, MemoryBackend, WriteBatch};
+pub use db::{PreparedState, StateDb, StateView};
 pub use error::StateError;
 pub use hash::{EMPTY_HASH, Hash, StateRoot, keccak256};
 pub use node::{NibblePath, Node, NodeKey};
@@ -81,6 +83,6 @@ pub use rocks::{RocksBackend, RocksOptions};
 pub use store::RocksStore;
 pub use store::{
     AuxWrites, FORMAT_VERSION, MemoryStore, PreparedCommit, Retention, StateChanges, StateRead,
-    Store, StoreOptions, Version,
+    Store, StoreOptions, StoreReader, Version,
 };
 pub use tree::{NodeBatch, RootRef, TreeReader, TreeUpdate};

@@ -1,6 +1,7 @@
 //! The versioned store: the pure trie plus persistence over a [`Backend`].
 
 use crate::backend::{Backend, Column, MemoryBackend, WriteBatch};
+use crate::db::{PreparedState, StateDb, StateView};
 use crate::error::StateError;
 use crate::hash::{EMPTY_HASH, Hash, StateRoot, keccak256, to_hex};
 use crate::node::{InternalNode, Node, NodeKey};
@@ -8,7 +9,7 @@ use crate::proof::{Proof, Witness};
 use crate::tree::{self, RootRef, TreeReader, TreeUpdate};
 use parity_scale_codec::{DecodeAll, Encode};
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The on-disk format this build reads and writes. Bump on any change to
 /// keys, encodings or column layout; older stores are then refused.
@@ -96,16 +97,46 @@ struct Latest {
     root: Option<RootRef>,
 }
 
-/// The versioned Merkleized state over a backend: RocksDB
-/// (`RocksStore`, feature `rocksdb`) or memory ([`MemoryStore`]).
-#[derive(Debug)]
-pub struct Store<B> {
-    backend: B,
-    options: StoreOptions,
+/// Which versions exist: changed only by the writer, read by everyone.
+#[derive(Clone, Debug, Default)]
+struct Versions {
     latest: Option<Latest>,
     first: Option<Version>,
     oldest: Option<Version>,
+}
+
+/// What the writer and its read handles share.
+#[derive(Debug)]
+struct Shared<B> {
+    backend: B,
+    versions: RwLock<Versions>,
     node_cache: Mutex<NodeCache>,
+}
+
+/// The versioned Merkleized state over a backend: RocksDB
+/// (`RocksStore`, feature `rocksdb`) or memory ([`MemoryStore`]). The one
+/// writer; [`Store::reader`] hands out read handles for other threads.
+#[derive(Debug)]
+pub struct Store<B> {
+    shared: Arc<Shared<B>>,
+    options: StoreOptions,
+}
+
+/// A cheap, cloneable read handle of a [`Store`]: reads committed versions
+/// ([`StateView`]) from any thread while the writer commits. Committed
+/// versions never change; a version pruned during a read fails the read with
+/// [`StateError::VersionUnavailable`] instead of giving a wrong answer.
+#[derive(Debug)]
+pub struct StoreReader<B> {
+    shared: Arc<Shared<B>>,
+}
+
+impl<B> Clone for StoreReader<B> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
 }
 
 /// The upper levels of the latest trie, decoded and verified. Every block's
@@ -187,57 +218,42 @@ impl<B: Backend> Store<B> {
                 backend.write(batch)?;
             }
         }
-        let mut store = Self {
+        let shared = Shared {
             backend,
-            options,
-            latest: None,
-            first: None,
-            oldest: None,
+            versions: RwLock::default(),
             node_cache: Mutex::default(),
         };
         if let Some(bytes) = latest_bytes {
             let version = decode_u64("latest version record", &bytes)?;
-            let root = store.root_record(version)?;
-            store.latest = Some(Latest { version, root });
-            store.first = Some(
-                store
-                    .meta_u64(META_FIRST, "first version record")?
-                    .unwrap_or(version),
-            );
-            store.oldest = Some(
-                store
-                    .meta_u64(META_OLDEST, "oldest version record")?
-                    .unwrap_or(version),
-            );
+            let root = shared.root_record(version)?;
+            let first = shared
+                .meta_u64(META_FIRST, "first version record")?
+                .unwrap_or(version);
+            let oldest = shared
+                .meta_u64(META_OLDEST, "oldest version record")?
+                .unwrap_or(version);
+            *shared.versions_mut() = Versions {
+                latest: Some(Latest { version, root }),
+                first: Some(first),
+                oldest: Some(oldest),
+            };
         }
-        Ok(store)
-    }
-
-    fn meta_u64(&self, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
-        self.backend
-            .get(Column::Meta, key)?
-            .map(|b| decode_u64(what, &b))
-            .transpose()
-    }
-
-    fn root_record(&self, version: Version) -> Result<Option<RootRef>, StateError> {
-        let bytes = self
-            .backend
-            .get(Column::Meta, &root_key(version))?
-            .ok_or_else(|| {
-                StateError::corrupt_record(
-                    "root record",
-                    format!("no root recorded for committed version {version}"),
-                )
-            })?;
-        Option::<RootRef>::decode_all(&mut &bytes[..]).map_err(|e| {
-            StateError::corrupt_record("root record", format!("version {version}: {e}"))
+        Ok(Self {
+            shared: Arc::new(shared),
+            options,
         })
+    }
+
+    /// A read handle for other threads (RPC, proofs) while this store commits.
+    pub fn reader(&self) -> StoreReader<B> {
+        StoreReader {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// The backend.
     pub fn backend(&self) -> &B {
-        &self.backend
+        &self.shared.backend
     }
 
     /// The options the store was opened with.
@@ -247,18 +263,20 @@ impl<B: Backend> Store<B> {
 
     /// The latest committed version, `None` before the first commit.
     pub fn latest_version(&self) -> Option<Version> {
-        self.latest.as_ref().map(|l| l.version)
+        self.shared.latest_version()
     }
 
     /// The oldest version still readable (values, proofs).
     pub fn oldest_version(&self) -> Option<Version> {
-        self.oldest
+        self.shared.versions().oldest
     }
 
     /// The root of the latest version ([`StateRoot::EMPTY`] before the first commit).
     pub fn root(&self) -> StateRoot {
         StateRoot(
-            self.latest
+            self.shared
+                .versions()
+                .latest
                 .as_ref()
                 .and_then(|l| l.root.as_ref())
                 .map_or(EMPTY_HASH, |r| r.hash),
@@ -267,63 +285,27 @@ impl<B: Backend> Store<B> {
 
     /// The root of any committed version (also pruned ones: roots are kept).
     pub fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
-        match (self.first, self.latest_version()) {
-            (Some(first), Some(latest)) if (first..=latest).contains(&version) => Ok(StateRoot(
-                self.root_record(version)?.map_or(EMPTY_HASH, |r| r.hash),
-            )),
-            _ => Err(self.unavailable(version)),
-        }
-    }
-
-    fn unavailable(&self, version: Version) -> StateError {
-        let reason = match (self.oldest, self.latest_version()) {
-            (Some(oldest), Some(latest)) => format!("the store holds versions {oldest}..={latest}"),
-            _ => "nothing is committed yet".to_string(),
-        };
-        StateError::VersionUnavailable {
-            requested: version,
-            reason: reason.into(),
-        }
-    }
-
-    fn ensure_retained(&self, version: Version) -> Result<(), StateError> {
-        match (self.oldest, self.latest_version()) {
-            (Some(oldest), Some(latest)) if (oldest..=latest).contains(&version) => Ok(()),
-            _ => Err(self.unavailable(version)),
-        }
+        self.shared.root_at(version)
     }
 
     /// The latest value of `key`: one backend read, no trie walk.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.backend.get(Column::Latest, key)
+        self.shared.backend.get(Column::Latest, key)
     }
 
     /// The value of `key` at a retained `version`.
     pub fn get_at(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StateError> {
-        self.ensure_retained(version)?;
+        // Only the writer commits, so its latest version cannot move under
+        // this read: the latest column answers it in one read.
         if Some(version) == self.latest_version() {
             return self.get(key);
         }
-        let key_hash = keccak256(key);
-        match self
-            .backend
-            .seek_prev(Column::History, &history_key(&key_hash, version))?
-        {
-            Some((found, bytes)) if found.starts_with(&key_hash) => {
-                Option::<Vec<u8>>::decode_all(&mut &bytes[..]).map_err(|e| {
-                    StateError::corrupt_record(
-                        "value history entry",
-                        format!("0x{}: {e}", to_hex(&found)),
-                    )
-                })
-            }
-            _ => Ok(None),
-        }
+        self.shared.get_at(key, version)
     }
 
     /// An auxiliary record written by [`Store::commit`].
     pub fn get_aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.backend.get(Column::Aux, key)
+        self.shared.backend.get(Column::Aux, key)
     }
 
     /// Auxiliary records with `start <= key < end`, in key order, at most `limit`.
@@ -333,7 +315,7 @@ impl<B: Backend> Store<B> {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<crate::backend::Entry>, StateError> {
-        self.backend.scan(Column::Aux, start, end, limit)
+        self.shared.backend.scan(Column::Aux, start, end, limit)
     }
 
     /// The value of `key` at a retained `version` and a proof of it (or of
@@ -343,25 +325,7 @@ impl<B: Backend> Store<B> {
         key: &[u8],
         version: Version,
     ) -> Result<(Option<Vec<u8>>, Proof), StateError> {
-        self.ensure_retained(version)?;
-        let key_hash = keccak256(key);
-        let root = self.root_record(version)?;
-        let proof = tree::prove(self, root.as_ref(), version, &key_hash)?;
-        let value = self.get_at(key, version)?;
-        let proven = proof
-            .leaf
-            .filter(|l| l.key_hash == key_hash)
-            .map(|l| l.value_hash);
-        if proven != value.as_deref().map(keccak256) {
-            return Err(StateError::corrupt_record(
-                "value",
-                format!(
-                    "the stored value of key 0x{} at version {version} disagrees with the trie",
-                    to_hex(key)
-                ),
-            ));
-        }
-        Ok((value, proof))
+        self.shared.prove(key, version)
     }
 
     /// A witness for all `keys` at a retained `version`, sharing nodes.
@@ -370,12 +334,7 @@ impl<B: Backend> Store<B> {
         keys: &[K],
         version: Version,
     ) -> Result<Witness, StateError> {
-        self.ensure_retained(version)?;
-        let mut key_hashes: Vec<Hash> = keys.iter().map(|k| keccak256(k.as_ref())).collect();
-        key_hashes.sort_unstable();
-        key_hashes.dedup();
-        let root = self.root_record(version)?;
-        tree::witness(self, root.as_ref(), version, &key_hashes)
+        self.shared.witness(keys, version)
     }
 
     /// Computes version `version` from `changes` without writing anything.
@@ -405,10 +364,10 @@ impl<B: Backend> Store<B> {
             .iter()
             .map(|(_, key_hash, value)| (*key_hash, value.as_deref().map(keccak256)))
             .collect();
-        let base_root = self.latest.as_ref().and_then(|l| l.root.as_ref());
+        let base_root = self.shared.versions().latest.and_then(|l| l.root);
         let update = tree::apply(
-            self,
-            base_root,
+            &*self.shared,
+            base_root.as_ref(),
             base.unwrap_or(version),
             version,
             &tree_changes,
@@ -500,9 +459,10 @@ impl<B: Backend> Store<B> {
             META_LATEST.to_vec(),
             version.to_be_bytes().to_vec(),
         );
-        let first = self.first.unwrap_or(version);
-        let mut oldest = self.oldest.unwrap_or(version);
-        if self.first.is_none() {
+        let versions = self.shared.versions();
+        let first = versions.first.unwrap_or(version);
+        let mut oldest = versions.oldest.unwrap_or(version);
+        if versions.first.is_none() {
             batch.put(
                 Column::Meta,
                 META_FIRST.to_vec(),
@@ -520,13 +480,15 @@ impl<B: Backend> Store<B> {
                 .saturating_sub(keep.max(1))
                 .max(first);
             if cutoff > oldest {
-                self.prune_into(cutoff, &mut batch)?;
+                self.shared.prune_into(cutoff, &mut batch)?;
+                // Readers must see the cutoff before the deletes land.
+                self.shared.versions_mut().oldest = Some(cutoff);
                 oldest = cutoff;
             }
         }
-        self.backend.write(batch)?;
+        self.shared.backend.write(batch)?;
         {
-            let mut cache = self.cache();
+            let mut cache = self.shared.cache();
             for key in &prepared.update.batch.stale {
                 cache.nodes.remove(key);
             }
@@ -538,12 +500,14 @@ impl<B: Backend> Store<B> {
                 }
             }
         }
-        self.latest = Some(Latest {
-            version,
-            root: prepared.update.root_node,
-        });
-        self.first = Some(first);
-        self.oldest = Some(oldest);
+        *self.shared.versions_mut() = Versions {
+            latest: Some(Latest {
+                version,
+                root: prepared.update.root_node,
+            }),
+            first: Some(first),
+            oldest: Some(oldest),
+        };
         Ok(prepared.update.root)
     }
 
@@ -564,18 +528,173 @@ impl<B: Backend> Store<B> {
     pub fn prune_to(&mut self, oldest: Version) -> Result<(), StateError> {
         let latest = self
             .latest_version()
-            .ok_or_else(|| self.unavailable(oldest))?;
+            .ok_or_else(|| self.shared.unavailable(oldest))?;
         if oldest > latest {
-            return Err(self.unavailable(oldest));
+            return Err(self.shared.unavailable(oldest));
         }
-        if self.oldest.is_some_and(|o| oldest <= o) {
+        if self.oldest_version().is_some_and(|o| oldest <= o) {
             return Ok(());
         }
         let mut batch = WriteBatch::default();
-        self.prune_into(oldest, &mut batch)?;
-        self.backend.write(batch)?;
-        self.oldest = Some(oldest);
+        self.shared.prune_into(oldest, &mut batch)?;
+        // Readers must see the new oldest version before the deletes land.
+        self.shared.versions_mut().oldest = Some(oldest);
+        self.shared.backend.write(batch)?;
         Ok(())
+    }
+}
+
+impl<B: Backend> Shared<B> {
+    fn versions(&self) -> Versions {
+        // Versions are replaced whole; a panic cannot leave them half-written.
+        self.versions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn versions_mut(&self) -> std::sync::RwLockWriteGuard<'_, Versions> {
+        self.versions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn latest_version(&self) -> Option<Version> {
+        self.versions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .latest
+            .as_ref()
+            .map(|l| l.version)
+    }
+
+    fn meta_u64(&self, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
+        self.backend
+            .get(Column::Meta, key)?
+            .map(|b| decode_u64(what, &b))
+            .transpose()
+    }
+
+    fn root_record(&self, version: Version) -> Result<Option<RootRef>, StateError> {
+        let bytes = self
+            .backend
+            .get(Column::Meta, &root_key(version))?
+            .ok_or_else(|| {
+                StateError::corrupt_record(
+                    "root record",
+                    format!("no root recorded for committed version {version}"),
+                )
+            })?;
+        Option::<RootRef>::decode_all(&mut &bytes[..]).map_err(|e| {
+            StateError::corrupt_record("root record", format!("version {version}: {e}"))
+        })
+    }
+
+    fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
+        let versions = self.versions();
+        match (versions.first, versions.latest.map(|l| l.version)) {
+            (Some(first), Some(latest)) if (first..=latest).contains(&version) => Ok(StateRoot(
+                self.root_record(version)?.map_or(EMPTY_HASH, |r| r.hash),
+            )),
+            _ => Err(self.unavailable(version)),
+        }
+    }
+
+    fn unavailable(&self, version: Version) -> StateError {
+        let versions = self.versions();
+        let reason = match (versions.oldest, versions.latest.map(|l| l.version)) {
+            (Some(oldest), Some(latest)) => format!("the store holds versions {oldest}..={latest}"),
+            _ => "nothing is committed yet".to_string(),
+        };
+        StateError::VersionUnavailable {
+            requested: version,
+            reason: reason.into(),
+        }
+    }
+
+    fn is_retained(&self, version: Version) -> bool {
+        let versions = self.versions();
+        match (versions.oldest, versions.latest.map(|l| l.version)) {
+            (Some(oldest), Some(latest)) => (oldest..=latest).contains(&version),
+            _ => false,
+        }
+    }
+
+    /// Runs `read` of `version` if it is retained, and checks it still is
+    /// afterwards: pruning raises the oldest version before it deletes, so a
+    /// read that raced a prune is refused rather than answered wrongly.
+    fn read_retained<T>(
+        &self,
+        version: Version,
+        read: impl FnOnce() -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        if !self.is_retained(version) {
+            return Err(self.unavailable(version));
+        }
+        let result = read();
+        if !self.is_retained(version) {
+            return Err(self.unavailable(version));
+        }
+        result
+    }
+
+    /// The value of `key` at `version` from the value history (every
+    /// committed value is there, the latest included).
+    fn get_at(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StateError> {
+        self.read_retained(version, || {
+            let key_hash = keccak256(key);
+            match self
+                .backend
+                .seek_prev(Column::History, &history_key(&key_hash, version))?
+            {
+                Some((found, bytes)) if found.starts_with(&key_hash) => {
+                    Option::<Vec<u8>>::decode_all(&mut &bytes[..]).map_err(|e| {
+                        StateError::corrupt_record(
+                            "value history entry",
+                            format!("0x{}: {e}", to_hex(&found)),
+                        )
+                    })
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn prove(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+        self.read_retained(version, || {
+            let key_hash = keccak256(key);
+            let root = self.root_record(version)?;
+            let proof = tree::prove(self, root.as_ref(), version, &key_hash)?;
+            let value = self.get_at(key, version)?;
+            let proven = proof
+                .leaf
+                .filter(|l| l.key_hash == key_hash)
+                .map(|l| l.value_hash);
+            if proven != value.as_deref().map(keccak256) {
+                return Err(StateError::corrupt_record(
+                    "value",
+                    format!(
+                        "the stored value of key 0x{} at version {version} disagrees with the trie",
+                        to_hex(key)
+                    ),
+                ));
+            }
+            Ok((value, proof))
+        })
+    }
+
+    fn witness<K: AsRef<[u8]>>(&self, keys: &[K], version: Version) -> Result<Witness, StateError> {
+        self.read_retained(version, || {
+            let mut key_hashes: Vec<Hash> = keys.iter().map(|k| keccak256(k.as_ref())).collect();
+            key_hashes.sort_unstable();
+            key_hashes.dedup();
+            let root = self.root_record(version)?;
+            tree::witness(self, root.as_ref(), version, &key_hashes)
+        })
     }
 
     /// Adds to `batch` the deletes that make `oldest` the oldest version.
@@ -628,7 +747,7 @@ fn stale_key(since: Version, kind: u8) -> Vec<u8> {
     key
 }
 
-impl<B> Store<B> {
+impl<B> Shared<B> {
     fn cache(&self) -> MutexGuard<'_, NodeCache> {
         // The cache holds only verified nodes; a panic elsewhere cannot leave
         // it inconsistent, so a poisoned lock is still usable.
@@ -638,7 +757,7 @@ impl<B> Store<B> {
     }
 }
 
-impl<B: Backend> TreeReader for Store<B> {
+impl<B: Backend> TreeReader for Shared<B> {
     fn cached_internal(&self, key: &NodeKey) -> Option<(Hash, InternalNode)> {
         self.cache().nodes.get(key).cloned()
     }
@@ -646,7 +765,7 @@ impl<B: Backend> TreeReader for Store<B> {
     fn internal_verified(&self, version: u64, key: &NodeKey, hash: &Hash, node: &InternalNode) {
         // Only the latest version's nodes are kept: they are dropped when
         // they go stale, which bounds the cache to one trie's upper levels.
-        if key.path.len() <= CACHED_DEPTH && self.latest_version() == Some(version) {
+        if key.path.len() <= CACHED_DEPTH && Shared::latest_version(self) == Some(version) {
             self.cache()
                 .nodes
                 .insert(key.clone(), (*hash, node.clone()));
@@ -682,6 +801,82 @@ impl<B: Backend> StateRead for Store<B> {
 impl<T: StateRead + ?Sized> StateRead for &T {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         (**self).get(key)
+    }
+}
+
+impl PreparedState for PreparedCommit {
+    fn root(&self) -> StateRoot {
+        self.update.root
+    }
+    fn version(&self) -> Version {
+        self.version
+    }
+}
+
+impl<B: Backend> StateView for Store<B> {
+    fn latest_version(&self) -> Option<Version> {
+        Store::latest_version(self)
+    }
+    fn oldest_version(&self) -> Option<Version> {
+        Store::oldest_version(self)
+    }
+    fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
+        Store::root_at(self, version)
+    }
+    fn get_at(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StateError> {
+        Store::get_at(self, key, version)
+    }
+    fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+        Store::prove(self, key, version)
+    }
+    fn witness(&self, keys: &[&[u8]], version: Version) -> Result<Witness, StateError> {
+        Store::witness(self, keys, version)
+    }
+    fn get_aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Store::get_aux(self, key)
+    }
+}
+
+impl<B: Backend + 'static> StateDb for Store<B> {
+    type Prepared = PreparedCommit;
+    type Reader = StoreReader<B>;
+
+    fn reader(&self) -> StoreReader<B> {
+        Store::reader(self)
+    }
+    fn prepare(&self, version: Version, changes: &StateChanges) -> Result<PreparedCommit, StateError> {
+        Store::prepare(self, version, changes)
+    }
+    fn commit_prepared(
+        &mut self,
+        prepared: PreparedCommit,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
+        Store::commit_prepared(self, prepared, aux)
+    }
+}
+
+impl<B: Backend> StateView for StoreReader<B> {
+    fn latest_version(&self) -> Option<Version> {
+        self.shared.latest_version()
+    }
+    fn oldest_version(&self) -> Option<Version> {
+        self.shared.versions().oldest
+    }
+    fn root_at(&self, version: Version) -> Result<StateRoot, StateError> {
+        self.shared.root_at(version)
+    }
+    fn get_at(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StateError> {
+        self.shared.get_at(key, version)
+    }
+    fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+        self.shared.prove(key, version)
+    }
+    fn witness(&self, keys: &[&[u8]], version: Version) -> Result<Witness, StateError> {
+        self.shared.witness(keys, version)
+    }
+    fn get_aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.shared.backend.get(Column::Aux, key)
     }
 }
 

@@ -3,53 +3,80 @@
 use std::fmt;
 
 /// The validation rule a module broke. Each rule is one named check of the
-/// pipeline in `specs/validation.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// pipeline in `specs/validation.md`. A deploy of code that breaks one puts
+/// the rule (its fixed SCALE index, `specs/chain.md`) into the receipt; the
+/// message and hint never reach consensus data.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
 #[non_exhaustive]
 pub enum Rule {
     /// Not a well-formed, valid Wasm module (parse or type error).
+    #[codec(index = 0)]
     Malformed,
     /// The module is larger than `max_code_size`.
+    #[codec(index = 1)]
     CodeSize,
     /// A floating-point type, value or instruction.
+    #[codec(index = 2)]
     FloatingPoint,
     /// A feature outside the subset (SIMD, threads, tail calls, exceptions,
     /// GC, reference types beyond the MVP table, memory64, multi-memory,
     /// custom page sizes, table bulk operations).
+    #[codec(index = 3)]
     UnsupportedFeature,
     /// A function type with more than one result or a block with parameters.
+    #[codec(index = 4)]
     MultiValue,
     /// More parameters than `max_params`.
+    #[codec(index = 5)]
     TooManyParams,
     /// An import that is not a host function of the host API table.
+    #[codec(index = 6)]
     UnknownImport,
     /// A host function imported with a signature other than the table's.
+    #[codec(index = 7)]
     ImportSignature,
     /// More defined functions than `max_functions`.
+    #[codec(index = 8)]
     TooManyFunctions,
     /// More than one table, a non-`funcref` table, or a table larger than `max_table_size`.
+    #[codec(index = 9)]
     Table,
     /// Not exactly one memory, defined in the module.
+    #[codec(index = 10)]
     MemoryCount,
     /// The memory has no declared maximum or one above `max_memory_pages`.
+    #[codec(index = 11)]
     MemoryMaximum,
     /// More globals than `max_globals`.
+    #[codec(index = 12)]
     TooManyGlobals,
     /// An export other than the `call`/`deploy` functions and the `memory`.
+    #[codec(index = 13)]
     ExportNotAllowed,
     /// No `call` function export.
+    #[codec(index = 14)]
     MissingCallExport,
     /// The module declares a start function.
+    #[codec(index = 15)]
     StartFunction,
     /// An element segment for a table other than 0, or of non-function references.
+    #[codec(index = 16)]
     ElementSegment,
     /// More data segments than `max_data_segments`.
+    #[codec(index = 17)]
     TooManyDataSegments,
     /// A function with more locals (parameters included) than `max_locals`.
+    #[codec(index = 18)]
     TooManyLocals,
     /// A `br_table` with more targets than `max_br_table_targets`.
+    #[codec(index = 19)]
     BrTableTargets,
     /// The instrumented module failed to re-validate (a bug in the injector).
+    #[codec(index = 20)]
     Instrumentation,
 }
 

@@ -30,7 +30,6 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use cairn_host_api::world::H256;
-use sha3::{Digest, Keccak256};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{
     BlockType, FuncType, FuncValidatorAllocations, Operator, Parser, Payload, ValType,
@@ -321,7 +320,7 @@ impl<'a> Preparer<'a> {
         exports.sort_unstable();
         Ok(PreparedCode {
             code: self.module.finish(),
-            code_hash: H256(Keccak256::digest(wasm).into()),
+            code_hash: cairn_host_api::keccak256(wasm),
             schedule_hash: schedule_hash(self.schedule),
             original_size: wasm.len(),
             imports: self.imports,

@@ -8,7 +8,6 @@
 
 use cairn_host_api::world::H256;
 use parity_scale_codec::Encode;
-use sha3::{Digest, Keccak256};
 use wasmparser::Operator;
 
 /// A group of instructions that cost the same.
@@ -330,7 +329,7 @@ impl GasSchedule {
             .map(|&(name, class)| (name, class as u8))
             .collect();
         classes.encode_to(&mut bytes);
-        H256(Keccak256::digest(&bytes).into())
+        cairn_host_api::keccak256(&bytes)
     }
 
     /// The class cost table as the Markdown embedded in `specs/gas.md`.

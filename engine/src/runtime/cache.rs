@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use cairn_host_api::world::H256;
 
+use super::state::ShadowStackMap;
+
 /// A prepared module compiled by wasmi, plus what diagnostics need.
 #[derive(Debug)]
 pub(crate) struct CompiledModule {
@@ -16,7 +18,7 @@ pub(crate) struct CompiledModule {
     pub(crate) function_names: BTreeMap<u32, String>,
     pub(crate) has_deploy: bool,
     /// Export and table targets, for traced (shadow-stack) modules only.
-    pub(crate) shadow_map: Option<std::sync::Arc<super::diagnostics::ShadowStackMap>>,
+    pub(crate) shadow_map: Option<Arc<ShadowStackMap>>,
 }
 
 #[derive(Debug)]

@@ -22,24 +22,12 @@ use wasm_encoder::{ImportSection, Instruction, SectionId, ValType};
 use wasmi::{Caller, Linker};
 use wasmparser::{ExternalKind, Operator, Payload, TypeRef};
 
-use super::frame::FrameState;
+use super::state::{FrameState, ShadowStackMap, UNKNOWN_FUNCTION};
 
 /// Import module of the shadow-stack hooks (not a host API module: validation
 /// never lets a contract import it).
 pub(crate) const TRACE_MODULE: &str = "cairn_trace";
 const HOOK_COUNT: u32 = 3;
-
-/// Where traced code's exports and table slots point, in original indices.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ShadowStackMap {
-    /// Export name -> function index.
-    pub(crate) exports: BTreeMap<String, u32>,
-    /// Table 0 slot -> function index, for active segments at constant offsets.
-    pub(crate) table: BTreeMap<u32, u32>,
-}
-
-/// Marker pushed for a `call_indirect` whose target slot is not statically known.
-pub(crate) const UNKNOWN_FUNCTION: u32 = u32::MAX;
 
 /// Adds the `cairn_trace` hooks to a linker.
 pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {

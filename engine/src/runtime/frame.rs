@@ -2,18 +2,23 @@
 
 use std::sync::Arc;
 
+use cairn_host_api::gas;
 use cairn_host_api::world::{Account, Address, CodeHash, U256, WorldState};
+use wasmi::errors::ErrorKind;
 use wasmi::{
-    CompilationMode, Global, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode,
-    TypedResumableCall, Val,
+    CompilationMode, Global, Linker, Store, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val,
 };
 
 use super::cache::CompiledModule;
-use super::host::{self, HostTrap, WorldOp};
 use super::journal::Journal;
 use super::outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, FrameTrace, HaltReason, NodeError, StateChanges,
-    TrapDiagnostics, TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason,
+    InstantiationFailure, NodeError, StateChanges, TrapDiagnostics, TrapKind,
+};
+use super::state::{
+    CALL_HALTED, CALL_NOT_STARTED, CALL_REVERTED, CALL_SUCCESS, FrameContext, FrameExit,
+    FrameState, HostResult, HostTrap, MessageShared, WorldOp, charge, gas_left, host_index,
+    as_i64, set_gas_left, to_i32, write_bytes,
 };
 use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
 use crate::prepare::{GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PreparedCode, prepare_code};
@@ -44,16 +49,6 @@ pub(crate) fn wasmi_config() -> wasmi::Config {
     config
 }
 
-/// Per-message state shared by every frame of the message, moved into the
-/// running frame's store and back out around nested calls.
-#[derive(Debug, Default)]
-pub(crate) struct MessageShared {
-    pub(crate) journal: Journal,
-    pub(crate) debug_output: Vec<String>,
-    /// Ended frames, in traced runs only.
-    pub(crate) frames: Vec<FrameTrace>,
-}
-
 /// What running a message needs besides the frames' own state: the world is
 /// only ever touched here, outside wasmi, when a host function hands a
 /// [`WorldOp`] back to the frame loop (so the store data, and with it the
@@ -66,39 +61,6 @@ pub(crate) struct MessageContext<'w> {
     pub(crate) traced: bool,
 }
 
-/// How a frame ended through a host function.
-#[derive(Debug)]
-pub(crate) enum FrameExit {
-    Return(Vec<u8>),
-    Revert(Vec<u8>),
-}
-
-/// The store data of one running frame.
-#[derive(Debug)]
-pub(crate) struct FrameState {
-    pub(crate) shared: MessageShared,
-    pub(crate) origin: Address,
-    pub(crate) block: BlockContext,
-    pub(crate) dev_mode: bool,
-    pub(crate) address: Address,
-    pub(crate) caller: Address,
-    pub(crate) value: U256,
-    pub(crate) input: Vec<u8>,
-    pub(crate) depth: u32,
-    /// Return or revert data of the last `call` this frame made.
-    pub(crate) return_data: Vec<u8>,
-    pub(crate) exit: Option<FrameExit>,
-    pub(crate) host_function: Option<&'static str>,
-    /// A world operation a host function left for the frame loop.
-    pub(crate) pending: Option<WorldOp>,
-    pub(crate) memory: Option<Memory>,
-    pub(crate) gas_left: Option<Global>,
-    /// Function indices of the active Wasm calls (traced runs only).
-    pub(crate) shadow_stack: Vec<u32>,
-    pub(crate) shadow_map: Option<Arc<diagnostics::ShadowStackMap>>,
-    limits: StoreLimits,
-}
-
 /// Parameters of one frame.
 pub(crate) struct FrameCall {
     pub(crate) address: Address,
@@ -107,7 +69,7 @@ pub(crate) struct FrameCall {
     pub(crate) input: Vec<u8>,
     pub(crate) gas_limit: u64,
     pub(crate) depth: u32,
-    pub(crate) export: &'static str,
+    pub(crate) export: Export,
 }
 
 /// How a frame ended.
@@ -118,12 +80,50 @@ pub(crate) struct FrameResult {
     pub(crate) diagnostics: Option<TrapDiagnostics>,
 }
 
+/// Why a frame could not start: the consensus reason (a fixed enum, in the
+/// receipt) and what exactly was wrong (for diagnostics only: engine and
+/// validator messages never reach consensus data).
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub(crate) reason: HaltReason,
+    pub(crate) detail: String,
+}
+
+impl Rejection {
+    fn new(reason: HaltReason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<HaltReason> for Rejection {
+    fn from(reason: HaltReason) -> Self {
+        Self {
+            detail: reason.to_string(),
+            reason,
+        }
+    }
+}
+
 impl FrameResult {
-    fn rejected(reason: HaltReason) -> Self {
+    /// A frame refused before its code ran: no gas used.
+    fn rejected(rejection: impl Into<Rejection>, call: &FrameCall) -> Self {
+        let Rejection { reason, detail } = rejection.into();
         Self {
             status: ExecStatus::Halt { reason },
             gas_used: 0,
-            diagnostics: None,
+            diagnostics: Some(TrapDiagnostics {
+                message: detail,
+                contract: call.address,
+                export: call.export.name().to_owned(),
+                function: None,
+                host_function: None,
+                gas_left: i64::try_from(call.gas_limit).unwrap_or(i64::MAX),
+                depth: call.depth,
+                backtrace: Vec::new(),
+            }),
         }
     }
 }
@@ -150,7 +150,7 @@ pub(crate) fn execute_message(
         input: msg.input.clone(),
         gas_limit: msg.gas_limit,
         depth: 1,
-        export: "call",
+        export: Export::Call,
     };
     let result = match &msg.kind {
         MessageKind::Call => {
@@ -162,7 +162,7 @@ pub(crate) fn execute_message(
                 None => plain_transfer(&ctx, &mut shared, &call)?,
                 Some(code_hash) => match load_module(&ctx, &shared.journal, code_hash, None)? {
                     Ok(module) => run_frame(&ctx, &mut shared, call, &module)?,
-                    Err(reason) => FrameResult::rejected(reason),
+                    Err(rejection) => FrameResult::rejected(rejection, &call),
                 },
             }
         }
@@ -207,7 +207,7 @@ fn plain_transfer(
             diagnostics: None,
         })
     } else {
-        Ok(FrameResult::rejected(HaltReason::InsufficientBalance))
+        Ok(FrameResult::rejected(HaltReason::InsufficientBalance, call))
     }
 }
 
@@ -222,21 +222,20 @@ fn deploy(
         .as_ref()
         .is_some_and(|account| account.code_hash.is_some())
     {
-        return Ok(FrameResult::rejected(HaltReason::ContractExists));
+        return Ok(FrameResult::rejected(HaltReason::ContractExists, &call));
     }
     let config = &ctx.executor.config;
     let prepared = match prepare_code(code, &config.schedule, &config.limits) {
         Ok(prepared) => prepared,
         Err(error) => {
-            return Ok(FrameResult::rejected(HaltReason::InvalidCode(
-                error.to_string(),
-            )));
+            let rejection = Rejection::new(HaltReason::InvalidCode(error.rule()), error.to_string());
+            return Ok(FrameResult::rejected(rejection, &call));
         }
     };
     let code_hash = prepared.code_hash;
     let module = match load_module(ctx, &shared.journal, code_hash, Some(prepared))? {
         Ok(module) => module,
-        Err(reason) => return Ok(FrameResult::rejected(reason)),
+        Err(rejection) => return Ok(FrameResult::rejected(rejection, &call)),
     };
     let checkpoint = shared.journal.checkpoint();
     shared.journal.add_code(code_hash, code.to_vec());
@@ -246,7 +245,7 @@ fn deploy(
     };
     shared.journal.set_account(call.address, account);
     let result = if module.has_deploy {
-        call.export = "deploy";
+        call.export = Export::Deploy;
         run_frame(ctx, shared, call, &module)?
     } else {
         plain_transfer(ctx, shared, &call)?
@@ -265,7 +264,7 @@ pub(crate) fn load_module(
     journal: &Journal,
     code_hash: CodeHash,
     prepared: Option<PreparedCode>,
-) -> Result<Result<Arc<CompiledModule>, HaltReason>, NodeError> {
+) -> Result<Result<Arc<CompiledModule>, Rejection>, NodeError> {
     let executor = ctx.executor;
     let key = (code_hash, executor.config.schedule.hash());
     if !ctx.traced
@@ -285,7 +284,12 @@ pub(crate) fn load_module(
                 .ok_or_else(|| NodeError::MissingCode(Box::new(code_hash)))?;
             match prepare_code(&code, &executor.config.schedule, &executor.config.limits) {
                 Ok(prepared) => prepared,
-                Err(error) => return Ok(Err(HaltReason::InvalidCode(error.to_string()))),
+                Err(error) => {
+                    return Ok(Err(Rejection::new(
+                        HaltReason::InvalidCode(error.rule()),
+                        error.to_string(),
+                    )));
+                }
             }
         }
     };
@@ -304,9 +308,10 @@ pub(crate) fn load_module(
     let module = match wasmi::Module::new(&executor.engine, &wasm) {
         Ok(module) => module,
         Err(error) => {
-            return Ok(Err(HaltReason::InvalidCode(format!(
-                "the engine rejected the prepared code: {error}"
-            ))));
+            return Ok(Err(Rejection::new(
+                HaltReason::Instantiation(InstantiationFailure::Compile),
+                format!("the engine rejected the prepared code: {error}"),
+            )));
         }
     };
     let compiled = Arc::new(CompiledModule {
@@ -329,7 +334,7 @@ pub(crate) fn load_module(
 pub(crate) fn run_frame(
     ctx: &MessageContext<'_>,
     shared: &mut MessageShared,
-    call: FrameCall,
+    mut call: FrameCall,
     module: &CompiledModule,
 ) -> Result<FrameResult, NodeError> {
     let checkpoint = shared.journal.checkpoint();
@@ -337,7 +342,7 @@ pub(crate) fn run_frame(
         .journal
         .transfer(ctx.world, &call.caller, &call.address, call.value)?
     {
-        return Ok(FrameResult::rejected(HaltReason::InsufficientBalance));
+        return Ok(FrameResult::rejected(HaltReason::InsufficientBalance, &call));
     }
     let gas_limit = call.gas_limit.min(i64::MAX.cast_unsigned());
     let gas_limit_signed = gas_limit.cast_signed();
@@ -349,7 +354,7 @@ pub(crate) fn run_frame(
         address: call.address,
         caller: call.caller,
         value: call.value,
-        input: call.input,
+        input: std::mem::take(&mut call.input),
         depth: call.depth,
         return_data: Vec::new(),
         exit: None,
@@ -379,16 +384,16 @@ pub(crate) fn run_frame(
     );
     let (func, gas_global, halt_global) = match started {
         Ok(parts) => parts,
-        Err(reason) => {
+        Err(rejection) => {
             *shared = std::mem::take(&mut store.data_mut().shared);
             shared.journal.revert_to(checkpoint);
-            return Ok(FrameResult::rejected(reason));
+            return Ok(FrameResult::rejected(rejection, &call));
         }
     };
     if let Some(index) = module
         .shadow_map
         .as_ref()
-        .and_then(|map| map.exports.get(call.export).copied())
+        .and_then(|map| map.exports.get(call.export.name()).copied())
     {
         store.data_mut().shadow_stack.push(index);
     }
@@ -433,7 +438,7 @@ pub(crate) fn run_frame(
     };
     let diagnostics = match &status {
         ExecStatus::Halt { reason } => {
-            Some(diagnose(reason, &state, module, call.export, gas_left))
+            Some(diagnose(reason, &state, module, call.export.name(), gas_left))
         }
         _ => None,
     };
@@ -444,7 +449,7 @@ pub(crate) fn run_frame(
         shared.frames.push(FrameTrace {
             depth: call.depth,
             contract: call.address,
-            export: call.export.to_owned(),
+            export: call.export.name().to_owned(),
             status: status.clone(),
             gas_used,
             diagnostics: diagnostics.clone(),
@@ -487,7 +492,7 @@ fn drive(
                 None => wasmi::Error::new(error.to_string()),
             }));
         };
-        match host::perform(ctx, store, op)? {
+        match perform(ctx, store, op)? {
             Ok(result) => step = invocation.resume(&mut *store, result.as_slice()),
             Err(trap) => return Ok(Err(trap)),
         }
@@ -500,31 +505,45 @@ fn start_instance(
     linker: &Linker<FrameState>,
     store: &mut Store<FrameState>,
     module: &wasmi::Module,
-    export: &str,
+    export: Export,
     gas_limit: i64,
-) -> Result<StartedInstance, HaltReason> {
-    let instance =
-        linker
-            .instantiate_and_start(&mut *store, module)
-            .map_err(|error| match error.as_trap_code() {
-                Some(code) => HaltReason::Trap(trap_kind(code)),
-                None => HaltReason::InvalidCode(format!("instantiation failed: {error}")),
-            })?;
+) -> Result<StartedInstance, Rejection> {
+    let instance = linker
+        .instantiate_and_start(&mut *store, module)
+        .map_err(|error| {
+            let reason = match (error.as_trap_code(), error.kind()) {
+                (Some(code), _) => HaltReason::Trap(trap_kind(code)),
+                (None, ErrorKind::Memory(_) | ErrorKind::Table(_)) => {
+                    HaltReason::Instantiation(InstantiationFailure::ResourceLimit)
+                }
+                (None, _) => HaltReason::Instantiation(InstantiationFailure::Engine),
+            };
+            Rejection::new(reason, format!("instantiation failed: {error}"))
+        })?;
+    let missing_global = |detail: String| {
+        Rejection::new(
+            HaltReason::Instantiation(InstantiationFailure::MissingInjectedGlobal),
+            detail,
+        )
+    };
     let global = |name: &str| {
-        instance.get_global(&*store, name).ok_or_else(|| {
-            HaltReason::InvalidCode(format!("the prepared code does not export `{name}`"))
-        })
+        instance
+            .get_global(&*store, name)
+            .ok_or_else(|| missing_global(format!("the prepared code does not export `{name}`")))
     };
     let gas_global = global(GAS_LEFT_GLOBAL)?;
     let halt_global = global(HALT_GLOBAL)?;
     gas_global
         .set(&mut *store, Val::I64(gas_limit))
-        .map_err(|error| {
-            HaltReason::InvalidCode(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}"))
-        })?;
+        .map_err(|error| missing_global(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}")))?;
     let func = instance
-        .get_typed_func::<(), ()>(&*store, export)
-        .map_err(|_| HaltReason::MissingExport(export.to_owned()))?;
+        .get_typed_func::<(), ()>(&*store, export.name())
+        .map_err(|error| {
+            Rejection::new(
+                HaltReason::MissingExport(export),
+                format!("export `{export}`: {error}"),
+            )
+        })?;
     let memory = instance.get_memory(&*store, "memory");
     let state = store.data_mut();
     state.memory = memory;
@@ -633,4 +652,138 @@ fn diagnose(
         depth: state.depth,
         backtrace,
     }
+}
+
+// ---------------------------------------------------------------------------
+// World operations, performed by the frame loop
+// ---------------------------------------------------------------------------
+
+/// Performs a deferred world operation for the frame in `store`: returns the
+/// host function's result to resume the Wasm call with, or the trap that
+/// ends the frame; a backend failure is a node error.
+pub(crate) fn perform(
+    ctx: &MessageContext<'_>,
+    store: &mut Store<FrameState>,
+    op: WorldOp,
+) -> Result<HostResult<Option<Val>>, NodeError> {
+    let world = ctx.world;
+    let result = match op {
+        WorldOp::StorageRead {
+            key,
+            dst_ptr,
+            dst_cap,
+        } => {
+            let state = store.state();
+            match state.shared.journal.storage(world, &state.address, &key)? {
+                None => Ok(-1),
+                Some(value) => {
+                    let copied = value.len().min(host_index(u64::from(dst_cap)));
+                    let per_byte = gas::storage_read.per_byte.saturating_mul(copied as u64);
+                    charge(store, per_byte)
+                        .and_then(|()| write_bytes(store, dst_ptr, &value[..copied]))
+                        .map(|()| to_i32(value.len()))
+                }
+            }
+            .map(|code| Some(Val::I32(code)))
+        }
+        WorldOp::StorageRemove { key } => {
+            let state = store.state_mut();
+            let address = state.address;
+            let present = state
+                .shared
+                .journal
+                .storage(world, &address, &key)?
+                .is_some();
+            if present {
+                state.shared.journal.set_storage(address, key, None);
+            }
+            Ok(Some(Val::I32(i32::from(present))))
+        }
+        WorldOp::Balance { address, dst_ptr } => {
+            let balance = store.state().shared.journal.balance(world, &address)?;
+            write_bytes(store, dst_ptr, &balance.to_little_endian()).map(|()| None)
+        }
+        WorldOp::Transfer { to, value } => {
+            let state = store.state_mut();
+            let from = state.address;
+            let done = state.shared.journal.transfer(world, &from, &to, value)?;
+            Ok(Some(Val::I32(if done { 0 } else { 1 })))
+        }
+        WorldOp::Call {
+            target,
+            value,
+            input,
+            gas_limit,
+        } => perform_call(ctx, store, target, value, input, gas_limit)
+            .map(|code| Ok(Some(Val::I32(code))))?,
+    };
+    if result.is_ok() {
+        store.state_mut().host_function = None;
+    }
+    Ok(result)
+}
+
+/// A `call` forwards at most `left - left / 64` gas (specs/host-api.md).
+const CALLER_RESERVE_DIVISOR: i64 = 64;
+
+fn perform_call(
+    ctx: &MessageContext<'_>,
+    store: &mut Store<FrameState>,
+    target: Address,
+    value: U256,
+    input: Vec<u8>,
+    gas_limit: i64,
+) -> Result<i32, NodeError> {
+    let left = gas_left(store);
+    // The caller always keeps 1/64 of what it has left (EIP-150's rule): a
+    // callee that halts uses its whole limit, and the reserve lets the caller
+    // still handle that failure instead of running out itself.
+    let forwardable = left.max(0) - left.max(0) / CALLER_RESERVE_DIVISOR;
+    let forwarded = if gas_limit < 0 {
+        forwardable
+    } else {
+        gas_limit.min(forwardable)
+    }
+    .cast_unsigned();
+    let state = store.state();
+    let depth = state.depth + 1;
+    if depth > ctx.executor.config().max_call_depth {
+        return Ok(CALL_NOT_STARTED);
+    }
+    let Some(code_hash) = state
+        .shared
+        .journal
+        .account(ctx.world, &target)?
+        .and_then(|a| a.code_hash)
+    else {
+        return Ok(CALL_NOT_STARTED);
+    };
+    let Ok(module) = load_module(ctx, &state.shared.journal, code_hash, None)? else {
+        return Ok(CALL_NOT_STARTED);
+    };
+    let frame = FrameCall {
+        address: target,
+        caller: state.address,
+        value,
+        input,
+        gas_limit: forwarded,
+        depth,
+        export: Export::Call,
+    };
+    let mut shared = std::mem::take(&mut store.state_mut().shared);
+    let result = run_frame(ctx, &mut shared, frame, &module);
+    store.state_mut().shared = shared;
+    let result = result?;
+    // gas_used <= forwarded <= left, so this cannot go negative.
+    set_gas_left(store, left - as_i64(result.gas_used));
+    let (code, data) = match result.status {
+        ExecStatus::Success { return_data } => (CALL_SUCCESS, return_data),
+        ExecStatus::Revert { data } => (CALL_REVERTED, data),
+        ExecStatus::Halt {
+            reason: HaltReason::OutOfGas | HaltReason::StackExhausted | HaltReason::Trap(_),
+        } => (CALL_HALTED, Vec::new()),
+        ExecStatus::Halt { .. } => (CALL_NOT_STARTED, Vec::new()),
+    };
+    store.state_mut().return_data = data;
+    Ok(code)
 }

@@ -77,6 +77,7 @@ mod journal;
 pub mod memory_world;
 mod outcome;
 pub mod spec;
+mod state;
 
 use std::sync::Mutex;
 
@@ -86,8 +87,8 @@ use crate::prepare::{GasSchedule, ValidationLimits};
 
 pub use memory_world::InMemoryWorld;
 pub use outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, FrameTrace, HaltReason, Log, NodeError, StateChanges,
-    TrapDiagnostics, TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason, InstantiationFailure,
+    Log, NodeError, StateChanges, TrapDiagnostics, TrapKind,
 };
 
 use cache::ModuleCache;
@@ -176,7 +177,7 @@ pub struct Executor {
     config: ExecConfig,
     engine: wasmi::Engine,
     /// Every host function of the table, wired once.
-    linker: wasmi::Linker<frame::FrameState>,
+    linker: wasmi::Linker<state::FrameState>,
     cache: Mutex<ModuleCache>,
 }
 

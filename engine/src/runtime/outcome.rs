@@ -6,6 +6,8 @@ use std::fmt;
 use cairn_host_api::world::{Account, Address, BackendError, CodeHash, H256};
 use parity_scale_codec::{Decode, Encode};
 
+use crate::prepare::Rule;
+
 /// The result of running one top-level message.
 ///
 /// Every field except `debug_output` and `diagnostics` is consensus data: a
@@ -63,16 +65,19 @@ impl ExecOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum ExecStatus {
     /// The call returned (through `return_value` or by returning from the export).
+    #[codec(index = 0)]
     Success {
         /// Data passed to `return_value` (empty if the export just returned).
         return_data: Vec<u8>,
     },
     /// The call reverted through `revert`; its state changes are discarded.
+    #[codec(index = 1)]
     Revert {
         /// Data passed to `revert`.
         data: Vec<u8>,
     },
     /// The call was stopped; its state changes are discarded.
+    #[codec(index = 2)]
     Halt {
         /// Why.
         reason: HaltReason,
@@ -96,29 +101,109 @@ impl ExecStatus {
     }
 }
 
-/// Why a call was halted.
+/// Why a call was halted. Consensus data (it is in receipts): every
+/// variant and payload is a fixed enum with a fixed SCALE index
+/// (`specs/chain.md`, "Receipts"), never text from an engine or a parser,
+/// so rewording a message or upgrading wasmparser or wasmi cannot change a
+/// receipt. What a developer needs to read lives in [`TrapDiagnostics`].
 #[allow(
     clippy::cast_possible_truncation,
     reason = "parity-scale-codec's derive casts the variant index; there are far fewer than 256 variants"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 #[non_exhaustive]
 pub enum HaltReason {
     /// The gas limit was reached; all gas of the call is used.
+    #[codec(index = 0)]
     OutOfGas,
     /// The injected stack-height limit was reached.
+    #[codec(index = 1)]
     StackExhausted,
     /// The code trapped (a Wasm trap or a host function's trap).
+    #[codec(index = 2)]
     Trap(TrapKind),
-    /// Deploy: the code was rejected by validation (the message says which rule).
-    InvalidCode(String),
+    /// Deploy (or load of stored code): the code breaks a validation rule.
+    #[codec(index = 3)]
+    InvalidCode(Rule),
     /// Deploy: the target address already holds code.
+    #[codec(index = 4)]
     ContractExists,
     /// The caller's balance does not cover the value sent.
+    #[codec(index = 5)]
     InsufficientBalance,
-    /// The code lacks the export the message runs (`call`), or it has the
-    /// wrong signature (it must take and return nothing).
-    MissingExport(String),
+    /// The code lacks the export the message runs, or it has the wrong
+    /// signature (it must take and return nothing).
+    #[codec(index = 6)]
+    MissingExport(Export),
+    /// Valid, prepared code could not be compiled or instantiated.
+    #[codec(index = 7)]
+    Instantiation(InstantiationFailure),
+}
+
+/// The export a frame runs.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub enum Export {
+    /// `call`: every call of the contract.
+    #[codec(index = 0)]
+    Call,
+    /// `deploy`: the constructor, run once at deploy.
+    #[codec(index = 1)]
+    Deploy,
+}
+
+impl Export {
+    /// The export's name in the module.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Deploy => "deploy",
+        }
+    }
+}
+
+impl fmt::Display for Export {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why code that passed validation could not start.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[non_exhaustive]
+pub enum InstantiationFailure {
+    /// The engine refused to compile the prepared code.
+    #[codec(index = 0)]
+    Compile,
+    /// Instantiation exceeded the frame's resource limits (memory, table).
+    #[codec(index = 1)]
+    ResourceLimit,
+    /// The prepared code lacks an injected global (`cairn_gas_left`,
+    /// `cairn_halt`) of the right type; never expected.
+    #[codec(index = 2)]
+    MissingInjectedGlobal,
+    /// The engine refused to instantiate the module for another reason.
+    #[codec(index = 3)]
+    Engine,
+}
+
+impl InstantiationFailure {
+    /// A snake_case name, for JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Compile => "compile",
+            Self::ResourceLimit => "resource_limit",
+            Self::MissingInjectedGlobal => "missing_injected_global",
+            Self::Engine => "engine",
+        }
+    }
 }
 
 impl HaltReason {
@@ -132,6 +217,7 @@ impl HaltReason {
             Self::ContractExists => "contract_exists",
             Self::InsufficientBalance => "insufficient_balance",
             Self::MissingExport(_) => "missing_export",
+            Self::Instantiation(_) => "instantiation",
         }
     }
 }
@@ -142,51 +228,77 @@ impl fmt::Display for HaltReason {
             Self::OutOfGas => f.write_str("out of gas"),
             Self::StackExhausted => f.write_str("stack height limit exhausted"),
             Self::Trap(kind) => write!(f, "trap: {kind}"),
-            Self::InvalidCode(msg) => write!(f, "code rejected: {msg}"),
+            Self::InvalidCode(rule) => write!(f, "code rejected: rule `{rule}` violated"),
             Self::ContractExists => f.write_str("a contract already exists at the target address"),
             Self::InsufficientBalance => f.write_str("insufficient balance for the value sent"),
-            Self::MissingExport(name) => write!(f, "the code has no `{name}` export"),
+            Self::MissingExport(export) => write!(
+                f,
+                "the code has no `{export}` export taking and returning nothing"
+            ),
+            Self::Instantiation(failure) => {
+                write!(f, "the prepared code could not start ({})", failure.name())
+            }
         }
     }
 }
 
 /// What trapped. Wasm traps come first, then the host API's own traps.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 #[non_exhaustive]
 pub enum TrapKind {
     /// `unreachable` was executed (Rust contracts: a panic, e.g. an overflow check).
+    #[codec(index = 0)]
     Unreachable,
     /// A Wasm load or store outside linear memory.
+    #[codec(index = 1)]
     MemoryOutOfBounds,
     /// A table access outside the table.
+    #[codec(index = 2)]
     TableOutOfBounds,
     /// `call_indirect` to an uninitialised table element.
+    #[codec(index = 3)]
     IndirectCallToNull,
     /// Integer division or remainder by zero.
+    #[codec(index = 4)]
     IntegerDivisionByZero,
     /// Integer overflow in division (`i32::MIN / -1`) or truncation.
+    #[codec(index = 5)]
     IntegerOverflow,
     /// `call_indirect` with a mismatching signature.
+    #[codec(index = 6)]
     BadSignature,
     /// Any other engine trap (not expected on validated code).
+    #[codec(index = 7)]
     Other,
     /// wasmi's own stack limit, configured above the injected stack-height
     /// limit, was reached (never expected; the injected limit stops first).
+    #[codec(index = 8)]
     EngineStackLimit,
     /// A host function was given a pointer/length outside linear memory.
+    #[codec(index = 9)]
     HostMemoryOutOfBounds,
     /// `input_copy` read past the end of the input.
+    #[codec(index = 10)]
     InputOutOfBounds,
     /// `return_data_copy` read past the end of the return data.
+    #[codec(index = 11)]
     ReturnDataOutOfBounds,
     /// A storage key above 1,024 bytes or a value above 65,536 bytes.
+    #[codec(index = 12)]
     StorageLimitExceeded,
     /// `emit_log` with more than 4 topics.
+    #[codec(index = 13)]
     TooManyTopics,
     /// `emit_log` with more than 16,384 bytes of data.
+    #[codec(index = 14)]
     LogDataTooLarge,
     /// The module exports no linear memory named `memory` but called a host
     /// function that needs one.
+    #[codec(index = 15)]
     NoMemoryExport,
 }
 
@@ -342,7 +454,7 @@ mod tests {
             std::mem::size_of::<NodeError>()
         );
         assert!(
-            std::mem::size_of::<HaltReason>() <= 32,
+            std::mem::size_of::<HaltReason>() <= 2,
             "{}",
             std::mem::size_of::<HaltReason>()
         );

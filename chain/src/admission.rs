@@ -6,8 +6,8 @@
 
 use cairn_host_api::world::{Account, Address, U256};
 
-use super::keys::SignatureError;
-use super::tx::{SignedTransaction, TxAction};
+use crate::keys::SignatureError;
+use crate::tx::{SignedTransaction, TxAction};
 
 /// Gas every transaction pays before it runs.
 pub const TX_BASE_GAS: u64 = 21_000;

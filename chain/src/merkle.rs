@@ -8,25 +8,25 @@
 //! The root of the empty list is 32 zero bytes.
 
 use cairn_host_api::world::H256;
-use sha3::{Digest, Keccak256};
+use cairn_host_api::keccak256;
 
 const LEAF: u8 = 0x00;
 const INNER: u8 = 0x01;
 
 /// The hash of one leaf.
 pub fn leaf_hash(item: &[u8]) -> H256 {
-    let mut hasher = Keccak256::new();
-    hasher.update([LEAF]);
-    hasher.update(item);
-    H256(hasher.finalize().into())
+    let mut preimage = Vec::with_capacity(1 + item.len());
+    preimage.push(LEAF);
+    preimage.extend_from_slice(item);
+    keccak256(&preimage)
 }
 
 fn inner_hash(left: &H256, right: &H256) -> H256 {
-    let mut hasher = Keccak256::new();
-    hasher.update([INNER]);
-    hasher.update(left.as_bytes());
-    hasher.update(right.as_bytes());
-    H256(hasher.finalize().into())
+    let mut preimage = [0u8; 65];
+    preimage[0] = INNER;
+    preimage[1..33].copy_from_slice(left.as_bytes());
+    preimage[33..].copy_from_slice(right.as_bytes());
+    keccak256(&preimage)
 }
 
 /// The binary Merkle root of `items` (each already SCALE-encoded).

@@ -5,10 +5,10 @@
 use cairn_host_api::world::{Address, H256};
 use parity_scale_codec::{Decode, Encode};
 
-use super::keys::keccak256;
-use super::merkle::merkle_root;
-use super::tx::SignedTransaction;
-use crate::runtime::{ExecStatus, Log};
+use crate::keys::keccak256;
+use crate::merkle::merkle_root;
+use crate::tx::SignedTransaction;
+use cairn_engine::runtime::{ExecStatus, Log};
 
 /// A block header. Its hash is keccak256 of its SCALE encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]

@@ -6,14 +6,14 @@
 //! genesis and the stored blocks' transactions; every other stored record is
 //! a claim that it checks.
 
-use cairn_state::{Backend, Store};
+use cairn_engine::runtime::{ExecConfig, Executor};
+use cairn_state::{StateDb, StateView};
 
-use super::block::{Block, Receipt, header_difference};
-use super::ledger::{
-    Chain, ChainError, InvalidTxPolicy, Prechecked, precheck_transactions, read_block,
-    read_genesis, read_head, read_receipts,
-};
-use crate::runtime::Executor;
+use crate::block::{Block, Receipt, header_difference, receipts_root};
+use crate::chain::Chain;
+use crate::error::{ChainError, InvalidBlock};
+use crate::execute::{InvalidTxPolicy, Prechecked, precheck_transactions};
+use crate::storage::BlockStore;
 
 /// Where and how a replay diverged from the stored chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,8 +96,8 @@ pub enum ReplayError {
     },
 }
 
-fn first_differing_key<S: Backend>(
-    source: &Store<S>,
+fn first_differing_key<S: StateView + ?Sized>(
+    source: &S,
     version: u64,
     changes: &cairn_state::StateChanges,
 ) -> Option<String> {
@@ -133,30 +133,42 @@ fn receipt_divergence(block: u64, stored: &[Receipt], replayed: &[Receipt]) -> O
     })
 }
 
+/// What to replay and how.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// First block to check (blocks before it are re-executed and checked
+    /// too: a replay never skips execution). 0 and 1 both mean block 1.
+    pub from: u64,
+    /// Last block to check; `None`: the stored head.
+    pub to: Option<u64>,
+    /// The executor configuration (gas schedule, limits) to re-execute with.
+    pub config: ExecConfig,
+}
+
 /// Replays blocks `1..=to` of the chain in `source` into `scratch` (which
-/// must be empty), checking blocks `from..=to` (the blocks before `from` are
-/// re-executed to rebuild the state and checked too: a replay never skips
-/// execution). `progress(block, txs)` is called after each block.
+/// must be empty), checking every receipt, receipts root and state root.
+/// `progress(block, txs)` is called after each block.
 ///
 /// # Errors
 ///
 /// [`ReplayError`] if the replay cannot run; a divergence is not an error
 /// but [`ReplayReport::divergence`].
-pub fn replay<S: Backend, T: Backend>(
-    source: &Store<S>,
-    scratch: Store<T>,
-    executor: Executor,
-    from: u64,
-    to: Option<u64>,
+pub fn replay<S: StateView + ?Sized, T: StateDb>(
+    source: &S,
+    scratch: T,
+    options: &ReplayOptions,
     mut progress: impl FnMut(u64, usize),
 ) -> Result<ReplayReport, ReplayError> {
-    let head = read_head(source)?;
-    let to = to.unwrap_or(head);
-    let from = from.max(1);
+    let span = tracing::info_span!("replay", from = options.from, to = options.to);
+    let _entered = span.enter();
+    let head = source.head_number()?;
+    let to = options.to.unwrap_or(head);
+    let from = options.from.max(1);
     if to > head || from > to.max(1) {
         return Err(ReplayError::Range { from, to, head });
     }
-    let genesis = read_genesis(source)?;
+    let executor = Executor::new(options.config.clone());
+    let genesis = source.genesis()?;
     let mut chain = Chain::init(scratch, executor, genesis)?;
     let mut report = ReplayReport {
         from,
@@ -166,10 +178,7 @@ pub fn replay<S: Backend, T: Backend>(
         state_root: String::new(),
         divergence: None,
     };
-    let stored_genesis = read_block(source, 0)?.ok_or_else(|| ChainError::Corrupt {
-        what: "block 0".into(),
-        reason: "missing".into(),
-    })?;
+    let stored_genesis = source.expect_block(0)?;
     if let Some((field, stored, replayed)) = header_difference(&stored_genesis.header, chain.head())
     {
         report.to = 0;
@@ -185,10 +194,7 @@ pub fn replay<S: Backend, T: Backend>(
     }
     let (chain_id, gas_limit) = (chain.genesis().chain_id, chain.genesis().block_gas_limit);
     let load = |number: u64| -> Result<(Block, Prechecked), ChainError> {
-        let block = read_block(source, number)?.ok_or_else(|| ChainError::Corrupt {
-            what: format!("block {number}"),
-            reason: "missing".into(),
-        })?;
+        let block = source.expect_block(number)?;
         let prechecked = precheck_transactions(&block.transactions, chain_id, gas_limit);
         Ok((block, prechecked))
     };
@@ -222,17 +228,14 @@ pub fn replay<S: Backend, T: Backend>(
 
 /// Re-executes one stored block on the replayed head, compares, and commits
 /// it to the scratch store if nothing diverges.
-fn replay_block<S: Backend, T: Backend>(
+fn replay_block<S: StateView + ?Sized, T: StateDb>(
     chain: &mut Chain<T>,
-    source: &Store<S>,
+    source: &S,
     number: u64,
     block: Block,
     prechecked: Prechecked,
 ) -> Result<Option<Divergence>, ReplayError> {
-    let stored_receipts = read_receipts(source, number)?.ok_or_else(|| ChainError::Corrupt {
-        what: format!("receipts of block {number}"),
-        reason: "missing".into(),
-    })?;
+    let stored_receipts = source.expect_receipts(number)?;
     let divergence = |field: &str, stored: String, replayed: String| Divergence {
         block: number,
         tx_index: None,
@@ -257,10 +260,13 @@ fn replay_block<S: Backend, T: Backend>(
         false,
     ) {
         Ok(executed) => executed,
-        Err(ChainError::InvalidTransaction { index, error, .. }) => {
-            return Ok(Some(Divergence {
-                tx_index: Some(index),
-                ..divergence("transaction", "admissible".into(), error.to_string())
+        Err(ChainError::Invalid(invalid)) => {
+            return Ok(Some(match *invalid {
+                InvalidBlock::Transaction { index, error, .. } => Divergence {
+                    tx_index: Some(index),
+                    ..divergence("transaction", "admissible".into(), error.to_string())
+                },
+                other => divergence("block", "valid".into(), other.to_string()),
             }));
         }
         Err(other) => return Err(other.into()),
@@ -279,7 +285,7 @@ fn replay_block<S: Backend, T: Backend>(
             ..divergence(field, stored, replayed)
         }));
     }
-    let recomputed = super::block::receipts_root(&stored_receipts);
+    let recomputed = receipts_root(&stored_receipts);
     if recomputed != block.header.receipts_root {
         return Ok(Some(divergence(
             "stored_receipts_root",

@@ -6,12 +6,12 @@ use cairn_host_api::abi::encode_call;
 use cairn_host_api::world::{Address, U256};
 use parity_scale_codec::Encode;
 
-use super::genesis::{Genesis, GenesisAccount, GenesisContract};
-use super::keys::{SigningKey, keccak256};
-use super::tx::{SignedTransaction, Transaction, TxAction};
+use cairn_chain::genesis::{Genesis, GenesisAccount, GenesisContract};
+use cairn_chain::keys::{SigningKey, keccak256};
+use cairn_chain::tx::{SignedTransaction, Transaction, TxAction};
 
 /// The token contract (`contracts/examples/token`), as committed.
-pub const TOKEN_WASM: &[u8] = include_bytes!("../../../contracts/artifacts/token.wasm");
+pub const TOKEN_WASM: &[u8] = include_bytes!("../../contracts/artifacts/token.wasm");
 
 /// Chain id of the workload's genesis.
 pub const WORKLOAD_CHAIN_ID: u64 = 1337;

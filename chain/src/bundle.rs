@@ -11,20 +11,17 @@
 use std::collections::BTreeMap;
 
 use cairn_host_api::world::{Account, H256};
-use cairn_state::{
-    Backend, ProofError, StateChanges, StateError, StateRead, StateRoot, Store, Witness,
-};
+use cairn_engine::runtime::Executor;
+use cairn_state::{ProofError, StateChanges, StateError, StateRead, StateRoot, StateView, Witness};
 use parity_scale_codec::{Decode, Encode};
 
-use super::block::{Block, BlockHeader, Receipt, receipts_root};
-use super::ledger::{
-    BlockEnv, ChainError, InvalidTxPolicy, execute_transactions, read_block, read_genesis,
-    read_receipts,
-};
-use super::merkle::merkle_root;
-use super::tx::decode_exact;
-use super::world::{ACCOUNT_PREFIX, BlockState, code_key};
-use crate::runtime::Executor;
+use crate::block::{Block, BlockHeader, Receipt, receipts_root};
+use crate::codec::decode_exact;
+use crate::error::ChainError;
+use crate::execute::{BlockEnv, InvalidTxPolicy, execute_transactions};
+use crate::merkle::merkle_root;
+use crate::storage::BlockStore;
+use crate::world::{ACCOUNT_PREFIX, BlockState, StateAt, code_key};
 
 /// A self-contained, offline-checkable block.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -120,18 +117,6 @@ pub enum BundleError {
     Chain(#[from] ChainError),
 }
 
-/// Reads of the state at a retained old version.
-struct StateAt<'a, B: Backend> {
-    store: &'a Store<B>,
-    version: u64,
-}
-
-impl<B: Backend> StateRead for StateAt<'_, B> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.store.get_at(key, self.version)
-    }
-}
-
 /// The pre-state a bundle carries; a read outside it is an error.
 struct BundleState<'a> {
     values: &'a BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -161,31 +146,21 @@ fn env_of(chain_id: u64, header: &BlockHeader) -> BlockEnv {
 /// # Errors
 ///
 /// [`BundleError::Chain`] if the block or its parent's state is not available.
-pub fn export_bundle<B: Backend>(
-    store: &Store<B>,
+pub fn export_bundle<S: StateView + ?Sized>(
+    store: &S,
     executor: &Executor,
     number: u64,
 ) -> Result<ReplayBundle, BundleError> {
-    let missing = |what: String| ChainError::Corrupt {
-        what,
-        reason: "missing".into(),
-    };
     if number == 0 {
         return Err(BundleError::Parent(
             "block 0 is genesis; it has no parent to prove against".into(),
         ));
     }
-    let genesis = read_genesis(store)?;
-    let block = read_block(store, number)?.ok_or_else(|| missing(format!("block {number}")))?;
-    let parent = read_block(store, number - 1)?
-        .ok_or_else(|| missing(format!("block {}", number - 1)))?
-        .header;
-    let receipts = read_receipts(store, number)?
-        .ok_or_else(|| missing(format!("receipts of block {number}")))?;
-    let base = StateAt {
-        store,
-        version: number - 1,
-    };
+    let genesis = store.genesis()?;
+    let block = store.expect_block(number)?;
+    let parent = store.expect_block(number - 1)?.header;
+    let receipts = store.expect_receipts(number)?;
+    let base = StateAt::new(store, number - 1);
     let mut state = BlockState::new(&base, true);
     execute_transactions(
         executor,
@@ -203,9 +178,8 @@ pub fn export_bundle<B: Backend>(
     for key in keys.iter().filter(|k| k.first() == Some(&ACCOUNT_PREFIX)) {
         let value = store.get_at(key, number - 1).map_err(ChainError::from)?;
         if let Some(bytes) = value {
-            let account: Account = decode_exact(&bytes).map_err(|e| ChainError::Corrupt {
-                what: format!("account 0x{}", hex::encode(key)),
-                reason: e.to_string(),
+            let account: Account = decode_exact(&bytes).map_err(|e| {
+                ChainError::corrupt(format!("account 0x{}", hex::encode(key)), e.to_string())
             })?;
             if let Some(hash) = account.code_hash {
                 code_keys.push(code_key(&hash));
@@ -218,12 +192,12 @@ pub fn export_bundle<B: Backend>(
         let value = store.get_at(key, number - 1).map_err(ChainError::from)?;
         pre_state.push((key.clone(), value));
     }
-    let keys: Vec<&Vec<u8>> = keys.iter().collect();
+    let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     let pre_witness = store
         .witness(&keys, number - 1)
         .map_err(ChainError::from)?
         .to_bytes();
-    let written: Vec<&Vec<u8>> = changes.keys().collect();
+    let written: Vec<&[u8]> = changes.keys().map(Vec::as_slice).collect();
     let post_witness = store
         .witness(&written, number)
         .map_err(ChainError::from)?

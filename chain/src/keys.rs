@@ -1,41 +1,11 @@
-//! Keys, addresses and recoverable secp256k1 signatures.
-//!
-//! An address is the last 20 bytes of keccak256 of the 64-byte uncompressed
-//! public key (without the `0x04` prefix): Ethereum's convention, so existing
-//! keys and tooling carry over. Signatures are 65 bytes `r || s || v` with
-//! `v` the recovery id (0 or 1); only low-s signatures are accepted, so a
-//! signed transaction has exactly one valid encoding.
+//! Signing keys. Recovery and addresses are the engine's
+//! ([`cairn_engine::crypto`]), shared with the `ecrecover` host function.
 
+pub use cairn_engine::crypto::{SignatureError, public_key_address, recover_address_rsv as recover_address};
+pub use cairn_host_api::keccak256;
 use cairn_host_api::world::{Address, H256};
-use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+use secp256k1::ecdsa::RecoverableSignature;
 use secp256k1::{Message, PublicKey, SecretKey};
-use sha3::{Digest, Keccak256};
-
-/// keccak256 of `data`.
-pub fn keccak256(data: &[u8]) -> H256 {
-    H256(Keccak256::digest(data).into())
-}
-
-/// Half the order of secp256k1's group, big-endian: the largest accepted `s`.
-const HALF_ORDER: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
-];
-
-/// Why a signature does not recover to an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignatureError {
-    /// The recovery byte `v` is not 0 or 1.
-    #[error("recovery id {0} is not 0 or 1")]
-    BadRecoveryId(u8),
-    /// `s` is above half the group order (a malleated signature).
-    #[error("signature s is above half the curve order (high-s signatures are rejected)")]
-    HighS,
-    /// `r`/`s` are out of range or no public key recovers from them.
-    #[error("signature does not recover to a public key")]
-    Unrecoverable,
-}
 
 /// A secp256k1 secret key that signs transactions.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,36 +74,6 @@ impl SigningKey {
     }
 }
 
-/// The address of a public key: the last 20 bytes of keccak256 of its
-/// uncompressed encoding without the `0x04` prefix.
-pub fn public_key_address(key: &PublicKey) -> Address {
-    let uncompressed = key.serialize_uncompressed();
-    let digest = keccak256(&uncompressed[1..]);
-    Address::from_slice(&digest.as_bytes()[12..])
-}
-
-/// Recovers the address that signed `digest` with `signature` (`r || s || v`).
-///
-/// # Errors
-///
-/// A [`SignatureError`] naming what is wrong with the signature.
-pub fn recover_address(digest: &H256, signature: &[u8; 65]) -> Result<Address, SignatureError> {
-    let v = signature[64];
-    if v > 1 {
-        return Err(SignatureError::BadRecoveryId(v));
-    }
-    if signature[32..64] > HALF_ORDER[..] {
-        return Err(SignatureError::HighS);
-    }
-    let recid = RecoveryId::from_u8_masked(v);
-    let sig = RecoverableSignature::from_compact(&signature[..64], recid)
-        .map_err(|_| SignatureError::Unrecoverable)?;
-    let key = sig
-        .recover_ecdsa(Message::from_digest(digest.0))
-        .map_err(|_| SignatureError::Unrecoverable)?;
-    Ok(public_key_address(&key))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,29 +128,6 @@ mod tests {
             recover_address(&digest, &zero),
             Err(SignatureError::Unrecoverable)
         );
-    }
-
-    #[test]
-    fn high_s_twin_of_a_valid_signature_is_rejected() {
-        // s' = n - s with the other recovery id is the same signature in
-        // high-s form; libsecp256k1 would accept it, we must not.
-        const ORDER: [u8; 32] = [
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c,
-            0xd0, 0x36, 0x41, 0x41,
-        ];
-        let k = key(5);
-        let digest = keccak256(b"twin");
-        let sig = k.sign_digest(&digest);
-        let mut twin = sig;
-        let mut borrow = 0i16;
-        for i in (0..32).rev() {
-            let d = i16::from(ORDER[i]) - i16::from(sig[32 + i]) - borrow;
-            borrow = i16::from(d < 0);
-            twin[32 + i] = u8::try_from(d.rem_euclid(256)).unwrap();
-        }
-        twin[64] ^= 1;
-        assert_eq!(recover_address(&digest, &twin), Err(SignatureError::HighS));
     }
 
     #[test]

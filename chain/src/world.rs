@@ -13,10 +13,10 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use cairn_host_api::world::{Account, Address, BackendError, CodeHash, WorldState};
-use cairn_state::{Overlay, StateChanges, StateError, StateRead};
+use cairn_state::{Overlay, StateChanges, StateError, StateRead, StateView, Version};
 use parity_scale_codec::Encode;
 
-use super::tx::decode_exact;
+use crate::codec::decode_exact;
 
 /// Prefix of account records.
 pub const ACCOUNT_PREFIX: u8 = 0x01;
@@ -54,6 +54,28 @@ pub(crate) fn backend_error(what: &str, err: StateError) -> BackendError {
     BackendError::with_source(format!("reading {what}"), err)
 }
 
+/// The state as of a retained `version`, read through a [`StateView`]: what
+/// blocks are re-executed over (bundles) and what dry runs at an older
+/// block read.
+#[derive(Debug)]
+pub struct StateAt<'a, V: ?Sized> {
+    view: &'a V,
+    version: Version,
+}
+
+impl<'a, V: StateView + ?Sized> StateAt<'a, V> {
+    /// Reads of `view` at `version`.
+    pub fn new(view: &'a V, version: Version) -> Self {
+        Self { view, version }
+    }
+}
+
+impl<V: StateView + ?Sized> StateRead for StateAt<'_, V> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.view.get_at(key, self.version)
+    }
+}
+
 /// A block's pending writes over the state as of the block's parent, seen by
 /// the engine as a [`WorldState`]. Optionally records every key read, which a
 /// replay bundle's witness must cover.
@@ -85,7 +107,7 @@ impl<'a, R: StateRead + ?Sized> BlockState<'a, R> {
     }
 
     /// Applies the engine's changes of a successful message.
-    pub fn apply(&mut self, changes: &crate::runtime::StateChanges) {
+    pub fn apply(&mut self, changes: &cairn_engine::runtime::StateChanges) {
         for (address, account) in &changes.accounts {
             self.put_account(address, account);
         }

@@ -1,28 +1,29 @@
-//! Chain-level tests on the in-memory store with the real token contract.
+//! Block execution, admission, fees, replay and bundles on the in-memory
+//! store with the real token contract (the shared transfer workload).
 
 use cairn_host_api::abi::encode_call;
 use cairn_host_api::world::{Address, U256};
 use cairn_state::{Column, MemoryStore};
 use parity_scale_codec::{Decode, Encode};
 
-use super::admission::AdmissionError;
-use super::ledger::{Chain, ChainError, receipts_key};
-use super::replay::replay;
-use super::tx::{SignedTransaction, Transaction, TxAction};
-use super::workload::{TransferWorkload, WORKLOAD_CHAIN_ID};
-use super::{Block, SigningKey};
-use crate::runtime::{ExecConfig, ExecStatus, Executor, Message, MessageKind};
+use cairn_benches::workload::{TOKEN_WASM, TransferWorkload, WORKLOAD_CHAIN_ID};
+use cairn_chain::admission::AdmissionError;
+use cairn_chain::replay::{ReplayOptions, replay};
+use cairn_chain::schema::{block_key, receipts_key};
+use cairn_chain::tx::{SignedTransaction, Transaction, TxAction};
+use cairn_chain::{Block, Chain, ChainError, InvalidBlock, SigningKey, contract_address};
+use cairn_engine::runtime::{ExecConfig, ExecStatus, Executor, Message, MessageKind};
 
 fn executor() -> Executor {
     Executor::new(ExecConfig::default())
 }
 
-fn new_chain(workload: &TransferWorkload) -> Chain<cairn_state::MemoryBackend> {
+fn new_chain(workload: &TransferWorkload) -> Chain<MemoryStore> {
     Chain::init(MemoryStore::in_memory(), executor(), workload.genesis()).expect("genesis")
 }
 
 fn token_balance(
-    chain: &Chain<cairn_state::MemoryBackend>,
+    chain: &Chain<MemoryStore>,
     token: Address,
     owner: Address,
 ) -> U256 {
@@ -42,7 +43,7 @@ fn token_balance(
 }
 
 fn produce(
-    chain: &mut Chain<cairn_state::MemoryBackend>,
+    chain: &mut Chain<MemoryStore>,
     workload: &mut TransferWorkload,
     blocks: u64,
     txs: usize,
@@ -124,11 +125,12 @@ fn replay_verifies_an_honest_chain() {
     produce(&mut chain, &mut workload, 4, 10);
     let mut seen = Vec::new();
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions {
+            from: 1,
+            ..ReplayOptions::default()
+        },
         |n, txs| seen.push((n, txs)),
     )
     .unwrap();
@@ -150,11 +152,12 @@ fn replay_names_a_tampered_receipt() {
         .backend()
         .poke(Column::Aux, &receipts_key(2), Some(receipts.encode()));
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions {
+            from: 1,
+            ..ReplayOptions::default()
+        },
         |_, _| {},
     )
     .unwrap();
@@ -182,17 +185,18 @@ fn replay_names_a_tampered_block() {
     // but the tx root no longer matches the header.
     let mut block = chain.block(3).unwrap().unwrap();
     block.transactions.swap(0, 1);
-    chain.store().backend().poke(
+    chain.state().backend().poke(
         Column::Aux,
-        &super::ledger::block_key(3),
+        &block_key(3),
         Some(block.encode()),
     );
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions {
+            from: 1,
+            ..ReplayOptions::default()
+        },
         |_, _| {},
     )
     .unwrap();
@@ -209,17 +213,18 @@ fn replay_names_a_tampered_block() {
     produce(&mut chain, &mut workload, 2, 4);
     let mut block = chain.block(2).unwrap().unwrap();
     block.header.state_root.0[0] ^= 1;
-    chain.store().backend().poke(
+    chain.state().backend().poke(
         Column::Aux,
-        &super::ledger::block_key(2),
+        &block_key(2),
         Some(block.encode()),
     );
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions {
+            from: 1,
+            ..ReplayOptions::default()
+        },
         |_, _| {},
     )
     .unwrap();
@@ -325,10 +330,12 @@ fn each_admission_failure_is_distinct_and_changes_nothing() {
             transactions: vec![],
         };
         bad.header.number += 1;
-        assert!(matches!(
-            chain.import_block(bad),
-            Err(ChainError::BadParent { .. })
-        ));
+        let error = chain.import_block(bad).unwrap_err();
+        assert!(
+            matches!(error.invalid_block(), Some(InvalidBlock::BadParent { .. })),
+            "{error:?}"
+        );
+        assert!(!error.is_node_failure());
     }
 }
 
@@ -386,14 +393,14 @@ fn deploy_creates_a_contract_at_the_derived_address() {
         50_000_000,
         U256::zero(),
         TxAction::Deploy {
-            code: super::workload::TOKEN_WASM.to_vec(),
+            code: TOKEN_WASM.to_vec(),
             data: input,
         },
     );
     let (_, receipts, _) = chain
         .produce_block(chain.head().timestamp, Address::zero(), vec![tx])
         .unwrap();
-    let created = super::contract_address(&key.address(), 0);
+    let created = contract_address(&key.address(), 0);
     assert_eq!(
         receipts[0].contract_address,
         Some(created),
@@ -408,11 +415,11 @@ fn deploy_creates_a_contract_at_the_derived_address() {
 
 #[test]
 fn bundles_verify_offline_and_catch_tampering() {
-    use super::bundle::{BundleError, ReplayBundle, export_bundle, verify_bundle};
+    use cairn_chain::bundle::{BundleError, ReplayBundle, export_bundle, verify_bundle};
     let mut workload = TransferWorkload::new(6);
     let mut chain = new_chain(&workload);
     produce(&mut chain, &mut workload, 3, 12);
-    let bundle = export_bundle(chain.store(), chain.executor(), 2).unwrap();
+    let bundle = export_bundle(chain.state(), chain.executor(), 2).unwrap();
     let bytes = bundle.to_bytes();
     // Verification needs only the bytes and an executor: no store.
     let decoded = ReplayBundle::from_bytes(&bytes).unwrap();
@@ -528,9 +535,10 @@ mod garbage {
     use parity_scale_codec::Encode;
     use proptest::prelude::*;
 
-    use super::super::Block;
-    use super::super::bundle::ReplayBundle;
-    use super::super::tx::{SignedTransaction, Transaction, TxAction, decode_exact};
+    use cairn_chain::Block;
+    use cairn_chain::bundle::ReplayBundle;
+    use cairn_chain::codec::decode_exact;
+    use cairn_chain::tx::{SignedTransaction, Transaction, TxAction};
     use cairn_host_api::world::{Address, U256};
 
     proptest! {
@@ -549,7 +557,7 @@ mod garbage {
         ) {
             let action = if deploy { TxAction::Deploy { code: data.clone(), data } } else { TxAction::Call { to: Address::from(to), data } };
             let tx = Transaction { chain_id, nonce, gas_limit, gas_price, value: U256::from_little_endian(&value), action };
-            let key = super::SigningKey::from_seed(&seed.to_le_bytes());
+            let key = cairn_chain::SigningKey::from_seed(&seed.to_le_bytes());
             let signed = tx.sign(&key);
             let decoded: SignedTransaction = decode_exact(&signed.encode()).unwrap();
             prop_assert_eq!(decoded.recover_sender(), Ok(key.address()));

@@ -6,11 +6,12 @@ use cairn_host_api::world::{Address, H256, U256};
 use parity_scale_codec::Encode;
 use serde_json::{Value, json};
 
-use super::admission::intrinsic_gas;
-use super::block::BlockHeader;
-use super::keys::SigningKey;
-use super::merkle::merkle_root;
-use super::tx::{SignedTransaction, Transaction, TxAction, contract_address, decode_exact};
+use crate::admission::intrinsic_gas;
+use crate::block::BlockHeader;
+use crate::codec::decode_exact;
+use crate::keys::SigningKey;
+use crate::merkle::merkle_root;
+use crate::tx::{SignedTransaction, Transaction, TxAction, contract_address};
 
 const PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

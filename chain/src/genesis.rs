@@ -24,6 +24,8 @@ use cairn_host_api::world::{Address, U256};
 use parity_scale_codec::{Decode, Encode};
 use serde::Deserialize;
 
+use crate::codec::{parse_address, parse_amount, parse_hex};
+
 /// Why a genesis file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -134,44 +136,6 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     /// Contracts, deployed in order after the accounts.
     pub contracts: Vec<GenesisContract>,
-}
-
-/// Parses an address: 40 hex digits with or without `0x`.
-///
-/// # Errors
-///
-/// A message saying what is wrong.
-pub fn parse_address(text: &str) -> Result<Address, String> {
-    let bytes = parse_hex(text)?;
-    if bytes.len() != 20 {
-        return Err(format!("an address is 20 bytes, got {}", bytes.len()));
-    }
-    Ok(Address::from_slice(&bytes))
-}
-
-/// Parses hex bytes with or without `0x`.
-///
-/// # Errors
-///
-/// A message saying what is wrong.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits = text.strip_prefix("0x").unwrap_or(text);
-    hex::decode(digits).map_err(|e| format!("not hex ({e}): {text:?}"))
-}
-
-/// Parses an amount: decimal, or hex with `0x`.
-///
-/// # Errors
-///
-/// A message saying what is wrong.
-pub fn parse_amount(text: &str) -> Result<U256, String> {
-    match text.strip_prefix("0x") {
-        Some(digits) => U256::from_str_radix(digits, 16)
-            .map_err(|e| format!("not a hex amount ({e:?}): {text:?}")),
-        None => {
-            U256::from_dec_str(text).map_err(|e| format!("not a decimal amount ({e:?}): {text:?}"))
-        }
-    }
 }
 
 fn field<T>(name: impl Into<String>, result: Result<T, String>) -> Result<T, GenesisError> {

@@ -5,7 +5,8 @@
 use cairn_host_api::world::{Address, H256, U256};
 use parity_scale_codec::{Decode, Encode};
 
-use super::keys::{SignatureError, SigningKey, keccak256, recover_address};
+use crate::codec::decode_exact;
+use crate::keys::{SignatureError, SigningKey, keccak256, recover_address};
 
 /// What a transaction does.
 #[allow(
@@ -111,23 +112,6 @@ impl SignedTransaction {
     pub fn decode_exact(bytes: &[u8]) -> Result<Self, parity_scale_codec::Error> {
         decode_exact(bytes)
     }
-}
-
-/// Decodes exactly one `T` from `bytes`: trailing bytes are an error, so each
-/// value has one accepted encoding.
-///
-/// # Errors
-///
-/// [`parity_scale_codec::Error`] on a short, malformed or over-long input.
-pub fn decode_exact<T: Decode>(bytes: &[u8]) -> Result<T, parity_scale_codec::Error> {
-    let mut input = bytes;
-    let value = T::decode(&mut input)?;
-    if !input.is_empty() {
-        return Err(parity_scale_codec::Error::from(
-            "trailing bytes after the encoded value",
-        ));
-    }
-    Ok(value)
 }
 
 /// The address of a contract deployed by `sender` with transaction nonce

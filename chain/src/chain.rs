@@ -1,0 +1,506 @@
+//! [`Chain`]: the one writer of a chain. Executes blocks over a state
+//! database and commits each with its receipts and tx index in one atomic
+//! write; hands out [`ChainReader`]s for concurrent reads.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use cairn_engine::runtime::{BlockContext, ExecOutcome, Executor, Message};
+use cairn_host_api::HOST_API_VERSION;
+use cairn_host_api::world::{Account, Address, H256};
+use cairn_state::{PreparedState, StateChanges, StateDb, StateRead};
+use parity_scale_codec::Encode;
+
+use crate::block::{Block, BlockHeader, Receipt, header_difference, receipts_root};
+use crate::error::{ChainError, InvalidBlock, SetupError};
+use crate::execute::{
+    BlockEnv, InvalidTxPolicy, Prechecked, Rejected, apply_genesis, execute_prechecked,
+    precheck_transactions,
+};
+use crate::genesis::Genesis;
+use crate::merkle::merkle_root;
+use crate::reader::ChainReader;
+use crate::schema::{block_records, decode_record, genesis_records};
+use crate::storage::BlockStore;
+use crate::tx::SignedTransaction;
+use crate::world::{BlockState, account_key};
+
+/// A block executed but not yet committed. `P` is the state database's
+/// prepared commit, so committing does not execute or hash again.
+#[derive(Debug)]
+pub struct ExecutedBlock<P> {
+    /// The block, header complete.
+    pub block: Block,
+    /// One receipt per included transaction.
+    pub receipts: Vec<Receipt>,
+    /// Transactions left out (producer only): index in the input, reason.
+    pub rejected: Rejected,
+    /// State keys the block read (when recorded), for witnesses.
+    pub reads: BTreeSet<Vec<u8>>,
+    /// State writes of the block, by key.
+    pub changes: StateChanges,
+    prepared: P,
+}
+
+/// The chain's one writer over a state database `S`: genesis, head, block
+/// execution and commit.
+#[derive(Debug)]
+pub struct Chain<S> {
+    state: S,
+    executor: Arc<Executor>,
+    genesis: Arc<Genesis>,
+    head: BlockHeader,
+    /// The head readers see; moved on after each commit.
+    shared_head: Arc<RwLock<BlockHeader>>,
+}
+
+impl<S: StateDb> Chain<S> {
+    /// Writes `genesis` into an empty state database as version 0 (block 0).
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::AlreadyInitialized`] if the database holds a chain;
+    /// genesis deploy failures; node failures. Nothing is written on error.
+    pub fn init(mut state: S, executor: Executor, genesis: Genesis) -> Result<Self, ChainError> {
+        match state.head_number() {
+            Ok(head) => return Err(SetupError::AlreadyInitialized { head }.into()),
+            Err(ChainError::Setup(error)) if matches!(*error, SetupError::NotInitialized) => {}
+            Err(other) => return Err(other),
+        }
+        let mut block_state = BlockState::new(&state, false);
+        apply_genesis(&executor, &mut block_state, &genesis)?;
+        let (changes, _) = block_state.finish();
+        let prepared = state.prepare(0, &changes)?;
+        let header = BlockHeader {
+            parent_hash: H256::zero(),
+            number: 0,
+            timestamp: genesis.timestamp,
+            beneficiary: Address::zero(),
+            gas_limit: genesis.block_gas_limit,
+            gas_used: 0,
+            tx_root: merkle_root(Vec::<Vec<u8>>::new()),
+            receipts_root: receipts_root(&[]),
+            state_root: H256(prepared.root().0),
+            schedule_hash: executor.config().schedule.hash(),
+            host_api_version: HOST_API_VERSION,
+        };
+        let block = Block {
+            header: header.clone(),
+            transactions: Vec::new(),
+        };
+        state.commit_prepared(prepared, &genesis_records(&genesis, &block))?;
+        Ok(Self::assemble(state, executor, genesis, header))
+    }
+
+    /// Opens the chain a state database holds, at its last committed block.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::NotInitialized`] for an empty database; corruption.
+    pub fn open(state: S, executor: Executor) -> Result<Self, ChainError> {
+        let genesis = state.genesis()?;
+        let number = state.head_number()?;
+        let block = state.expect_block(number)?;
+        if state.latest_version() != Some(number) {
+            return Err(ChainError::corrupt(
+                "head",
+                format!(
+                    "head block {number} but state version {:?}",
+                    state.latest_version()
+                ),
+            ));
+        }
+        Ok(Self::assemble(state, executor, genesis, block.header))
+    }
+
+    fn assemble(state: S, executor: Executor, genesis: Genesis, head: BlockHeader) -> Self {
+        Self {
+            state,
+            executor: Arc::new(executor),
+            genesis: Arc::new(genesis),
+            shared_head: Arc::new(RwLock::new(head.clone())),
+            head,
+        }
+    }
+
+    fn set_head(&mut self, head: BlockHeader) {
+        *self
+            .shared_head
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = head.clone();
+        self.head = head;
+    }
+
+    /// A read handle: cheap to clone, `Send + Sync`, reads pinned to
+    /// committed blocks while this writer goes on.
+    pub fn reader(&self) -> ChainReader<S::Reader> {
+        ChainReader::new(
+            self.state.reader(),
+            Arc::clone(&self.executor),
+            Arc::clone(&self.genesis),
+            Arc::clone(&self.shared_head),
+        )
+    }
+
+    /// The state database.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// Gives the state database back.
+    pub fn into_state(self) -> S {
+        self.state
+    }
+
+    /// The executor.
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The last committed header.
+    pub fn head(&self) -> &BlockHeader {
+        &self.head
+    }
+
+    /// An account at the head.
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn account(&self, address: &Address) -> Result<Account, ChainError> {
+        read_account(&self.state, address)
+    }
+
+    /// Block `number`, if committed.
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    pub fn block(&self, number: u64) -> Result<Option<Block>, ChainError> {
+        self.state.block(number)
+    }
+
+    /// Receipts of block `number`, if committed.
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, ChainError> {
+        self.state.receipts(number)
+    }
+
+    /// Where transaction `hash` was included: block number and index.
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    pub fn tx_location(&self, hash: &H256) -> Result<Option<(u64, u32)>, ChainError> {
+        self.state.tx_location(hash)
+    }
+
+    /// Runs `message` against the head state without committing anything
+    /// (a dry run: `cairn query`, gas estimates).
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn query(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
+        dry_run(&self.executor, &self.state, &self.genesis, &self.head, message)
+    }
+
+    fn env(&self, timestamp: u64, beneficiary: Address) -> BlockEnv {
+        BlockEnv {
+            number: self.head.number.saturating_add(1),
+            timestamp,
+            beneficiary,
+            gas_limit: self.genesis.block_gas_limit,
+            chain_id: self.genesis.chain_id,
+        }
+    }
+
+    /// Executes the next block on top of the head without committing it.
+    ///
+    /// # Errors
+    ///
+    /// Admission failures under [`InvalidTxPolicy::Reject`], a timestamp
+    /// before the parent's, node failures.
+    pub fn execute_block(
+        &self,
+        timestamp: u64,
+        beneficiary: Address,
+        txs: Vec<SignedTransaction>,
+        policy: InvalidTxPolicy,
+        record_reads: bool,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let prechecked = self.precheck(&txs);
+        self.execute_block_prechecked(
+            timestamp,
+            beneficiary,
+            txs,
+            prechecked,
+            policy,
+            record_reads,
+        )
+    }
+
+    /// Stateless admission checks and sender recovery of `txs` under this
+    /// chain's parameters, on all cores.
+    pub fn precheck(&self, txs: &[SignedTransaction]) -> Prechecked {
+        precheck_transactions(txs, self.genesis.chain_id, self.genesis.block_gas_limit)
+    }
+
+    /// [`Chain::execute_block`] with `prechecked` from [`Chain::precheck`] of the same `txs`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::execute_block`].
+    pub fn execute_block_prechecked(
+        &self,
+        timestamp: u64,
+        beneficiary: Address,
+        txs: Vec<SignedTransaction>,
+        prechecked: Prechecked,
+        policy: InvalidTxPolicy,
+        record_reads: bool,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let env = self.env(timestamp, beneficiary);
+        if timestamp < self.head.timestamp {
+            return Err(InvalidBlock::BadParent {
+                number: env.number,
+                reason: format!(
+                    "timestamp {timestamp} is before the parent's {}",
+                    self.head.timestamp
+                ),
+            }
+            .into());
+        }
+        let span = tracing::debug_span!("execute_block", number = env.number, txs = txs.len());
+        let _entered = span.enter();
+        let mut state = BlockState::new(&self.state, record_reads);
+        let outcome =
+            execute_prechecked(&self.executor, &mut state, &env, txs, prechecked, policy)?;
+        let (changes, reads) = state.finish();
+        let prepared = self.state.prepare(env.number, &changes)?;
+        let block = Block {
+            header: BlockHeader {
+                parent_hash: self.head.hash(),
+                number: env.number,
+                timestamp,
+                beneficiary,
+                gas_limit: env.gas_limit,
+                gas_used: outcome.gas_used,
+                tx_root: merkle_root(outcome.included.iter().map(Encode::encode)),
+                receipts_root: receipts_root(&outcome.receipts),
+                state_root: H256(prepared.root().0),
+                schedule_hash: self.executor.config().schedule.hash(),
+                host_api_version: HOST_API_VERSION,
+            },
+            transactions: outcome.included,
+        };
+        Ok(ExecutedBlock {
+            block,
+            receipts: outcome.receipts,
+            rejected: outcome.rejected,
+            reads,
+            changes,
+            prepared,
+        })
+    }
+
+    /// Commits an executed block: state, block, receipts, tx index and head
+    /// in one atomic write.
+    ///
+    /// # Errors
+    ///
+    /// Node failures; nothing is committed then.
+    pub fn commit(
+        &mut self,
+        executed: ExecutedBlock<S::Prepared>,
+    ) -> Result<(Block, Vec<Receipt>), ChainError> {
+        let ExecutedBlock {
+            block,
+            receipts,
+            prepared,
+            ..
+        } = executed;
+        let span = tracing::debug_span!("commit", number = block.header.number);
+        let _entered = span.enter();
+        if block.header.parent_hash != self.head.hash() {
+            return Err(InvalidBlock::BadParent {
+                number: block.header.number,
+                reason: "the head moved since the block was executed".into(),
+            }
+            .into());
+        }
+        self.state
+            .commit_prepared(prepared, &block_records(&block, &receipts))?;
+        self.set_head(block.header.clone());
+        Ok((block, receipts))
+    }
+
+    /// Produces the next block from `txs`: inadmissible ones are left out
+    /// (and returned), the rest executed and committed.
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn produce_block(
+        &mut self,
+        timestamp: u64,
+        beneficiary: Address,
+        txs: Vec<SignedTransaction>,
+    ) -> Result<(Block, Vec<Receipt>, Rejected), ChainError> {
+        let mut executed =
+            self.execute_block(timestamp, beneficiary, txs, InvalidTxPolicy::Skip, false)?;
+        let rejected = std::mem::take(&mut executed.rejected);
+        let (block, receipts) = self.commit(executed)?;
+        Ok((block, receipts, rejected))
+    }
+
+    /// Produces blocks one after another, each `(timestamp, beneficiary,
+    /// txs)`, recovering the senders of block n+1 on the other cores while
+    /// block n executes (execution itself stays sequential). `on_block` sees
+    /// each committed block, its receipts and the transactions left out.
+    ///
+    /// # Errors
+    ///
+    /// Node failures; blocks before the failing one stay committed.
+    pub fn produce_blocks_pipelined(
+        &mut self,
+        blocks: Vec<(u64, Address, Vec<SignedTransaction>)>,
+        mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
+    ) -> Result<(), ChainError> {
+        let mut blocks = blocks.into_iter();
+        let Some(mut current) = blocks.next() else {
+            return Ok(());
+        };
+        let mut prechecked = self.precheck(&current.2);
+        loop {
+            let next = blocks.next();
+            let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
+            let (produced, next_prechecked) = rayon::join(
+                || {
+                    let (timestamp, beneficiary, txs) = current;
+                    let mut executed = self.execute_block_prechecked(
+                        timestamp,
+                        beneficiary,
+                        txs,
+                        prechecked,
+                        InvalidTxPolicy::Skip,
+                        false,
+                    )?;
+                    let rejected = std::mem::take(&mut executed.rejected);
+                    let (block, receipts) = self.commit(executed)?;
+                    Ok::<_, ChainError>((block, receipts, rejected))
+                },
+                || {
+                    next.as_ref()
+                        .map(|(_, _, txs)| precheck_transactions(txs, chain_id, gas_limit))
+                },
+            );
+            let (block, receipts, rejected) = produced?;
+            on_block(&block, &receipts, &rejected);
+            match (next, next_prechecked) {
+                (Some(block), Some(checked)) => {
+                    current = block;
+                    prechecked = checked;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Checks that `header` can follow the head and runs under this node's rules.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidBlock::BadParent`].
+    pub fn check_extends_head(&self, header: &BlockHeader) -> Result<(), ChainError> {
+        let expected_number = self.head.number.saturating_add(1);
+        if header.number != expected_number {
+            return Err(InvalidBlock::BadParent {
+                number: header.number,
+                reason: format!("the next block is {expected_number}"),
+            }
+            .into());
+        }
+        if header.parent_hash != self.head.hash() {
+            return Err(InvalidBlock::BadParent {
+                number: header.number,
+                reason: format!(
+                    "parent hash {:?} is not the head's {:?}",
+                    header.parent_hash,
+                    self.head.hash()
+                ),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Imports a block produced elsewhere: re-executes it on the head and
+    /// commits it only if every header field (roots included) matches.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidBlock`] (bad parent, an inadmissible transaction, a header
+    /// field that execution does not reproduce); node failures. Nothing is
+    /// committed on error.
+    pub fn import_block(&mut self, block: Block) -> Result<Vec<Receipt>, ChainError> {
+        self.check_extends_head(&block.header)?;
+        let executed = self.execute_block(
+            block.header.timestamp,
+            block.header.beneficiary,
+            block.transactions.clone(),
+            InvalidTxPolicy::Reject,
+            false,
+        )?;
+        if let Some((field, expected, computed)) =
+            header_difference(&block.header, &executed.block.header)
+        {
+            return Err(InvalidBlock::HeaderMismatch {
+                number: block.header.number,
+                field,
+                expected,
+                computed,
+            }
+            .into());
+        }
+        let (_, receipts) = self.commit(executed)?;
+        Ok(receipts)
+    }
+}
+
+/// The account record of `address` in the latest state (empty if absent).
+pub(crate) fn read_account(
+    state: &(impl StateRead + ?Sized),
+    address: &Address,
+) -> Result<Account, ChainError> {
+    match state.get(&account_key(address))? {
+        None => Ok(Account::default()),
+        Some(bytes) => decode_record(format!("account {address:?}"), &bytes),
+    }
+}
+
+/// Runs `message` on top of block `parent` (the next block's number, the
+/// parent's timestamp) against `state`, committing nothing.
+pub(crate) fn dry_run(
+    executor: &Executor,
+    state: &(impl StateRead + ?Sized),
+    genesis: &Genesis,
+    parent: &BlockHeader,
+    message: &Message,
+) -> Result<ExecOutcome, ChainError> {
+    let state = BlockState::new(state, false);
+    let context = BlockContext {
+        number: parent.number.saturating_add(1),
+        timestamp: parent.timestamp,
+        chain_id: genesis.chain_id,
+    };
+    Ok(executor.execute(&state, &context, message)?)
+}

@@ -1,0 +1,297 @@
+//! `cairn tx sign|send`: signed transactions, and the block that includes
+//! them (also what `cairn deploy` and `cairn call` submit through).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use cairn_chain::codec::{decode_exact, parse_address, parse_amount, parse_hex, to_hex};
+use cairn_chain::view::{HeaderView, ReceiptView};
+use cairn_chain::{Receipt, SignedTransaction, Transaction, TxAction};
+use cairn_host_api::world::Address;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::common::{RocksChain, Status, open_chain, print_json};
+use crate::key::read_key;
+
+/// Call data: raw hex, or a method and its SCALE-encoded arguments.
+#[derive(Debug, Args)]
+pub(crate) struct CallDataArgs {
+    /// Raw call data, hex.
+    #[arg(long, conflicts_with = "method")]
+    data: Option<String>,
+    /// Method name (the selector is derived from it, specs/abi.md).
+    #[arg(long)]
+    method: Option<String>,
+    /// SCALE-encoded arguments of --method, hex.
+    #[arg(long, requires = "method", default_value = "")]
+    args: String,
+}
+
+impl CallDataArgs {
+    pub(crate) fn bytes(&self) -> Result<Vec<u8>> {
+        match (&self.data, &self.method) {
+            (Some(data), _) => parse_hex(data).map_err(|e| anyhow!("--data: {e}")),
+            (None, Some(method)) => {
+                let mut out = cairn_host_api::abi::selector(method).to_vec();
+                out.extend(parse_hex(&self.args).map_err(|e| anyhow!("--args: {e}"))?);
+                Ok(out)
+            }
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Fields of a transaction to sign.
+#[derive(Debug, Args)]
+pub(crate) struct TxFields {
+    /// Key file of the sender.
+    #[arg(long)]
+    key: PathBuf,
+    /// Gas limit (intrinsic gas included).
+    #[arg(long, default_value_t = 5_000_000)]
+    gas_limit: u64,
+    /// Gas price.
+    #[arg(long, default_value_t = 1)]
+    gas_price: u64,
+    /// Value to send (decimal or 0x hex).
+    #[arg(long, default_value = "0")]
+    value: String,
+}
+
+/// `cairn tx ...`.
+#[derive(Debug, Args)]
+pub(crate) struct TxArgs {
+    #[command(subcommand)]
+    command: TxCommand,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing clap arguments buys nothing"
+)]
+#[derive(Debug, Subcommand)]
+enum TxCommand {
+    /// Sign a call transaction and print it (hex of its SCALE encoding).
+    Sign {
+        #[command(flatten)]
+        fields: TxFields,
+        /// Callee (omit with --wasm to sign a deploy).
+        #[arg(long, required_unless_present = "wasm")]
+        to: Option<String>,
+        /// Sign a deploy of this .wasm file; the call data is the `deploy` export's input.
+        #[arg(long, conflicts_with = "to")]
+        wasm: Option<PathBuf>,
+        #[command(flatten)]
+        call: CallDataArgs,
+        /// Chain id (default: read from --data-dir).
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// Nonce (default: the sender's next nonce in --data-dir).
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Data directory to read the chain id and nonce from.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Also write the hex to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Include signed transactions (hex files or `0x…` arguments) in a new block.
+    Send {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Signed transactions: files holding hex, or hex directly.
+        #[arg(required = true)]
+        txs: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn decode_tx_arg(arg: &str) -> Result<SignedTransaction> {
+    let text = if Path::new(arg).exists() {
+        std::fs::read_to_string(arg).with_context(|| format!("reading {arg}"))?
+    } else {
+        arg.to_string()
+    };
+    let bytes = parse_hex(text.trim()).map_err(|e| anyhow!("transaction {arg}: {e}"))?;
+    decode_exact(&bytes).map_err(|e| anyhow!("transaction {arg}: bad transaction encoding: {e}"))
+}
+
+pub(crate) fn tx(args: TxArgs) -> Result<Status> {
+    match args.command {
+        TxCommand::Sign {
+            fields,
+            to,
+            wasm,
+            call,
+            chain_id,
+            nonce,
+            data_dir,
+            out,
+            json,
+        } => {
+            let key = read_key(&fields.key)?;
+            let chain = data_dir.as_deref().map(open_chain).transpose()?;
+            let chain_id = match (chain_id, &chain) {
+                (Some(id), _) => id,
+                (None, Some(chain)) => chain.genesis().chain_id,
+                (None, None) => bail!("give --chain-id or --data-dir"),
+            };
+            let nonce = match (nonce, &chain) {
+                (Some(n), _) => n,
+                (None, Some(chain)) => chain.account(&key.address())?.nonce,
+                (None, None) => bail!("give --nonce or --data-dir"),
+            };
+            let action = match (to, wasm) {
+                (Some(to), _) => TxAction::Call {
+                    to: parse_address(&to).map_err(|e| anyhow!("--to: {e}"))?,
+                    data: call.bytes()?,
+                },
+                (None, Some(wasm)) => TxAction::Deploy {
+                    code: std::fs::read(&wasm)
+                        .with_context(|| format!("reading {}", wasm.display()))?,
+                    data: call.bytes()?,
+                },
+                (None, None) => bail!("give --to (a call) or --wasm (a deploy)"),
+            };
+            let tx = Transaction {
+                chain_id,
+                nonce,
+                gas_limit: fields.gas_limit,
+                gas_price: fields.gas_price,
+                value: parse_amount(&fields.value).map_err(|e| anyhow!("--value: {e}"))?,
+                action,
+            }
+            .sign(&key);
+            let encoded = hex::encode(tx.to_bytes());
+            if let Some(out) = out {
+                std::fs::write(&out, &encoded)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            if json {
+                print_json(&json!({"hash": to_hex(tx.hash()), "tx": encoded}))?;
+            } else {
+                println!("{encoded}");
+            }
+            Ok(Status::Done)
+        }
+        TxCommand::Send {
+            data_dir,
+            txs,
+            json,
+        } => {
+            let txs = txs
+                .iter()
+                .map(|t| decode_tx_arg(t))
+                .collect::<Result<Vec<_>>>()?;
+            let mut chain = open_chain(&data_dir)?;
+            submit(&mut chain, txs, json)
+        }
+    }
+}
+
+/// Signs `action` with the key of `fields` for the chain's next nonce of that key.
+pub(crate) fn sign_for(chain: &RocksChain, fields: &TxFields, action: TxAction) -> Result<SignedTransaction> {
+    let key = read_key(&fields.key)?;
+    let tx = Transaction {
+        chain_id: chain.genesis().chain_id,
+        nonce: chain.account(&key.address())?.nonce,
+        gas_limit: fields.gas_limit,
+        gas_price: fields.gas_price,
+        value: parse_amount(&fields.value).map_err(|e| anyhow!("--value: {e}"))?,
+        action,
+    };
+    Ok(tx.sign(&key))
+}
+
+fn now_after(chain: &RocksChain) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    now.max(chain.head().timestamp)
+}
+
+/// What became of one submitted transaction.
+#[derive(Debug, Serialize)]
+struct Submitted {
+    hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<ReceiptView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<String>,
+}
+
+/// Produces a block with `txs` and prints what happened to each. Exits 3
+/// if an included transaction did not succeed; a rejected one is an error.
+pub(crate) fn submit(
+    chain: &mut RocksChain,
+    txs: Vec<SignedTransaction>,
+    json: bool,
+) -> Result<Status> {
+    let hashes: Vec<_> = txs.iter().map(SignedTransaction::hash).collect();
+    let timestamp = now_after(chain);
+    let (block, receipts, rejected) = chain.produce_block(timestamp, Address::zero(), txs)?;
+    let mut included = receipts.iter();
+    let results: Vec<Submitted> = hashes
+        .iter()
+        .enumerate()
+        .map(|(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
+            Some((_, error)) => Submitted {
+                hash: to_hex(hash),
+                receipt: None,
+                rejected: Some(error.to_string()),
+            },
+            None => Submitted {
+                hash: to_hex(hash),
+                receipt: included.next().map(ReceiptView::from),
+                rejected: None,
+            },
+        })
+        .collect();
+    if json {
+        print_json(&json!({"block": HeaderView::from(&block.header), "txs": results}))?;
+    } else {
+        println!(
+            "block {} state root {}",
+            block.header.number,
+            to_hex(block.header.state_root)
+        );
+        for result in &results {
+            match (&result.receipt, &result.rejected) {
+                (Some(receipt), _) => {
+                    print!("tx {}: {} gas {}", result.hash, receipt.status, receipt.gas_used);
+                    if let Some(address) = &receipt.contract_address {
+                        print!(" created {address}");
+                    }
+                    if let Some(error) = &receipt.error {
+                        print!(" ({})", error.message);
+                    }
+                    println!();
+                }
+                (None, Some(reason)) => println!("tx {}: rejected: {reason}", result.hash),
+                (None, None) => println!("tx {}: no receipt", result.hash),
+            }
+        }
+    }
+    if !rejected.is_empty() {
+        bail!(
+            "{} transaction(s) rejected: {}",
+            rejected.len(),
+            rejected[0].1
+        );
+    }
+    if receipts.iter().all(Receipt::is_success) {
+        Ok(Status::Done)
+    } else {
+        Ok(Status::ContractFailed)
+    }
+}
