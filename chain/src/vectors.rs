@@ -6,9 +6,17 @@ use cairn_host_api::world::{Address, H256, U256};
 use parity_scale_codec::Encode;
 use serde_json::{Value, json};
 
+use cairn_engine::prepare::Rule;
+use cairn_engine::runtime::{
+    ExecConfig, ExecStatus, Executor, Export, HaltReason, InstantiationFailure, Log, TrapKind,
+};
+use cairn_state::MemoryStore;
+
 use crate::admission::intrinsic_gas;
-use crate::block::BlockHeader;
+use crate::block::{BlockHeader, Receipt, receipts_root};
+use crate::chain::Chain;
 use crate::codec::decode_exact;
+use crate::genesis::{Genesis, GenesisAccount};
 use crate::keys::SigningKey;
 use crate::merkle::merkle_root;
 use crate::tx::{SignedTransaction, Transaction, TxAction, contract_address};
@@ -79,6 +87,183 @@ fn h(bytes: impl AsRef<[u8]>) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
+/// A receipt's fields as JSON, so an implementation can build the receipt
+/// from them and compare its encoding (the vector tests an encoder as well
+/// as a decoder).
+fn receipt_fields(receipt: &Receipt) -> Value {
+    let status = match &receipt.status {
+        ExecStatus::Success { return_data } => {
+            json!({"variant": "Success", "index": 0, "return_data": h(return_data)})
+        }
+        ExecStatus::Revert { data } => json!({"variant": "Revert", "index": 1, "data": h(data)}),
+        ExecStatus::Halt { reason } => {
+            let (variant, index, payload) = match reason {
+                HaltReason::OutOfGas => ("OutOfGas", 0, Value::Null),
+                HaltReason::StackExhausted => ("StackExhausted", 1, Value::Null),
+                HaltReason::Trap(kind) => (
+                    "Trap",
+                    2,
+                    json!({"trap_kind": format!("{kind:?}"), "index": kind.encode()[0]}),
+                ),
+                HaltReason::InvalidCode(rule) => (
+                    "InvalidCode",
+                    3,
+                    json!({"rule": rule.name(), "index": rule.encode()[0]}),
+                ),
+                HaltReason::ContractExists => ("ContractExists", 4, Value::Null),
+                HaltReason::InsufficientBalance => ("InsufficientBalance", 5, Value::Null),
+                HaltReason::MissingExport(export) => (
+                    "MissingExport",
+                    6,
+                    json!({"export": export.name(), "index": export.encode()[0]}),
+                ),
+                HaltReason::Instantiation(failure) => (
+                    "Instantiation",
+                    7,
+                    json!({"failure": failure.name(), "index": failure.encode()[0]}),
+                ),
+                other => panic!("a halt reason without a vector: {other:?}"),
+            };
+            json!({"variant": "Halt", "index": 2, "reason": {"variant": variant, "index": index, "payload": payload}})
+        }
+    };
+    json!({
+        "status": status,
+        "gas_used": receipt.gas_used,
+        "cumulative_gas_used": receipt.cumulative_gas_used,
+        "logs": receipt.logs.iter().map(|log| json!({
+            "address": h(log.address),
+            "topics": log.topics.iter().map(h).collect::<Vec<_>>(),
+            "data": h(&log.data),
+        })).collect::<Vec<_>>(),
+        "contract_address": receipt.contract_address.map(h),
+    })
+}
+
+/// One receipt of every status and halt variant, with logs and a created
+/// address among them.
+fn sample_receipts() -> Vec<(String, Receipt)> {
+    let receipt = |status, gas_used, logs, contract_address| Receipt {
+        status,
+        gas_used,
+        cumulative_gas_used: gas_used + 100_000,
+        logs,
+        contract_address,
+    };
+    let halt = |reason| ExecStatus::Halt { reason };
+    let mut out = vec![
+        (
+            "success with return data and logs".to_owned(),
+            receipt(
+                ExecStatus::Success {
+                    return_data: vec![1, 0, 0, 0],
+                },
+                45_123,
+                vec![
+                    Log {
+                        address: Address::repeat_byte(0xaa),
+                        topics: vec![H256::repeat_byte(1), H256::repeat_byte(2)],
+                        data: vec![9, 8, 7],
+                    },
+                    Log {
+                        address: Address::repeat_byte(0xaa),
+                        topics: vec![],
+                        data: vec![],
+                    },
+                ],
+                None,
+            ),
+        ),
+        (
+            "deploy that created a contract".to_owned(),
+            receipt(
+                ExecStatus::Success {
+                    return_data: vec![],
+                },
+                120_000,
+                vec![],
+                Some(Address::repeat_byte(0xcc)),
+            ),
+        ),
+        (
+            "revert with data".to_owned(),
+            receipt(
+                ExecStatus::Revert {
+                    data: cairn_host_api::abi::encode_revert_reason("no"),
+                },
+                30_000,
+                vec![],
+                None,
+            ),
+        ),
+    ];
+    let halts = [
+        HaltReason::OutOfGas,
+        HaltReason::StackExhausted,
+        HaltReason::Trap(TrapKind::Unreachable),
+        HaltReason::Trap(TrapKind::NoMemoryExport),
+        HaltReason::InvalidCode(Rule::FloatingPoint),
+        HaltReason::ContractExists,
+        HaltReason::InsufficientBalance,
+        HaltReason::MissingExport(Export::Call),
+        HaltReason::Instantiation(InstantiationFailure::ResourceLimit),
+    ];
+    for reason in halts {
+        out.push((
+            format!("halt: {reason}"),
+            receipt(halt(reason), 50_000, vec![], None),
+        ));
+    }
+    out
+}
+
+/// A real deploy of code that breaks a validation rule, executed in a
+/// block: its inputs and the receipt it gets.
+fn invalid_code_deploy() -> Value {
+    let key = SigningKey::from_bytes(key_bytes(1)).unwrap();
+    let genesis = Genesis {
+        chain_id: 1337,
+        block_gas_limit: 1_000_000_000,
+        timestamp: 0,
+        accounts: vec![GenesisAccount {
+            address: key.address(),
+            balance: U256::from(10u64).pow(U256::from(18u64)),
+        }],
+        contracts: vec![],
+    };
+    let code = wat::parse_str(r#"(module (func (export "call") (drop (f32.const 1))))"#).unwrap();
+    let tx = Transaction {
+        chain_id: 1337,
+        nonce: 0,
+        gas_limit: 1_000_000,
+        gas_price: 2,
+        value: U256::zero(),
+        action: TxAction::Deploy {
+            code: code.clone(),
+            data: vec![],
+        },
+    }
+    .sign(&key);
+    let mut chain = Chain::init(
+        MemoryStore::in_memory(),
+        Executor::new(ExecConfig::default()),
+        genesis,
+    )
+    .unwrap();
+    let (block, receipts, rejected) = chain
+        .produce_block(1, Address::zero(), vec![tx.clone()])
+        .unwrap();
+    assert!(rejected.is_empty());
+    json!({
+        "description": "key 0x..01 funded with 10^18 at genesis deploys Wasm code that uses a float; the deploy is included and halts with InvalidCode(floating-point), charged its intrinsic gas only",
+        "code": h(&code),
+        "signed_transaction": h(tx.encode()),
+        "receipt": receipt_fields(&receipts[0]),
+        "receipt_encoding": h(receipts[0].encode()),
+        "receipts_root": h(block.header.receipts_root),
+    })
+}
+
 fn generate() -> Value {
     let keys: Vec<Value> = [1u8, 2, 3]
         .iter()
@@ -134,12 +319,19 @@ fn generate() -> Value {
         host_api_version: 1,
     };
     json!({
-        "description": "Cairn chain conformance vectors (specs/chain.md): addresses, transaction encodings, signatures and hashes, contract addresses, binary Merkle roots, header hashes. Hex strings are 0x-prefixed.",
+        "description": "Cairn chain conformance vectors (specs/chain.md): addresses, transaction encodings, signatures and hashes, contract addresses, binary Merkle roots, header hashes, receipts of every status and halt variant, and an executed deploy of invalid code. Hex strings are 0x-prefixed.",
         "keys": keys,
         "transactions": txs,
         "contract_addresses": contracts,
         "merkle_roots": roots,
         "headers": [{"encoding": h(header.encode()), "hash": h(header.hash())}],
+        "receipts": sample_receipts().into_iter().map(|(name, receipt)| json!({
+            "name": name,
+            "fields": receipt_fields(&receipt),
+            "encoding": h(receipt.encode()),
+        })).collect::<Vec<_>>(),
+        "receipts_root_of_all": h(receipts_root(&sample_receipts().into_iter().map(|(_, r)| r).collect::<Vec<_>>())),
+        "invalid_code_deploy": invalid_code_deploy(),
     })
 }
 
@@ -199,6 +391,17 @@ fn chain_vectors_hold() {
         let header: BlockHeader = decode_exact(&unhex(&hd["encoding"])).unwrap();
         assert_eq!(h(header.hash()), hd["hash"].as_str().unwrap());
     }
+    let mut all = Vec::new();
+    for r in file["receipts"].as_array().unwrap() {
+        let receipt: Receipt = decode_exact(&unhex(&r["encoding"])).unwrap();
+        assert_eq!(receipt_fields(&receipt), r["fields"], "{}", r["name"]);
+        assert_eq!(h(receipt.encode()), r["encoding"].as_str().unwrap());
+        all.push(receipt);
+    }
+    assert_eq!(
+        h(receipts_root(&all)),
+        file["receipts_root_of_all"].as_str().unwrap()
+    );
     // And the file is what the code generates (nothing silently drifted).
     assert_eq!(
         file,
