@@ -134,7 +134,10 @@ impl E2eFixture {
         let blocks = blocks
             .into_iter()
             .zip(1u64..)
-            .map(|(txs, i)| (start.saturating_add(i), beneficiary, txs))
+            .map(|(txs, i)| {
+                let txs = txs.into_iter().map(Into::into).collect();
+                (start.saturating_add(i), beneficiary, txs)
+            })
             .collect();
         let mut failed = 0u64;
         self.chain
