@@ -65,6 +65,8 @@ pub mod overlay;
 pub mod proof;
 pub mod reference;
 #[cfg(feature = "rocksdb")]
+pub mod resident;
+#[cfg(feature = "rocksdb")]
 pub mod rocks;
 pub mod store;
 pub mod tree;
@@ -77,6 +79,11 @@ pub use node::{NibblePath, Node, NodeKey};
 pub use overlay::Overlay;
 pub use proof::{Proof, ProofError, VerifiedWitness, Witness, WitnessNode, verify};
 pub use reference::reference_root;
+#[cfg(feature = "rocksdb")]
+pub use resident::{
+    RESIDENT_FORMAT_VERSION, ResidentOptions, ResidentPrepared, ResidentReader,
+    ResidentRocksOptions, ResidentStore, WriteBytes,
+};
 #[cfg(feature = "rocksdb")]
 pub use rocks::{RocksBackend, RocksOptions};
 #[cfg(feature = "rocksdb")]
