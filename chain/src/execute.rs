@@ -319,4 +319,3 @@ pub fn apply_genesis<R: StateRead + ?Sized>(
     }
     Ok(())
 }
-

@@ -131,15 +131,27 @@ fn bench_state(keys: u64, json: bool) -> Result<()> {
     );
     for point in &report.growth {
         println!(
-            "  growth   {:>8} keys: {:.2} us/update (apply {:.2}, write {:.2}, {:.2} nodes), ratio {:.2}",
+            "  growth   {:>8} keys: {:.2} us/update (apply {:.2}, write {:.2}), ratio {:.2}",
             point.keys,
             point.us_per_update,
             point.apply_us_per_update,
             point.write_us_per_update,
-            point.nodes_per_update,
             point.commit_ratio
         );
+        let (b, r) = (&point.bytes_per_update, &point.raw_bytes_per_update);
+        println!(
+            "           bytes/update: store wal {:.0} flush {:.0} compaction {:.0} (total {:.0}); raw wal {:.0} flush {:.0} compaction {:.0} (total {:.0})",
+            b.wal, b.flush, b.compaction, b.total, r.wal, r.flush, r.compaction, r.total
+        );
     }
+    println!(
+        "  memory   trie {:.0} bytes/key, process RSS {:.0} bytes/key",
+        report.trie_bytes_per_key, report.process_rss_bytes_per_key
+    );
+    println!(
+        "  restart  close {:.2} s, clean start {:.2} s, open after unclean close ({} versions of journal) {:.2} s",
+        report.close_s, report.clean_start_s, report.recovery_versions, report.recovery_s
+    );
     Ok(())
 }
 

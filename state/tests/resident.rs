@@ -87,7 +87,11 @@ fn check_view(view: &impl StateView, history: &BTreeMap<u64, Model>, deep: bool)
     let oldest = view.oldest_version().expect("oldest when committed");
     for (version, model) in history {
         let root = model_root(model);
-        assert_eq!(view.root_at(*version).expect("root_at"), root, "root at {version}");
+        assert_eq!(
+            view.root_at(*version).expect("root_at"),
+            root,
+            "root at {version}"
+        );
         if *version < oldest {
             assert!(matches!(
                 view.get_at(b"key-1", *version),
@@ -146,9 +150,16 @@ fn run_model(retention: Retention, interval: u64, recent: usize, ops: &[Op]) {
                     };
                 }
                 let mut aux = AuxWrites::new();
-                aux.insert(format!("block/{next_version}").into_bytes(), Some(vec![1; 3]));
+                aux.insert(
+                    format!("block/{next_version}").into_bytes(),
+                    Some(vec![1; 3]),
+                );
                 let root = store.commit(next_version, &pending, &aux).expect("commit");
-                assert_eq!(root, model_root(&current), "root after commit {next_version}");
+                assert_eq!(
+                    root,
+                    model_root(&current),
+                    "root after commit {next_version}"
+                );
                 history.insert(next_version, current.clone());
                 pending.clear();
                 next_version += 1;
@@ -183,7 +194,10 @@ fn run_model(retention: Retention, interval: u64, recent: usize, ops: &[Op]) {
 }
 
 fn retention() -> impl Strategy<Value = Retention> {
-    prop_oneof![Just(Retention::Archive), (1u64..5).prop_map(Retention::KeepLast)]
+    prop_oneof![
+        Just(Retention::Archive),
+        (1u64..5).prop_map(Retention::KeepLast)
+    ]
 }
 
 proptest! {
@@ -336,26 +350,41 @@ fn pruning_bounds_what_is_kept_on_disk() {
     assert_eq!(archive_root, pruned_root);
     let entries = |dir: &Path, cf: &str| {
         let names = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir).unwrap();
-        let db = rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), dir, &names, false)
-            .unwrap();
+        let db =
+            rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), dir, &names, false)
+                .unwrap();
         let handle = db.cf_handle(cf).unwrap();
         db.iterator_cf(handle, rocksdb::IteratorMode::Start).count()
     };
-    let (kept, all) = (entries(pruned.path(), "values"), entries(archive.path(), "values"));
+    let (kept, all) = (
+        entries(pruned.path(), "values"),
+        entries(archive.path(), "values"),
+    );
     // Archive keeps 120 versions of 500 keys; keeping 3 versions needs at
     // most 3 entries per key plus this version's tombstones.
     assert!(all >= 120 * 500 - 1000, "archive kept {all}");
     assert!(kept <= 4 * 500, "pruned store keeps {kept} value entries");
-    let (journal_kept, journal_all) = (entries(pruned.path(), "journal"), entries(archive.path(), "journal"));
-    assert!(journal_kept <= 15, "pruned store keeps {journal_kept} journal entries");
+    let (journal_kept, journal_all) = (
+        entries(pruned.path(), "journal"),
+        entries(archive.path(), "journal"),
+    );
+    assert!(
+        journal_kept <= 15,
+        "pruned store keeps {journal_kept} journal entries"
+    );
     assert_eq!(journal_all, 120);
     let reopened = open(pruned.path(), &options(Retention::KeepLast(3), 10, 2));
     assert_eq!(reopened.oldest_version(), Some(118));
     for version in 118..=120 {
         for i in (0..500u32).step_by(37) {
             let (value, proof) = reopened.prove(&i.to_be_bytes(), version).unwrap();
-            verify(&reopened.root_at(version).unwrap(), &i.to_be_bytes(), value.as_deref(), &proof)
-                .unwrap();
+            verify(
+                &reopened.root_at(version).unwrap(),
+                &i.to_be_bytes(),
+                value.as_deref(),
+                &proof,
+            )
+            .unwrap();
         }
     }
     assert!(matches!(
@@ -388,7 +417,11 @@ fn filled(dir: &Path, versions: u64) -> (ResidentOptions, StateRoot) {
     let mut seed = 7u64;
     for version in 1..=versions {
         store
-            .commit(version, &random_changes(&mut seed, 500, 3000), &AuxWrites::new())
+            .commit(
+                version,
+                &random_changes(&mut seed, 500, 3000),
+                &AuxWrites::new(),
+            )
             .unwrap();
     }
     let root = store.root();
@@ -416,13 +449,24 @@ fn corrupted_checkpoint_image_is_a_clear_error() {
         });
         assert_eq!(edited, 1);
         let err = ResidentStore::open(work.path(), options.clone()).unwrap_err();
-        assert!(matches!(err, StateError::CorruptRecord { what: "checkpoint image", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                StateError::CorruptRecord {
+                    what: "checkpoint image",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("image of version 3"), "{err}");
     }
     // A garbage header.
     let work = tempfile::tempdir().unwrap();
     copy_dir(dir.path(), work.path());
-    poke(work.path(), "checkpoint", |key, _| (key[8..12] == [0xff; 4]).then(|| vec![1, 2, 3]));
+    poke(work.path(), "checkpoint", |key, _| {
+        (key[8..12] == [0xff; 4]).then(|| vec![1, 2, 3])
+    });
     let err = ResidentStore::open(work.path(), options).unwrap_err();
     assert!(matches!(err, StateError::CorruptRecord { .. }), "{err}");
 }
@@ -437,7 +481,11 @@ fn corrupted_journal_is_a_clear_error() {
         let mut seed = 99u64;
         for version in 5..=6 {
             store
-                .commit(version, &random_changes(&mut seed, 300, 3000), &AuxWrites::new())
+                .commit(
+                    version,
+                    &random_changes(&mut seed, 300, 3000),
+                    &AuxWrites::new(),
+                )
                 .unwrap();
         }
         assert_ne!(store.root(), root);
@@ -466,9 +514,14 @@ fn corrupted_journal_is_a_clear_error() {
             })
         });
         match ResidentStore::open(work.path(), options.clone()) {
-            Err(StateError::CorruptRecord { what: "journal", .. }) => {}
+            Err(StateError::CorruptRecord {
+                what: "journal", ..
+            }) => {}
             Err(other) => panic!("edit {edit}: unexpected error {other}"),
-            Ok(store) => panic!("edit {edit}: opened with root {} (true {expected})", store.root()),
+            Ok(store) => panic!(
+                "edit {edit}: opened with root {} (true {expected})",
+                store.root()
+            ),
         }
     }
 }
@@ -505,7 +558,9 @@ fn readers_never_see_wrong_answers_while_the_writer_commits_and_prunes() {
         let checker = scope.spawn(|| {
             let mut checked = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let Some(latest) = reader.latest_version() else { continue };
+                let Some(latest) = reader.latest_version() else {
+                    continue;
+                };
                 for version in latest.saturating_sub(2)..=latest {
                     let i = checked % 200;
                     match reader.get_at(&i.to_be_bytes(), version) {
@@ -547,9 +602,14 @@ fn a_second_open_is_refused_and_formats_are_checked() {
     drop(store);
     // A node store's directory (other column families) is refused.
     let other = tempfile::tempdir().unwrap();
-    drop(cairn_state::RocksStore::open(other.path(), cairn_state::StoreOptions::default()).unwrap());
+    drop(
+        cairn_state::RocksStore::open(other.path(), cairn_state::StoreOptions::default()).unwrap(),
+    );
     let err = ResidentStore::open(other.path(), ResidentOptions::default()).unwrap_err();
-    assert!(matches!(err, StateError::IncompatibleFormat { .. }), "{err}");
+    assert!(
+        matches!(err, StateError::IncompatibleFormat { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -584,7 +644,12 @@ mod crash {
     fn changes(version: u64) -> StateChanges {
         if version == 1 {
             return (0..KEYS)
-                .map(|i| (i.to_be_bytes().to_vec(), Some(keccak256(&i.to_le_bytes())[..8].to_vec())))
+                .map(|i| {
+                    (
+                        i.to_be_bytes().to_vec(),
+                        Some(keccak256(&i.to_le_bytes())[..8].to_vec()),
+                    )
+                })
                 .collect();
         }
         (0..300u64)
@@ -593,7 +658,8 @@ mod crash {
                 let key = (u64::from_be_bytes(h[..8].try_into().unwrap()) % (KEYS + 500))
                     .to_be_bytes()
                     .to_vec();
-                let value = (!h[8].is_multiple_of(7)).then(|| h[9..9 + usize::from(h[10] % 20)].to_vec());
+                let value =
+                    (!h[8].is_multiple_of(7)).then(|| h[9..9 + usize::from(h[10] % 20)].to_vec());
                 (key, value)
             })
             .collect()
@@ -628,7 +694,12 @@ mod crash {
     fn spawn(dir: &Path, open_only: bool) -> (std::process::Child, mpsc::Receiver<u64>) {
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args(["crash::crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash::crash_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("CAIRN_STATE_CRASH_DIR", dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -672,7 +743,11 @@ mod crash {
             // One round in four kills a child during its recovery.
             let open_only = round % 4 == 3;
             let (mut child, reports) = spawn(dir.path(), open_only);
-            let wait = if open_only { seed % 40 } else { 50 + seed % 400 };
+            let wait = if open_only {
+                seed % 40
+            } else {
+                50 + seed % 400
+            };
             std::thread::sleep(Duration::from_millis(wait));
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
@@ -682,7 +757,10 @@ mod crash {
             }
             let store = ResidentStore::open(dir.path(), crash_options()).unwrap();
             let latest = store.latest_version().unwrap_or(0);
-            assert!(latest >= last_seen.max(reported), "round {round}: version {latest} after {last_seen} (child reported {reported})");
+            assert!(
+                latest >= last_seen.max(reported),
+                "round {round}: version {latest} after {last_seen} (child reported {reported})"
+            );
             let mut version = models.keys().next_back().copied().unwrap_or(0);
             while version < latest {
                 version += 1;
@@ -697,10 +775,17 @@ mod crash {
                 assert_eq!(oldest, latest.saturating_sub(5).max(1), "round {round}");
                 for (version, m) in models.range(oldest..=latest) {
                     let root = model_root(m);
-                    assert_eq!(store.root_at(*version).unwrap(), root, "round {round}: root of {version}");
+                    assert_eq!(
+                        store.root_at(*version).unwrap(),
+                        root,
+                        "round {round}: root of {version}"
+                    );
                     for k in (0..KEYS + 500).step_by(1999) {
                         let key = k.to_be_bytes();
-                        assert_eq!(store.get_at(&key, *version).unwrap().as_ref(), m.get(key.as_slice()));
+                        assert_eq!(
+                            store.get_at(&key, *version).unwrap().as_ref(),
+                            m.get(key.as_slice())
+                        );
                     }
                     for k in (0..KEYS + 500).step_by(4999) {
                         let key = k.to_be_bytes();
@@ -710,21 +795,29 @@ mod crash {
                     }
                 }
                 assert_eq!(store.root(), model_root(&model));
-                assert_eq!(store.get_aux(b"height").unwrap(), Some(latest.to_be_bytes().to_vec()));
+                assert_eq!(
+                    store.get_aux(b"height").unwrap(),
+                    Some(latest.to_be_bytes().to_vec())
+                );
                 for k in (0..KEYS).step_by(777) {
                     let key = k.to_be_bytes();
                     assert_eq!(store.get(&key).unwrap().as_ref(), model.get(key.as_slice()));
                 }
             }
             // Half the time reopen as a crash (no image on close) too.
-            if seed % 2 == 0 {
+            if seed.is_multiple_of(2) {
                 store.abandon();
             } else {
                 drop(store);
             }
             last_seen = latest;
         }
-        eprintln!("{kills} kills ({recovery_kills} during recovery), {last_seen} versions committed");
-        assert!(last_seen > u64::from(kills) / 2, "too little progress: {last_seen} versions");
+        eprintln!(
+            "{kills} kills ({recovery_kills} during recovery), {last_seen} versions committed"
+        );
+        assert!(
+            last_seen > u64::from(kills) / 2,
+            "too little progress: {last_seen} versions"
+        );
     }
 }

@@ -9,8 +9,8 @@ use crate::store::Version;
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
-    IngestExternalFileOptions, Options, ReadOptions, SliceTransform, SstFileWriter,
-    WriteBatch, WriteOptions,
+    IngestExternalFileOptions, Options, ReadOptions, SliceTransform, SstFileWriter, WriteBatch,
+    WriteOptions,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +84,9 @@ pub(crate) struct Disk {
 
 impl std::fmt::Debug for Disk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Disk").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Disk")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,6 +199,14 @@ impl Disk {
         self.db.write_opt(batch, &write).map_err(backend)
     }
 
+    /// Flushes every memtable to SST files.
+    pub(crate) fn flush(&self) -> Result<(), StateError> {
+        for name in ALL_CFS {
+            self.db.flush_cf(self.cf(name)?).map_err(backend)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn write_bytes(&self) -> WriteBytes {
         use rocksdb::statistics::Ticker;
         WriteBytes {
@@ -206,7 +216,11 @@ impl Disk {
         }
     }
 
-    pub(crate) fn meta_u64(&self, key: &[u8], what: &'static str) -> Result<Option<u64>, StateError> {
+    pub(crate) fn meta_u64(
+        &self,
+        key: &[u8],
+        what: &'static str,
+    ) -> Result<Option<u64>, StateError> {
         self.get(CF_META, key)?
             .map(|bytes| decode_u64(what, &bytes))
             .transpose()
@@ -300,12 +314,16 @@ impl Disk {
             }
             from = image.saturating_add(1);
         }
-        batch.delete_range_cf(cf, image_key(from, 0), [0xffu8; 13]);
+        batch.delete_range_cf(cf, &image_key(from, 0)[..], &[0xffu8; 13][..]);
         self.write(batch)
     }
 
     /// Adds to `batch` the deletion of image `version` (and its record).
-    pub(crate) fn drop_image(&self, batch: &mut WriteBatch, version: Version) -> Result<(), StateError> {
+    pub(crate) fn drop_image(
+        &self,
+        batch: &mut WriteBatch,
+        version: Version,
+    ) -> Result<(), StateError> {
         batch.delete_range_cf(
             self.cf(CF_CHECKPOINT)?,
             image_key(version, 0),
@@ -350,7 +368,7 @@ impl Disk {
         let mut chunks = 0u32;
         let mut chunk: Option<u32> = None;
         let mut bytes: Vec<u8> = Vec::new();
-        let mut flush = |chunk: u32, bytes: &mut Vec<u8>, writer: &mut SstFileWriter<'_>| {
+        let flush = |chunk: u32, bytes: &mut Vec<u8>, writer: &mut SstFileWriter<'_>| {
             let digest = keccak256(bytes);
             bytes.extend_from_slice(&digest);
             let result = writer.put(image_key(version, chunk), &bytes[..]);
@@ -399,14 +417,22 @@ impl Disk {
     /// Loads image `version` into a trie, checking every chunk's digest,
     /// the order of the leaves and, unless `check_root` is off (a journal
     /// follows and the caller checks the final root), its root.
-    pub(crate) fn load_image(&self, version: Version, check_root: bool) -> Result<Trie, StateError> {
+    pub(crate) fn load_image(
+        &self,
+        version: Version,
+        check_root: bool,
+    ) -> Result<Trie, StateError> {
         let bad = |reason: String| {
-            StateError::corrupt_record("checkpoint image", format!("image of version {version}: {reason}"))
+            StateError::corrupt_record(
+                "checkpoint image",
+                format!("image of version {version}: {reason}"),
+            )
         };
         let header = self
             .get(CF_CHECKPOINT, &image_key(version, HEADER_CHUNK))?
             .ok_or_else(|| bad("missing".into()))?;
-        let header = ImageHeader::decode_all(&mut &header[..]).map_err(|e| bad(format!("header: {e}")))?;
+        let header =
+            ImageHeader::decode_all(&mut &header[..]).map_err(|e| bad(format!("header: {e}")))?;
         if header.format != super::RESIDENT_FORMAT_VERSION || header.version != version {
             return Err(bad(format!(
                 "header names format {} version {}",
@@ -415,7 +441,9 @@ impl Disk {
         }
         let bits = bits_for(header.leaves);
         let mut trie = Trie::empty(bits);
-        let threads = super::trie::threads().next_power_of_two().min(1 << CHUNK_BITS.min(bits));
+        let threads = super::trie::threads()
+            .next_power_of_two()
+            .min(1 << CHUNK_BITS.min(bits));
         let results: Vec<Result<(u64, u32), StateError>> = {
             let table = trie.buckets_mut();
             let per = table.len() / threads;
@@ -429,7 +457,14 @@ impl Disk {
                         let first_chunk = u32::try_from(part).unwrap_or(0) * chunks_per;
                         let first_bucket = part * per;
                         scope.spawn(move || {
-                            self.load_chunks(version, first_chunk, first_chunk + chunks_per, bits, first_bucket, slots)
+                            self.load_chunks(
+                                version,
+                                first_chunk,
+                                first_chunk + chunks_per,
+                                bits,
+                                first_bucket,
+                                slots,
+                            )
                         })
                     })
                     .collect();
@@ -485,7 +520,10 @@ impl Disk {
         slots: &mut [Arc<[Leaf]>],
     ) -> Result<(u64, u32), StateError> {
         let bad = |reason: String| {
-            StateError::corrupt_record("checkpoint image", format!("image of version {version}: {reason}"))
+            StateError::corrupt_record(
+                "checkpoint image",
+                format!("image of version {version}: {reason}"),
+            )
         };
         let mut read = ReadOptions::default();
         read.set_iterate_upper_bound(image_key(version, to));
@@ -496,7 +534,8 @@ impl Disk {
         let mut current: Option<usize> = None;
         let mut pending: Vec<Leaf> = Vec::new();
         while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
-            let chunk = u32::from_be_bytes(key[8..12].try_into().map_err(|_| bad("chunk key".into()))?);
+            let chunk =
+                u32::from_be_bytes(key[8..12].try_into().map_err(|_| bad("chunk key".into()))?);
             if value.len() < 32 || !(value.len() - 32).is_multiple_of(LEAF_BYTES) {
                 return Err(bad(format!("chunk {chunk} has {} bytes", value.len())));
             }
@@ -512,9 +551,16 @@ impl Disk {
                 };
                 leaf.key_hash.copy_from_slice(&raw[..32]);
                 leaf.leaf_hash.copy_from_slice(&raw[32..64]);
-                leaf.version = u64::from_le_bytes(raw[64..72].try_into().map_err(|_| bad("leaf".into()))?);
-                if chunk_of(&leaf.key_hash) != chunk || previous.is_some_and(|p| p >= leaf.key_hash) || leaf.version > version {
-                    return Err(bad(format!("leaf 0x{} out of place in chunk {chunk}", to_hex(&leaf.key_hash))));
+                leaf.version =
+                    u64::from_le_bytes(raw[64..72].try_into().map_err(|_| bad("leaf".into()))?);
+                if chunk_of(&leaf.key_hash) != chunk
+                    || previous.is_some_and(|p| p >= leaf.key_hash)
+                    || leaf.version > version
+                {
+                    return Err(bad(format!(
+                        "leaf 0x{} out of place in chunk {chunk}",
+                        to_hex(&leaf.key_hash)
+                    )));
                 }
                 previous = Some(leaf.key_hash);
                 let bucket = bucket_of(&leaf.key_hash, bits);
@@ -579,7 +625,11 @@ pub(crate) struct JournalChange {
 impl JournalEntry {
     /// The leaf changes it makes, checked to be in strict key-hash order.
     pub(crate) fn leaf_changes(&self, version: Version) -> Result<Vec<LeafChange>, StateError> {
-        if !self.changes.windows(2).all(|w| w[0].key_hash < w[1].key_hash) {
+        if !self
+            .changes
+            .windows(2)
+            .all(|w| w[0].key_hash < w[1].key_hash)
+        {
             return Err(StateError::corrupt_record(
                 "journal",
                 format!("entry of version {version}: changes out of order"),
@@ -603,7 +653,11 @@ pub(crate) fn decode_u64(what: &'static str, bytes: &[u8]) -> Result<u64, StateE
     Ok(u64::from_be_bytes(array))
 }
 
-fn decode_value(key_hash: &Hash, version: Version, bytes: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+fn decode_value(
+    key_hash: &Hash,
+    version: Version,
+    bytes: &[u8],
+) -> Result<Option<Vec<u8>>, StateError> {
     Option::<Vec<u8>>::decode_all(&mut &bytes[..]).map_err(|e| {
         StateError::corrupt_record(
             "value entry",

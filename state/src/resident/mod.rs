@@ -40,8 +40,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use trie::{
-    HistoricalView, Leaf, LeafChange, PlanNode, ReverseDelta, Trie, TrieDelta, TrieView,
-    bits_for, needs_relayout, plan_proof, plan_witness,
+    HistoricalView, Leaf, LeafChange, PlanNode, ReverseDelta, Trie, TrieDelta, TrieView, bits_for,
+    needs_relayout, plan_proof, plan_witness,
 };
 
 /// The on-disk format of a [`ResidentStore`] (`meta/format`). Format 1 is
@@ -154,15 +154,19 @@ impl PreparedState for ResidentPrepared {
 fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     // The live trie is replaced only by whole swaps after a successful
     // write; a panic elsewhere cannot leave it half-changed.
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Hashes keys and values on all cores; returns the changes sorted by key hash.
@@ -200,7 +204,13 @@ fn hash_changes(changes: &StateChanges) -> Vec<HashedChange> {
 }
 
 /// Applies the journal of versions `after+1..=to` to `trie` and hashes it.
-fn replay_journal(disk: &Disk, mut trie: Trie, after: Option<Version>, first: Version, to: Version) -> Result<Trie, StateError> {
+fn replay_journal(
+    disk: &Disk,
+    mut trie: Trie,
+    after: Option<Version>,
+    first: Version,
+    to: Version,
+) -> Result<Trie, StateError> {
     let from = after.map_or(first, |a| a.saturating_add(1));
     let mut replayed = false;
     for version in from..=to {
@@ -212,7 +222,11 @@ fn replay_journal(disk: &Disk, mut trie: Trie, after: Option<Version>, first: Ve
         }
         replayed = true;
     }
-    Ok(if replayed { trie.finish_unhashed() } else { trie })
+    Ok(if replayed {
+        trie.finish_unhashed()
+    } else {
+        trie
+    })
 }
 
 impl Shared {
@@ -236,7 +250,11 @@ impl Shared {
     /// Runs `read` of `version` if it is retained and checks it still is
     /// afterwards: pruning raises the oldest version before it deletes, so
     /// a read that raced a prune is refused rather than answered wrongly.
-    fn read_retained<T>(&self, version: Version, read: impl FnOnce() -> Result<T, StateError>) -> Result<T, StateError> {
+    fn read_retained<T>(
+        &self,
+        version: Version,
+        read: impl FnOnce() -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
         if !self.is_retained(version) {
             return Err(self.unavailable(version));
         }
@@ -279,7 +297,11 @@ impl Shared {
             Some(Some(value)) => Ok(Some(value)),
             Some(None) => Err(StateError::corrupt_record(
                 "value entry",
-                format!("key 0x{} is present in the trie but deleted at version {}", to_hex(key), leaf.version),
+                format!(
+                    "key 0x{} is present in the trie but deleted at version {}",
+                    to_hex(key),
+                    leaf.version
+                ),
             )),
             // A commit replaced and pruned the entry after the trie was
             // read: the newest entry is the latest committed value.
@@ -297,7 +319,11 @@ impl Shared {
 
     /// Runs `f` on the trie of `version` (retained): live, through reverse
     /// deltas, or rebuilt from disk.
-    fn with_view<T>(&self, version: Version, f: impl Fn(&dyn TrieView) -> T) -> Result<T, StateError> {
+    fn with_view<T>(
+        &self,
+        version: Version,
+        f: impl Fn(&dyn TrieView) -> T,
+    ) -> Result<T, StateError> {
         {
             let live = read_lock(&self.live);
             if live.latest == Some(version) {
@@ -332,7 +358,9 @@ impl Shared {
         {
             return Ok(Arc::clone(trie));
         }
-        let first = read_lock(&self.live).first.ok_or_else(|| self.unavailable(version))?;
+        let first = read_lock(&self.live)
+            .first
+            .ok_or_else(|| self.unavailable(version))?;
         let mut attempt = 0;
         let trie = loop {
             let images = lock(&self.images).clone();
@@ -430,7 +458,11 @@ impl Shared {
                         .ok_or_else(|| {
                             StateError::corrupt_record(
                                 "value entry",
-                                format!("no value for key 0x{} at version {}", to_hex(key), leaf.version),
+                                format!(
+                                    "no value for key 0x{} at version {}",
+                                    to_hex(key),
+                                    leaf.version
+                                ),
                             )
                         })?;
                     let node = self.leaf_node(&leaf, Some(&value))?;
@@ -488,9 +520,11 @@ impl ResidentStore {
         let latest = disk.meta_u64(META_LATEST, "latest version record")?;
         match disk.get(CF_META, META_FORMAT)? {
             Some(bytes) => {
-                let found = u32::decode_all(&mut &bytes[..]).map_err(|_| StateError::IncompatibleFormat {
-                    found: format!("unreadable format record 0x{}", to_hex(&bytes)).into(),
-                    expected: RESIDENT_FORMAT_VERSION,
+                let found = u32::decode_all(&mut &bytes[..]).map_err(|_| {
+                    StateError::IncompatibleFormat {
+                        found: format!("unreadable format record 0x{}", to_hex(&bytes)).into(),
+                        expected: RESIDENT_FORMAT_VERSION,
+                    }
                 })?;
                 if found != RESIDENT_FORMAT_VERSION {
                     return Err(StateError::IncompatibleFormat {
@@ -507,7 +541,11 @@ impl ResidentStore {
             }
             None => {
                 let mut batch = WriteBatch::default();
-                batch.put_cf(disk.cf(CF_META)?, META_FORMAT, RESIDENT_FORMAT_VERSION.encode());
+                batch.put_cf(
+                    disk.cf(CF_META)?,
+                    META_FORMAT,
+                    RESIDENT_FORMAT_VERSION.encode(),
+                );
                 disk.write(batch)?;
             }
         }
@@ -521,8 +559,12 @@ impl ResidentStore {
             deltas: VecDeque::new(),
         };
         if let Some(latest) = latest {
-            let first = disk.meta_u64(META_FIRST, "first version record")?.unwrap_or(latest);
-            let oldest = disk.meta_u64(META_OLDEST, "oldest version record")?.unwrap_or(first);
+            let first = disk
+                .meta_u64(META_FIRST, "first version record")?
+                .unwrap_or(latest);
+            let oldest = disk
+                .meta_u64(META_OLDEST, "oldest version record")?
+                .unwrap_or(first);
             let image = images.iter().rev().find(|c| **c <= latest).copied();
             let trie = match image {
                 Some(c) => disk.load_image(c, c == latest)?,
@@ -605,6 +647,15 @@ impl ResidentStore {
         self.shared.disk.write_bytes()
     }
 
+    /// Flushes RocksDB's memtables (for benchmarks counting bytes written).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    pub fn flush(&self) -> Result<(), StateError> {
+        self.shared.disk.flush()
+    }
+
     /// Versions of the recorded checkpoint images.
     #[must_use]
     pub fn images(&self) -> Vec<Version> {
@@ -616,7 +667,11 @@ impl ResidentStore {
     /// # Errors
     ///
     /// [`StateError::NonSequentialVersion`].
-    pub fn prepare(&self, version: Version, changes: &StateChanges) -> Result<ResidentPrepared, StateError> {
+    pub fn prepare(
+        &self,
+        version: Version,
+        changes: &StateChanges,
+    ) -> Result<ResidentPrepared, StateError> {
         let mut hashed = hash_changes(changes);
         let live = read_lock(&self.shared.live);
         let base = live.latest;
@@ -671,7 +726,11 @@ impl ResidentStore {
     ///
     /// [`StateError::NonSequentialVersion`] if another commit came between;
     /// backend failures (nothing is written then).
-    pub fn commit_prepared(&mut self, prepared: ResidentPrepared, aux: &AuxWrites) -> Result<StateRoot, StateError> {
+    pub fn commit_prepared(
+        &mut self,
+        prepared: ResidentPrepared,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
         self.collect_checkpoint();
         let (latest, first, old_oldest) = {
             let live = read_lock(&self.shared.live);
@@ -687,7 +746,10 @@ impl ResidentStore {
         let first = first.unwrap_or(version);
         let oldest = match self.options.retention {
             Retention::Archive => first,
-            Retention::KeepLast(n) => version.saturating_add(1).saturating_sub(n.max(1)).max(first),
+            Retention::KeepLast(n) => version
+                .saturating_add(1)
+                .saturating_sub(n.max(1))
+                .max(first),
         };
         let disk = &self.shared.disk;
         let (values_cf, journal_cf, meta_cf, aux_cf) = (
@@ -702,7 +764,11 @@ impl ResidentStore {
             changes: Vec::with_capacity(prepared.changes.len()),
         };
         for change in &prepared.changes {
-            batch.put_cf(values_cf, value_key(&change.key_hash, version), change.value.encode());
+            batch.put_cf(
+                values_cf,
+                value_key(&change.key_hash, version),
+                change.value.encode(),
+            );
             journal.changes.push(JournalChange {
                 key_hash: change.key_hash,
                 value_hash: change.value_hash,
@@ -742,7 +808,11 @@ impl ResidentStore {
         }
         let journal_from = base.map_or(first, |c| c.saturating_add(1)).min(oldest);
         if journal_from > self.journal_from {
-            batch.delete_range_cf(journal_cf, self.journal_from.to_be_bytes(), journal_from.to_be_bytes());
+            batch.delete_range_cf(
+                journal_cf,
+                self.journal_from.to_be_bytes(),
+                journal_from.to_be_bytes(),
+            );
         }
         if oldest > old_oldest {
             // Readers must see the new oldest version before the deletes land.
@@ -788,14 +858,24 @@ impl ResidentStore {
     /// # Errors
     ///
     /// As [`ResidentStore::prepare`] and [`ResidentStore::commit_prepared`].
-    pub fn commit(&mut self, version: Version, changes: &StateChanges, aux: &AuxWrites) -> Result<StateRoot, StateError> {
+    pub fn commit(
+        &mut self,
+        version: Version,
+        changes: &StateChanges,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
         let prepared = self.prepare(version, changes)?;
         self.commit_prepared(prepared, aux)
     }
 
     /// Adds to `batch` the deletion of the value entries that only versions
     /// below `oldest` read (versions `old_oldest..oldest` leave).
-    fn prune_into(&self, batch: &mut WriteBatch, old_oldest: Version, oldest: Version) -> Result<(), StateError> {
+    fn prune_into(
+        &self,
+        batch: &mut WriteBatch,
+        old_oldest: Version,
+        oldest: Version,
+    ) -> Result<(), StateError> {
         let disk = &self.shared.disk;
         let values_cf = disk.cf(CF_VALUES)?;
         // An entry replaced at `u` is read by versions below `u` only; a
@@ -826,7 +906,12 @@ impl ResidentStore {
         let (version, root, leaves, buckets) = {
             let live = read_lock(&self.shared.live);
             let Some(version) = live.latest else { return };
-            (version, live.trie.root().hash, live.trie.leaves(), live.trie.bucket_handles())
+            (
+                version,
+                live.trie.root().hash,
+                live.trie.leaves(),
+                live.trie.bucket_handles(),
+            )
         };
         let shared = Arc::clone(&self.shared);
         self.checkpoint = Some(std::thread::spawn(move || {
@@ -904,7 +989,11 @@ impl ResidentStore {
     /// # Errors
     ///
     /// As [`ResidentStore::get_at`]; corruption.
-    pub fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+    pub fn prove(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, Proof), StateError> {
         self.shared.prove(key, version)
     }
 
@@ -913,7 +1002,11 @@ impl ResidentStore {
     /// # Errors
     ///
     /// As [`ResidentStore::prove`].
-    pub fn witness<K: AsRef<[u8]>>(&self, keys: &[K], version: Version) -> Result<Witness, StateError> {
+    pub fn witness<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        version: Version,
+    ) -> Result<Witness, StateError> {
         let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
         self.shared.witness(&keys, version)
     }
@@ -968,10 +1061,18 @@ impl StateDb for ResidentStore {
     fn reader(&self) -> ResidentReader {
         ResidentStore::reader(self)
     }
-    fn prepare(&self, version: Version, changes: &StateChanges) -> Result<ResidentPrepared, StateError> {
+    fn prepare(
+        &self,
+        version: Version,
+        changes: &StateChanges,
+    ) -> Result<ResidentPrepared, StateError> {
         ResidentStore::prepare(self, version, changes)
     }
-    fn commit_prepared(&mut self, prepared: ResidentPrepared, aux: &AuxWrites) -> Result<StateRoot, StateError> {
+    fn commit_prepared(
+        &mut self,
+        prepared: ResidentPrepared,
+        aux: &AuxWrites,
+    ) -> Result<StateRoot, StateError> {
         ResidentStore::commit_prepared(self, prepared, aux)
     }
 }

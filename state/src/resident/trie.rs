@@ -139,7 +139,8 @@ pub(crate) fn bits_for(leaves: u64) -> u32 {
 
 /// Whether a trie of `leaves` leaves should leave its `bits` layout.
 pub(crate) fn needs_relayout(bits: u32, leaves: u64) -> bool {
-    bits != bits_for(leaves) && (leaves > MAX_FILL << bits || (leaves < MIN_FILL << bits && bits > MIN_BITS))
+    bits != bits_for(leaves)
+        && (leaves > MAX_FILL << bits || (leaves < MIN_FILL << bits && bits > MIN_BITS))
 }
 
 /// The bucket of a key hash in a layout of `bits` bits (`bits <= 32`).
@@ -208,7 +209,6 @@ pub(crate) struct LeafChange {
 /// [`Trie::install`].
 #[derive(Debug, Default)]
 pub(crate) struct TrieDelta {
-    bits: u32,
     /// Changed buckets, by index, ascending.
     pub(crate) buckets: Vec<(u32, Arc<[Leaf]>)>,
     /// Changed summaries, by heap index, ascending.
@@ -223,7 +223,6 @@ pub(crate) struct TrieDelta {
 /// current one with these put back.
 #[derive(Debug)]
 pub(crate) struct ReverseDelta {
-    pub(crate) bits: u32,
     pub(crate) buckets: Vec<(u32, Arc<[Leaf]>)>,
     pub(crate) summaries: Vec<(u32, Summary)>,
 }
@@ -417,9 +416,11 @@ impl Trie {
         let top = threads.trailing_zeros().min(bits);
         let parts = usize_of(top);
         // Each part owns a contiguous range of every level at depth >= top.
-        let mut level_slices: Vec<Vec<(&mut [Hash], &mut [u8])>> = (0..parts).map(|_| Vec::new()).collect();
+        let mut level_slices: Vec<Vec<(&mut [Hash], &mut [u8])>> =
+            (0..parts).map(|_| Vec::new()).collect();
         {
-            let (mut hashes, mut kinds): (&mut [Hash], &mut [u8]) = (&mut self.hashes, &mut self.kinds);
+            let (mut hashes, mut kinds): (&mut [Hash], &mut [u8]) =
+                (&mut self.hashes, &mut self.kinds);
             // Skip index 0 and the levels above `top`.
             let skip = usize_of(top);
             let (_, h) = hashes.split_at_mut(skip);
@@ -433,7 +434,11 @@ impl Trie {
                 hashes = rest_h;
                 kinds = rest_k;
                 let per = width / parts;
-                for (part, (h, k)) in level_h.chunks_mut(per).zip(level_k.chunks_mut(per)).enumerate() {
+                for (part, (h, k)) in level_h
+                    .chunks_mut(per)
+                    .zip(level_k.chunks_mut(per))
+                    .enumerate()
+                {
                     level_slices[part].push((h, k));
                 }
             }
@@ -516,14 +521,22 @@ impl Trie {
     /// hashed (between versions of a long replay).
     pub(crate) fn relayout_unhashed(self) -> Trie {
         let bits = bits_for(self.leaves);
-        if bits == self.bits { self } else { self.relayout(bits) }
+        if bits == self.bits {
+            self
+        } else {
+            self.relayout(bits)
+        }
     }
 
     /// Lays the trie out anew if its fill left the allowed range (after
     /// [`Trie::apply_unhashed`]), then rehashes it whole.
     pub(crate) fn finish_unhashed(self) -> Trie {
         let bits = bits_for(self.leaves);
-        let mut trie = if bits == self.bits { self } else { self.relayout(bits) };
+        let mut trie = if bits == self.bits {
+            self
+        } else {
+            self.relayout(bits)
+        };
         trie.rehash_all();
         trie
     }
@@ -571,10 +584,7 @@ impl Trie {
                 out
             })
         };
-        let mut delta = TrieDelta {
-            bits,
-            ..TrieDelta::default()
-        };
+        let mut delta = TrieDelta::default();
         let mut leaves = self.leaves;
         for part in &results {
             for (index, bucket) in &part.buckets {
@@ -583,28 +593,33 @@ impl Trie {
             }
         }
         // Levels above `top`: join the parts' top summaries.
-        let mut upper: Vec<Vec<(usize, Summary)>> = vec![Vec::new(); top as usize + 1];
-        upper[top as usize] = results
+        let mut level: Vec<(usize, Summary)> = results
             .iter()
             .flat_map(|p| p.levels.first().into_iter().flatten().copied())
             .collect();
-        for depth in (0..top as usize).rev() {
-            let below = std::mem::take(&mut upper[depth + 1]);
-            upper[depth] = self.join_level(depth + 1, &below);
-            upper[depth + 1] = below;
+        let mut upper: Vec<Vec<(usize, Summary)>> = Vec::with_capacity(top as usize + 1);
+        for depth in (1..=top as usize).rev() {
+            let parents = self.join_level(depth, &level);
+            upper.push(std::mem::replace(&mut level, parents));
         }
-        for depth in 0..=bits as usize {
+        upper.push(level);
+        // `upper[d]` is depth `d`.
+        upper.reverse();
+        let mut push = |depth: usize, entries: &mut dyn Iterator<Item = &(usize, Summary)>| {
             let base = usize_of(u32::try_from(depth).unwrap_or(0));
-            let entries: Box<dyn Iterator<Item = &(usize, Summary)>> = if depth <= top as usize {
-                Box::new(upper[depth].iter())
-            } else {
-                let level = depth - top as usize;
-                Box::new(results.iter().flat_map(move |p| p.levels[level].iter()))
-            };
             for (pos, summary) in entries {
                 let index = u32::try_from(base + pos).unwrap_or(u32::MAX);
                 delta.summaries.push((index, *summary));
             }
+        };
+        for (depth, level) in upper.iter().enumerate() {
+            push(depth, &mut level.iter());
+        }
+        for level in 1..=(bits - top) as usize {
+            push(
+                top as usize + level,
+                &mut results.iter().flat_map(|p| p.levels[level].iter()),
+            );
         }
         delta.buckets = results.into_iter().flat_map(|p| p.buckets).collect();
         delta.root = upper[0].first().map_or_else(|| self.root(), |(_, s)| *s);
@@ -674,7 +689,13 @@ impl Trie {
         out
     }
 
-    fn prepare_part(&self, top: u32, part: usize, changes: &[LeafChange], version: u64) -> PartDelta {
+    fn prepare_part(
+        &self,
+        top: u32,
+        part: usize,
+        changes: &[LeafChange],
+        version: u64,
+    ) -> PartDelta {
         let bits = self.bits;
         let mut buckets = Vec::new();
         let mut bottom = Vec::new();
@@ -685,7 +706,10 @@ impl Trie {
             let (group, tail) = rest.split_at(end);
             let merged = merge_bucket(&self.buckets[bucket], group, version);
             let summary = summarize(&merged, bits as usize);
-            buckets.push((u32::try_from(bucket).unwrap_or(u32::MAX), Arc::<[Leaf]>::from(merged)));
+            buckets.push((
+                u32::try_from(bucket).unwrap_or(u32::MAX),
+                Arc::<[Leaf]>::from(merged),
+            ));
             bottom.push((bucket, summary));
             rest = tail;
         }
@@ -703,7 +727,6 @@ impl Trie {
 
     /// Swaps a prepared delta in; returns what it replaced.
     pub(crate) fn install(&mut self, delta: TrieDelta) -> ReverseDelta {
-        debug_assert_eq!(delta.bits, self.bits, "delta prepared for another layout");
         let mut summaries = delta.summaries;
         for (index, summary) in &mut summaries {
             let i = *index as usize;
@@ -717,11 +740,7 @@ impl Trie {
             std::mem::swap(&mut self.buckets[*index as usize], bucket);
         }
         self.leaves = delta.leaves;
-        ReverseDelta {
-            bits: self.bits,
-            buckets,
-            summaries,
-        }
+        ReverseDelta { buckets, summaries }
     }
 }
 
@@ -796,7 +815,12 @@ pub(crate) fn plan_proof<V: TrieView + ?Sized>(view: &V, key_hash: &Hash) -> Opt
     let mut depth = 0u32;
     let root = view.summary(1);
     match root.kind {
-        Kind::Empty => return Some(ProofPlan { siblings, end: None }),
+        Kind::Empty => {
+            return Some(ProofPlan {
+                siblings,
+                end: None,
+            });
+        }
         Kind::Leaf => {
             return Some(ProofPlan {
                 siblings,
@@ -813,7 +837,12 @@ pub(crate) fn plan_proof<V: TrieView + ?Sized>(view: &V, key_hash: &Hash) -> Opt
         index = child;
         let s = view.summary(child);
         match s.kind {
-            Kind::Empty => return Some(ProofPlan { siblings, end: None }),
+            Kind::Empty => {
+                return Some(ProofPlan {
+                    siblings,
+                    end: None,
+                });
+            }
             Kind::Leaf => {
                 return Some(ProofPlan {
                     siblings,
@@ -837,7 +866,12 @@ pub(crate) fn plan_proof<V: TrieView + ?Sized>(view: &V, key_hash: &Hash) -> Opt
         siblings.push(subtree_hash(other, depth + 1));
         depth += 1;
         match own {
-            [] => return Some(ProofPlan { siblings, end: None }),
+            [] => {
+                return Some(ProofPlan {
+                    siblings,
+                    end: None,
+                });
+            }
             [leaf] => {
                 return Some(ProofPlan {
                     siblings,
@@ -864,7 +898,10 @@ pub(crate) enum PlanNode {
 /// The witness of `targets` (sorted, unique), pre-order, as in
 /// `specs/state.md` 5.2: an empty subtree is `Empty`, a subtree without
 /// targets its hash, a lone leaf the leaf, a branch its two sides.
-pub(crate) fn plan_witness<V: TrieView + ?Sized>(view: &V, targets: &[Hash]) -> Option<Vec<PlanNode>> {
+pub(crate) fn plan_witness<V: TrieView + ?Sized>(
+    view: &V,
+    targets: &[Hash],
+) -> Option<Vec<PlanNode>> {
     let mut out = Vec::new();
     witness_dense(view, 1, 0, targets, &mut out)?;
     Some(out)
