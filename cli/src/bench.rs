@@ -24,8 +24,9 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The state store on RocksDB against raw RocksDB in the same run:
-    /// commit and read ratios, historical reads, proofs.
+    /// The resident state store against raw RocksDB in the same run:
+    /// commit and read ratios, bytes written, historical reads, proofs,
+    /// memory, clean start and recovery times.
     State {
         /// Keys in the state.
         #[arg(long, default_value_t = 1_000_000)]
@@ -43,6 +44,12 @@ enum BenchCommand {
         /// Token transfers per block.
         #[arg(long, default_value_t = 1_000)]
         txs_per_block: usize,
+        /// Funded genesis accounts that never transact (state size).
+        #[arg(long, default_value_t = 0)]
+        accounts: usize,
+        /// Distinct senders.
+        #[arg(long, default_value_t = 256)]
+        active: usize,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -56,20 +63,30 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::E2e {
             blocks,
             txs_per_block,
+            accounts,
+            active,
             json,
-        } => bench_e2e(blocks, txs_per_block, json),
+        } => bench_e2e(blocks, txs_per_block, accounts, active, json),
     }
 }
 
-fn bench_e2e(blocks: u64, txs_per_block: usize, json: bool) -> Result<()> {
+fn bench_e2e(
+    blocks: u64,
+    txs_per_block: usize,
+    accounts: usize,
+    active: usize,
+    json: bool,
+) -> Result<()> {
     anyhow::ensure!(
         blocks >= 1 && txs_per_block >= 1,
         "--blocks and --txs-per-block must be at least 1"
     );
+    anyhow::ensure!(active >= 2, "--active must be at least 2");
     let config = cairn_benches::e2e::E2eConfig {
         blocks,
         txs_per_block,
-        ..Default::default()
+        accounts: active,
+        extra_accounts: accounts,
     };
     let report = cairn_benches::e2e::run(&config);
     if json {
@@ -77,8 +94,13 @@ fn bench_e2e(blocks: u64, txs_per_block: usize, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "e2e bench: {} blocks of {} signed token transfers on RocksDB ({} threads)",
-        report.blocks, report.txs_per_block, report.threads
+        "e2e bench: {} blocks of {} signed token transfers from {} senders, {} extra accounts, {} state keys, on RocksDB ({} threads)",
+        report.blocks,
+        report.txs_per_block,
+        report.active_accounts,
+        report.extra_accounts,
+        report.state_keys,
+        report.threads
     );
     println!(
         "  execution  {:>10.0} tx/s   signature bound {:>10.0} tx/s   ratio {:.2}",
