@@ -790,7 +790,7 @@ impl ResidentStore {
         }
         let old_oldest = old_oldest.unwrap_or(first);
         if latest.is_some() && oldest > old_oldest {
-            self.prune_into(&mut batch, old_oldest, oldest)?;
+            self.prune_into(&mut batch, old_oldest, oldest, (version, &journal))?;
             batch.put_cf(meta_cf, META_OLDEST, oldest.to_be_bytes());
         }
         // Images: keep the newest at or before the oldest version (the base
@@ -875,6 +875,7 @@ impl ResidentStore {
         batch: &mut WriteBatch,
         old_oldest: Version,
         oldest: Version,
+        (current, current_entry): (Version, &JournalEntry),
     ) -> Result<(), StateError> {
         let disk = &self.shared.disk;
         let values_cf = disk.cf(CF_VALUES)?;
@@ -883,7 +884,14 @@ impl ResidentStore {
         // the entries it hid are gone it says nothing a missing entry does
         // not.
         for version in old_oldest..=oldest {
-            let entry = disk.journal(version)?;
+            // The entry of the version being committed is in this batch.
+            let stored;
+            let entry = if version == current {
+                current_entry
+            } else {
+                stored = disk.journal(version)?;
+                &stored
+            };
             for change in &entry.changes {
                 if version > old_oldest
                     && let Some(replaced) = change.replaced
