@@ -837,10 +837,19 @@ impl ResidentStore {
                     live.deltas.clear();
                 }
             }
+            // Reverse deltas hold old buckets: at most `recent_versions` of
+            // them, together at most an eighth of the trie's leaves (a bulk
+            // load's delta is nearly the whole trie and is dropped at once).
+            let budget = (live.trie.leaves() / 8).max(4096);
+            let mut held: u64 = live.deltas.iter().map(|(_, d)| d.leaves).sum();
             while live.deltas.len() > self.options.recent_versions
                 || live.deltas.front().is_some_and(|(u, _)| *u <= oldest)
+                || held > budget
             {
-                live.deltas.pop_front();
+                let Some((_, dropped)) = live.deltas.pop_front() else {
+                    break;
+                };
+                held -= dropped.leaves;
             }
             live.latest = Some(version);
             live.first = Some(first);
