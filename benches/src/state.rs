@@ -182,7 +182,10 @@ fn open_raw(path: &std::path::Path) -> (DB, Options) {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(&cache);
     table.set_bloom_filter(10.0, false);
-    table.set_cache_index_and_filter_blocks(true);
+    table.set_block_size(4 << 10);
+    table.set_format_version(5);
+    // As the store's `values` column: index and filters outside the cache.
+    table.set_cache_index_and_filter_blocks(false);
     let mut options = Options::default();
     options.create_if_missing(true);
     options.set_block_based_table_factory(&table);
