@@ -140,9 +140,14 @@ pub(crate) fn bits_for(leaves: u64) -> u32 {
 }
 
 /// Whether a trie of `leaves` leaves should leave its `bits` layout.
+/// A new layout hashes the whole trie again, so it waits until the fill is
+/// half as high again as a fresh layout's (`(MAX_FILL/2, MAX_FILL]`): a state
+/// just past a boundary does not pay it at once, and growth pays it once
+/// per doubling.
 pub(crate) fn needs_relayout(bits: u32, leaves: u64) -> bool {
     bits != bits_for(leaves)
-        && (leaves > MAX_FILL << bits || (leaves < MIN_FILL << bits && bits > MIN_BITS))
+        && (leaves > (MAX_FILL + MAX_FILL / 2) << bits
+            || (leaves < MIN_FILL << bits && bits > MIN_BITS))
 }
 
 /// The bucket of a key hash in a layout of `bits` bits (`bits <= 32`).
