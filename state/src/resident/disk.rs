@@ -145,8 +145,9 @@ impl Disk {
         options.set_max_background_jobs(2);
         options.set_bytes_per_sync(1 << 20);
         // The small column families (meta, aux) keep old WAL files alive;
-        // this bounds the WAL by flushing them now and then.
-        options.set_max_total_wal_size(512 << 20);
+        // this bounds the WAL (and so the replay after a crash) by flushing
+        // them now and then.
+        options.set_max_total_wal_size(128 << 20);
         if rocks.statistics {
             options.enable_statistics();
         }

@@ -1038,6 +1038,10 @@ impl Drop for ResidentStore {
         if let Err(e) = self.checkpoint() {
             tracing::warn!("checkpoint image at shutdown failed: {e}");
         }
+        // A clean start then has no write-ahead log to replay either.
+        if let Err(e) = self.shared.disk.flush() {
+            tracing::warn!("flush at shutdown failed: {e}");
+        }
     }
 }
 
