@@ -210,13 +210,7 @@ impl<S: StateDb> Chain<S> {
     ///
     /// Node failures.
     pub fn query(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
-        dry_run(
-            &self.executor,
-            &self.state,
-            &self.genesis,
-            &self.head,
-            message,
-        )
+        dry_run(&self.executor, &self.state, &self.genesis, &self.head, message)
     }
 
     fn env(&self, timestamp: u64, beneficiary: Address) -> BlockEnv {

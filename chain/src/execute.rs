@@ -319,3 +319,4 @@ pub fn apply_genesis<R: StateRead + ?Sized>(
     }
     Ok(())
 }
+

@@ -83,9 +83,7 @@ impl ErrorView {
     pub fn of(status: &ExecStatus, diagnostics: Option<&TrapDiagnostics>) -> Option<Self> {
         let (kind, message, halted) = match status {
             ExecStatus::Success { .. } => return None,
-            ExecStatus::Revert { data } => {
-                ("revert".to_owned(), decode_revert(data).to_string(), false)
-            }
+            ExecStatus::Revert { data } => ("revert".to_owned(), decode_revert(data).to_string(), false),
             ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string(), true),
         };
         Some(Self {
@@ -328,11 +326,7 @@ impl From<&Block> for BlockView {
     fn from(block: &Block) -> Self {
         Self {
             header: HeaderView::from(&block.header),
-            transactions: block
-                .transactions
-                .iter()
-                .map(|tx| to_hex(tx.hash()))
-                .collect(),
+            transactions: block.transactions.iter().map(|tx| to_hex(tx.hash())).collect(),
         }
     }
 }

@@ -66,9 +66,7 @@ pub(crate) fn block(args: BlockArgs) -> Result<Status> {
             let receipts = chain.import_block(block)?;
             if json {
                 let receipts: Vec<ReceiptView> = receipts.iter().map(ReceiptView::from).collect();
-                print_json(
-                    &json!({"block": HeaderView::from(chain.head()), "receipts": receipts}),
-                )?;
+                print_json(&json!({"block": HeaderView::from(chain.head()), "receipts": receipts}))?;
             } else {
                 println!(
                     "imported block {number}, state root {}",
@@ -100,3 +98,4 @@ pub(crate) fn block(args: BlockArgs) -> Result<Status> {
         }
     }
 }
+

@@ -113,10 +113,7 @@ pub(crate) fn query(args: QueryArgs) -> Result<Status> {
     if args.json {
         print_json(&view)?;
     } else {
-        println!(
-            "{} gas {} output {}",
-            view.status, view.gas_used, view.output
-        );
+        println!("{} gas {} output {}", view.status, view.gas_used, view.output);
         if let Some(error) = &view.error {
             println!("error: {}", error.message);
         }

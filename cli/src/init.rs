@@ -47,3 +47,4 @@ pub(crate) fn init(args: InitArgs) -> Result<Status> {
     }
     Ok(Status::Done)
 }
+

@@ -101,3 +101,4 @@ fn print_address(address: &Address, json: bool) {
         println!("{}", to_hex(address));
     }
 }
+

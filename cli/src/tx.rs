@@ -199,11 +199,7 @@ pub(crate) fn tx(args: TxArgs) -> Result<Status> {
 }
 
 /// Signs `action` with the key of `fields` for the chain's next nonce of that key.
-pub(crate) fn sign_for(
-    chain: &RocksChain,
-    fields: &TxFields,
-    action: TxAction,
-) -> Result<SignedTransaction> {
+pub(crate) fn sign_for(chain: &RocksChain, fields: &TxFields, action: TxAction) -> Result<SignedTransaction> {
     let key = read_key(&fields.key)?;
     let tx = Transaction {
         chain_id: chain.genesis().chain_id,
@@ -248,20 +244,18 @@ pub(crate) fn submit(
     let results: Vec<Submitted> = hashes
         .iter()
         .enumerate()
-        .map(
-            |(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
-                Some((_, error)) => Submitted {
-                    hash: to_hex(hash),
-                    receipt: None,
-                    rejected: Some(error.to_string()),
-                },
-                None => Submitted {
-                    hash: to_hex(hash),
-                    receipt: included.next().map(ReceiptView::from),
-                    rejected: None,
-                },
+        .map(|(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
+            Some((_, error)) => Submitted {
+                hash: to_hex(hash),
+                receipt: None,
+                rejected: Some(error.to_string()),
             },
-        )
+            None => Submitted {
+                hash: to_hex(hash),
+                receipt: included.next().map(ReceiptView::from),
+                rejected: None,
+            },
+        })
         .collect();
     if json {
         print_json(&json!({"block": HeaderView::from(&block.header), "txs": results}))?;
@@ -274,10 +268,7 @@ pub(crate) fn submit(
         for result in &results {
             match (&result.receipt, &result.rejected) {
                 (Some(receipt), _) => {
-                    print!(
-                        "tx {}: {} gas {}",
-                        result.hash, receipt.status, receipt.gas_used
-                    );
+                    print!("tx {}: {} gas {}", result.hash, receipt.status, receipt.gas_used);
                     if let Some(address) = &receipt.contract_address {
                         print!(" created {address}");
                     }

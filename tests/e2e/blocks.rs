@@ -22,7 +22,11 @@ fn new_chain(workload: &TransferWorkload) -> Chain<MemoryStore> {
     Chain::init(MemoryStore::in_memory(), executor(), workload.genesis()).expect("genesis")
 }
 
-fn token_balance(chain: &Chain<MemoryStore>, token: Address, owner: Address) -> U256 {
+fn token_balance(
+    chain: &Chain<MemoryStore>,
+    token: Address,
+    owner: Address,
+) -> U256 {
     let message = Message {
         origin: owner,
         caller: owner,
@@ -181,10 +185,11 @@ fn replay_names_a_tampered_block() {
     // but the tx root no longer matches the header.
     let mut block = chain.block(3).unwrap().unwrap();
     block.transactions.swap(0, 1);
-    chain
-        .state()
-        .backend()
-        .poke(Column::Aux, &block_key(3), Some(block.encode()));
+    chain.state().backend().poke(
+        Column::Aux,
+        &block_key(3),
+        Some(block.encode()),
+    );
     let report = replay(
         chain.state(),
         MemoryStore::in_memory(),
@@ -208,10 +213,11 @@ fn replay_names_a_tampered_block() {
     produce(&mut chain, &mut workload, 2, 4);
     let mut block = chain.block(2).unwrap().unwrap();
     block.header.state_root.0[0] ^= 1;
-    chain
-        .state()
-        .backend()
-        .poke(Column::Aux, &block_key(2), Some(block.encode()));
+    chain.state().backend().poke(
+        Column::Aux,
+        &block_key(2),
+        Some(block.encode()),
+    );
     let report = replay(
         chain.state(),
         MemoryStore::in_memory(),
