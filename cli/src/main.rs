@@ -10,6 +10,7 @@ mod bundle;
 mod common;
 mod contract;
 mod demo;
+mod estimate;
 mod init;
 mod key;
 mod prepare;
@@ -54,6 +55,8 @@ enum Command {
     Call(contract::CallArgs),
     /// Read-only call against the head state; nothing is committed.
     Query(contract::QueryArgs),
+    /// The exact lowest gas limit at which a call or deploy succeeds against the head state.
+    Estimate(estimate::EstimateArgs),
     /// Re-execute the stored chain in a fresh store and check every receipt and root.
     Replay(replay::ReplayArgs),
     /// Export a block as a replay bundle, or verify one offline.
@@ -107,6 +110,7 @@ fn dispatch(command: Command) -> anyhow::Result<Status> {
         Command::Deploy(args) => contract::deploy(args),
         Command::Call(args) => contract::call(args),
         Command::Query(args) => contract::query(args),
+        Command::Estimate(args) => estimate::estimate(args),
         Command::Replay(args) => replay::replay_cmd(args),
         Command::Bundle(args) => bundle::bundle(args),
     }
