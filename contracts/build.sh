@@ -244,8 +244,9 @@ if [ -n "$CRATE" ]; then
         OUTDIR="$CHECK_DIR/out"
     fi
     log "building $NAME with $TOOLCHAIN"
+    # The link settings every contract needs come from this workspace's config.
     RUSTC="$WASM_RUSTC" cargo build --quiet --locked --release --target "$TARGET_TRIPLE" \
-        "${BUILD_STD[@]}" --config "$CONFIG_ARG" -p "$NAME"
+        "${BUILD_STD[@]}" --config "$HERE/.cargo/config.toml" --config "$CONFIG_ARG" -p "$NAME"
     finish "$NAME" "$CARGO_TARGET_DIR/$TARGET_TRIPLE/release/$LIB.wasm" "$OUTDIR"
     if [ "$CHECK" = 1 ]; then
         for f in "$NAME.wasm" "debug/$NAME.wasm"; do

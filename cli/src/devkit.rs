@@ -201,9 +201,7 @@ pub(crate) fn build(args: BuildArgs) -> Result<Status> {
     }
     let status = command.status().context("running contracts/build.sh")?;
     if !status.success() {
-        bail!(
-            "building {name} failed (above). The build needs the wasm32v1-none target: `rustup target add wasm32v1-none`, or Debian's rustc-web and rust-web-src (see Cairn's contracts/README.md)"
-        );
+        bail!("building {name} failed (contracts/build.sh said why, above)");
     }
     let wasm = dir.join("target/cairn").join(format!("{name}.wasm"));
     let code = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;

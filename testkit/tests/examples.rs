@@ -150,6 +150,28 @@ fn router_pays_through_token_and_forwards_its_revert() {
         chain.query::<_, (u64, u64)>(alice, &router, "stats", &()),
         (1, 1)
     );
+    assert_eq!(
+        chain.query::<_, U256>(alice, &router, "balance_via", &(token.address, bob)),
+        U256::from(300u64)
+    );
+
+    // A "token" that never returns runs out of gas inside its budget; the
+    // router keeps its reserve, records the failure and succeeds.
+    let spinner = chain.deploy(alice, wasm("infinite_loop"), &());
+    let halted = chain.call(alice, &router, "pay", &(spinner.address, bob, U256::from(1u64)));
+    assert!(!halted.result::<bool>());
+    assert_eq!(
+        halted.events("PaymentFailed")[0].decode::<(U256, String)>(),
+        (U256::from(1u64), "no reason".to_string())
+    );
+    assert_eq!(
+        chain.query::<_, (u64, u64)>(alice, &router, "stats", &()),
+        (1, 2)
+    );
+    // A call to an address without code cannot start.
+    chain
+        .call(alice, &router, "balance_via", &(Address::repeat_byte(7), bob))
+        .assert_revert("call could not start");
 }
 
 #[test]
