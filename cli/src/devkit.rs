@@ -35,7 +35,11 @@ fn cairn_repo() -> Result<PathBuf> {
     let repo = repo
         .canonicalize()
         .with_context(|| format!("the Cairn checkout {} is not there", repo.display()))?;
-    for needed in ["contracts/sdk/Cargo.toml", "contracts/build.sh", "testkit/Cargo.toml"] {
+    for needed in [
+        "contracts/sdk/Cargo.toml",
+        "contracts/build.sh",
+        "testkit/Cargo.toml",
+    ] {
         if !repo.join(needed).is_file() {
             bail!(
                 "{} is not a Cairn checkout (no {needed}); set CAIRN_REPO to one",
@@ -62,7 +66,8 @@ pub(crate) struct NewArgs {
 fn check_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !first_ok || !rest_ok || name.len() > 64 {
         bail!(
             "{name:?} is not a contract name: start with a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 64)"
@@ -161,7 +166,14 @@ fn package_name(dir: &Path) -> Result<String> {
         );
     }
     let output = Command::new("cargo")
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline", "--quiet"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+            "--quiet",
+        ])
         .current_dir(dir)
         .output()
         .context("running cargo metadata")?;
@@ -269,7 +281,15 @@ mod tests {
         for good in ["hello", "my-token", "a1_b2"] {
             check_name(good).unwrap();
         }
-        for bad in ["", "Hello", "1up", "a b", "x/y", "hello-tests", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Hello",
+            "1up",
+            "a b",
+            "x/y",
+            "hello-tests",
+            &"a".repeat(65),
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
     }
@@ -277,7 +297,14 @@ mod tests {
     #[test]
     fn templates_have_no_placeholder_left() {
         let repo = Path::new("/cairn");
-        for template in [CARGO_TOML, LIB_RS, TESTS_CARGO_TOML, TEST_RS, GITIGNORE, README] {
+        for template in [
+            CARGO_TOML,
+            LIB_RS,
+            TESTS_CARGO_TOML,
+            TEST_RS,
+            GITIGNORE,
+            README,
+        ] {
             let out = render(template, "my-token", repo);
             assert!(!out.contains("{{"), "{out}");
         }

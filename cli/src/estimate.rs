@@ -97,7 +97,10 @@ pub(crate) fn estimate(args: EstimateArgs) -> Result<Status> {
             if args.json {
                 print_json(&json!({ "fails_at_cap": cap, "receipt": view }))?;
             } else {
-                println!("does not succeed even with gas limit {cap}: {}", view.status);
+                println!(
+                    "does not succeed even with gas limit {cap}: {}",
+                    view.status
+                );
                 if let Some(error) = &view.error {
                     println!("error: {}", error.message);
                 }

@@ -30,11 +30,12 @@ use std::path::{Path, PathBuf};
 use cairn_chain::tx::{SignedTransaction, Transaction, TxAction};
 use cairn_chain::world::storage_key as state_storage_key;
 use cairn_chain::{
-    Block, Chain, Genesis, GenesisAccount, Receipt, Rejected, SigningKey, StateDb,
-    contract_address,
+    Block, Chain, Genesis, GenesisAccount, Receipt, Rejected, SigningKey, StateDb, contract_address,
 };
 pub use cairn_engine::runtime::HaltReason;
-use cairn_engine::runtime::{ExecConfig, ExecOutcome, ExecStatus, Executor, Log, Message, MessageKind};
+use cairn_engine::runtime::{
+    ExecConfig, ExecOutcome, ExecStatus, Executor, Log, Message, MessageKind,
+};
 pub use cairn_host_api::abi::RevertReason;
 use cairn_host_api::abi::{
     decode_result, decode_revert, encode_call, encode_deploy, event_signature, storage_key,
@@ -260,7 +261,10 @@ impl CallReceipt {
 
     /// The events named `name`, in emission order.
     pub fn events(&self, name: &str) -> Vec<Event> {
-        self.all_events().into_iter().filter(|e| e.is(name)).collect()
+        self.all_events()
+            .into_iter()
+            .filter(|e| e.is(name))
+            .collect()
     }
 }
 
@@ -551,7 +555,12 @@ impl<S: StateDb> TestChain<S> {
     /// If the file cannot be read (the message says how to build it), or
     /// the deploy does not succeed.
     #[track_caller]
-    pub fn deploy<A: Encode>(&mut self, from: Address, path: impl AsRef<Path>, args: &A) -> Contract {
+    pub fn deploy<A: Encode>(
+        &mut self,
+        from: Address,
+        path: impl AsRef<Path>,
+        args: &A,
+    ) -> Contract {
         let (contract, receipt) = self.try_deploy(from, path, args, CallOptions::default());
         receipt.assert_success();
         contract
@@ -573,9 +582,10 @@ impl<S: StateDb> TestChain<S> {
     ) -> (Contract, CallReceipt) {
         let path = path.as_ref();
         let code = read_wasm(path);
-        let name = path
-            .file_stem()
-            .map_or_else(|| "contract".to_owned(), |s| s.to_string_lossy().into_owned());
+        let name = path.file_stem().map_or_else(
+            || "contract".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
         let nonce = self.nonce(from);
         let contract = Contract {
             address: contract_address(&from, nonce),

@@ -17,7 +17,11 @@ fn wasm(name: &str) -> PathBuf {
 }
 
 fn token_args(supply: u64) -> (String, String, U256) {
-    ("Cairn Token".to_string(), "CRN".to_string(), U256::from(supply))
+    (
+        "Cairn Token".to_string(),
+        "CRN".to_string(),
+        U256::from(supply),
+    )
 }
 
 #[test]
@@ -80,7 +84,10 @@ fn token_transfers_approves_and_reverts_with_reasons() {
             topic(&alice)
         ]
     );
-    assert_eq!(chain.query::<_, String>(bob, &token, "name", &()), "Cairn Token");
+    assert_eq!(
+        chain.query::<_, String>(bob, &token, "name", &()),
+        "Cairn Token"
+    );
     assert_eq!(chain.query::<_, u8>(bob, &token, "decimals", &()), 18);
 
     let sent = chain.call(alice, &token, "transfer", &(bob, U256::from(300u64)));
@@ -88,9 +95,8 @@ fn token_transfers_approves_and_reverts_with_reasons() {
     assert_eq!(transfers.len(), 1);
     assert_eq!(transfers[0].topics[1..], [topic(&alice), topic(&bob)]);
     assert_eq!(transfers[0].decode::<U256>(), U256::from(300u64));
-    let balance = |chain: &TestChain, who: Address| -> U256 {
-        chain.query(who, &token, "balance_of", &who)
-    };
+    let balance =
+        |chain: &TestChain, who: Address| -> U256 { chain.query(who, &token, "balance_of", &who) };
     assert_eq!(balance(&chain, alice), U256::from(700u64));
     assert_eq!(balance(&chain, bob), U256::from(300u64));
 
@@ -98,13 +104,23 @@ fn token_transfers_approves_and_reverts_with_reasons() {
         .call(bob, &token, "transfer", &(carol, U256::from(301u64)))
         .assert_revert("insufficient balance");
     chain
-        .call(carol, &token, "transfer_from", &(bob, carol, U256::from(1u64)))
+        .call(
+            carol,
+            &token,
+            "transfer_from",
+            &(bob, carol, U256::from(1u64)),
+        )
         .assert_revert("insufficient allowance");
     chain
         .call(bob, &token, "approve", &(carol, U256::from(50u64)))
         .assert_success();
     chain
-        .call(carol, &token, "transfer_from", &(bob, carol, U256::from(50u64)))
+        .call(
+            carol,
+            &token,
+            "transfer_from",
+            &(bob, carol, U256::from(50u64)),
+        )
         .assert_success();
     assert_eq!(balance(&chain, carol), U256::from(50u64));
 
@@ -124,10 +140,20 @@ fn router_pays_through_token_and_forwards_its_revert() {
     let token = chain.deploy(alice, wasm("token"), &token_args(1_000));
     let router = chain.deploy(alice, wasm("router"), &());
     chain
-        .call(alice, &token, "approve", &(router.address, U256::from(500u64)))
+        .call(
+            alice,
+            &token,
+            "approve",
+            &(router.address, U256::from(500u64)),
+        )
         .assert_success();
 
-    let paid = chain.call(alice, &router, "pay", &(token.address, bob, U256::from(300u64)));
+    let paid = chain.call(
+        alice,
+        &router,
+        "pay",
+        &(token.address, bob, U256::from(300u64)),
+    );
     assert!(paid.result::<bool>());
     // The callee's event comes first, then the router's.
     let events = paid.all_events();
@@ -136,7 +162,12 @@ fn router_pays_through_token_and_forwards_its_revert() {
     assert!(events[1].is("Payment") && events[1].address == router.address);
 
     // Over the allowance: `pay` catches the token's revert...
-    let caught = chain.call(alice, &router, "pay", &(token.address, bob, U256::from(300u64)));
+    let caught = chain.call(
+        alice,
+        &router,
+        "pay",
+        &(token.address, bob, U256::from(300u64)),
+    );
     assert!(!caught.result::<bool>());
     assert_eq!(
         caught.events("PaymentFailed")[0].decode::<(U256, String)>(),
@@ -144,7 +175,12 @@ fn router_pays_through_token_and_forwards_its_revert() {
     );
     // ...and `pay_or_revert` forwards it unchanged.
     chain
-        .call(alice, &router, "pay_or_revert", &(token.address, bob, U256::from(300u64)))
+        .call(
+            alice,
+            &router,
+            "pay_or_revert",
+            &(token.address, bob, U256::from(300u64)),
+        )
         .assert_revert("insufficient allowance");
     assert_eq!(
         chain.query::<_, (u64, u64)>(alice, &router, "stats", &()),
@@ -158,7 +194,12 @@ fn router_pays_through_token_and_forwards_its_revert() {
     // A "token" that never returns runs out of gas inside its budget; the
     // router keeps its reserve, records the failure and succeeds.
     let spinner = chain.deploy(alice, wasm("infinite_loop"), &());
-    let halted = chain.call(alice, &router, "pay", &(spinner.address, bob, U256::from(1u64)));
+    let halted = chain.call(
+        alice,
+        &router,
+        "pay",
+        &(spinner.address, bob, U256::from(1u64)),
+    );
     assert!(!halted.result::<bool>());
     assert_eq!(
         halted.events("PaymentFailed")[0].decode::<(U256, String)>(),
@@ -170,7 +211,12 @@ fn router_pays_through_token_and_forwards_its_revert() {
     );
     // A call to an address without code cannot start.
     chain
-        .call(alice, &router, "balance_via", &(Address::repeat_byte(7), bob))
+        .call(
+            alice,
+            &router,
+            "balance_via",
+            &(Address::repeat_byte(7), bob),
+        )
         .assert_revert("call could not start");
 }
 
@@ -182,7 +228,9 @@ fn snapshots_revert_state_blocks_and_time() {
     let snapshot = chain.snapshot();
     let (root, number, timestamp) = (chain.state_root(), chain.block_number(), chain.timestamp());
 
-    chain.call(alice, &counter, "increment", &7u64).assert_success();
+    chain
+        .call(alice, &counter, "increment", &7u64)
+        .assert_success();
     chain.advance_time(3_600);
     chain.mine_blocks(2);
     assert_eq!(chain.query::<_, u64>(alice, &counter, "get", &()), 7);
@@ -196,7 +244,9 @@ fn snapshots_revert_state_blocks_and_time() {
     assert_eq!(chain.state_root(), root);
     // The chain goes on from there, with the same results as before.
     assert_eq!(
-        chain.call(alice, &counter, "increment", &7u64).result::<u64>(),
+        chain
+            .call(alice, &counter, "increment", &7u64)
+            .result::<u64>(),
         7
     );
 }
@@ -285,9 +335,11 @@ impl<S: cairn_chain::StateDb> FnMutChain for TestChain<S> {
     fn run(&mut self) {
         let alice = self.account(0);
         let counter = self.deploy(alice, wasm("counter"), &1u64);
-        self.call(alice, &counter, "increment", &2u64).assert_success();
+        self.call(alice, &counter, "increment", &2u64)
+            .assert_success();
         let snapshot = self.snapshot();
-        self.call(alice, &counter, "increment", &2u64).assert_success();
+        self.call(alice, &counter, "increment", &2u64)
+            .assert_success();
         self.revert_to(snapshot);
         assert_eq!(self.query::<_, u64>(alice, &counter, "get", &()), 3);
     }

@@ -251,7 +251,10 @@ fn estimates_of_failing_and_unaffordable_transactions_say_why() {
     );
     let intrinsic = transfer.intrinsic_gas();
     assert!(matches!(
-        fixture.chain.estimate_gas(&transfer, intrinsic - 1).unwrap(),
+        fixture
+            .chain
+            .estimate_gas(&transfer, intrinsic - 1)
+            .unwrap(),
         Estimate::Refused(_)
     ));
 }
