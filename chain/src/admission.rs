@@ -193,3 +193,48 @@ pub fn check_sender(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+    use crate::tx::Transaction;
+
+    /// The two gas-limit checks are distinct errors: the stateless one
+    /// against the block gas limit, the in-block one against what the
+    /// block's earlier transactions left.
+    #[test]
+    fn the_two_gas_limit_checks_report_distinct_errors() {
+        let key = SigningKey::from_bytes([7; 32]).unwrap();
+        let tx: Envelope = Transaction {
+            chain_id: 1,
+            nonce: 0,
+            gas_limit: 50_000,
+            gas_price: 1,
+            value: U256::zero(),
+            action: TxAction::Call {
+                to: Address::zero(),
+                data: vec![],
+            },
+        }
+        .sign(&key)
+        .into();
+        let size = parity_scale_codec::Encode::encoded_size(&tx);
+        assert_eq!(
+            check_stateless(&tx, size, 1, 49_999),
+            Err(AdmissionError::GasLimitAboveBlock {
+                gas_limit: 50_000,
+                block_gas_limit: 49_999
+            })
+        );
+        assert_eq!(check_stateless(&tx, size, 1, 50_000), Ok(()));
+        assert_eq!(
+            check_block_gas_left(&tx, 49_999),
+            Err(AdmissionError::GasLimitAboveRemaining {
+                gas_limit: 50_000,
+                remaining: 49_999
+            })
+        );
+        assert_eq!(check_block_gas_left(&tx, 50_000), Ok(()));
+    }
+}

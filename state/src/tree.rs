@@ -647,7 +647,8 @@ fn open_range<R: TreeReader + ?Sized>(
         RangeShape::LoneLeaf(i) => {
             let child =
                 node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
-            let leaf = loader.load_leaf(&NodeKey::new(child.version, key.path.child(i)), &child.hash)?;
+            let leaf =
+                loader.load_leaf(&NodeKey::new(child.version, key.path.child(i)), &child.hash)?;
             out.push(WitnessNode::Leaf(leaf));
             return Ok(Coverage::Partial);
         }

@@ -8,8 +8,9 @@
 #![cfg(feature = "rocksdb")]
 
 use cairn_state::{
-    AuxWrites, MemoryStore, ResidentOptions, ResidentRocksOptions, ResidentStore, Retention, StateChanges,
-    StateDb, StateError, StateRead, StateRoot, StateView, keccak256, reference_root, verify,
+    AuxWrites, MemoryStore, ResidentOptions, ResidentRocksOptions, ResidentStore, Retention,
+    StateChanges, StateDb, StateError, StateRead, StateRoot, StateView, keccak256, reference_root,
+    verify,
 };
 use parity_scale_codec::Encode;
 use proptest::prelude::*;
@@ -338,7 +339,11 @@ fn large_commits_and_relayouts_match_the_reference_root() {
         let keys: Vec<[u8; 8]> = (0..40_000u64).step_by(373).map(u64::to_be_bytes).collect();
         let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
         let witness = store.witness(&refs, version).unwrap();
-        assert_eq!(witness, node_store_witness(&model, &refs), "witness at {version}");
+        assert_eq!(
+            witness,
+            node_store_witness(&model, &refs),
+            "witness at {version}"
+        );
         let deletions: StateChanges = keys.iter().map(|k| (k.to_vec(), None)).collect();
         let mut after = model.clone();
         apply(&mut after, &deletions);

@@ -4,8 +4,8 @@
 
 use cairn_state::hash::{bit, internal_hash};
 use cairn_state::{
-    AuxWrites, EMPTY_HASH, Hash, MemoryStore, keccak256, ProofError, StateRoot, Witness, WitnessNode,
-    reference_root,
+    AuxWrites, EMPTY_HASH, Hash, MemoryStore, ProofError, StateRoot, Witness, WitnessNode,
+    keccak256, reference_root,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
