@@ -26,7 +26,7 @@ const PATH: &str = concat!(
     "/../specs/vectors/chain/chain.json"
 );
 
-fn key_bytes(n: u8) -> [u8; 32] {
+pub(crate) fn key_bytes(n: u8) -> [u8; 32] {
     let mut bytes = [0u8; 32];
     bytes[31] = n;
     bytes
@@ -83,14 +83,14 @@ fn sample_txs() -> Vec<(String, SigningKey, Transaction)> {
     ]
 }
 
-fn h(bytes: impl AsRef<[u8]>) -> String {
+pub(crate) fn h(bytes: impl AsRef<[u8]>) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
 /// A receipt's fields as JSON, so an implementation can build the receipt
 /// from them and compare its encoding (the vector tests an encoder as well
 /// as a decoder).
-fn receipt_fields(receipt: &Receipt) -> Value {
+pub(crate) fn receipt_fields(receipt: &Receipt) -> Value {
     let status = match &receipt.status {
         ExecStatus::Success { return_data } => {
             json!({"variant": "Success", "index": 0, "return_data": h(return_data)})
@@ -335,7 +335,7 @@ fn generate() -> Value {
     })
 }
 
-fn unhex(v: &Value) -> Vec<u8> {
+pub(crate) fn unhex(v: &Value) -> Vec<u8> {
     hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap()
 }
 
@@ -418,7 +418,7 @@ const ETHEREUM_PATH: &str = concat!(
     "/../specs/vectors/chain/ethereum.json"
 );
 
-fn action_json(action: &TxAction) -> Value {
+pub(crate) fn action_json(action: &TxAction) -> Value {
     match action {
         TxAction::Call { to, data } => json!({"call": {"to": h(to), "data": h(data)}}),
         TxAction::Deploy { code, data } => json!({"deploy": {"code": h(code), "data": h(data)}}),

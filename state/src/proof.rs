@@ -533,6 +533,10 @@ impl Coverage {
     }
 }
 
+/// Emits side 0 (left) or 1 (right) of a node into a witness under
+/// construction and returns its coverage.
+pub(crate) type EmitSide<'a, N, E> = dyn FnMut(usize, &mut Vec<N>) -> Result<Coverage, E> + 'a;
+
 /// Emits the two sides of an internal node of a witness, in pre-order,
 /// and returns the node's coverage. `keys` says which sides hold keys of
 /// the witness; a side without keys is written by `walk` as its hash (or
@@ -543,8 +547,8 @@ impl Coverage {
 pub(crate) fn witness_sides<N, E>(
     out: &mut Vec<N>,
     keys: [bool; 2],
-    walk: &mut dyn FnMut(usize, &mut Vec<N>) -> Result<Coverage, E>,
-    open: &mut dyn FnMut(usize, &mut Vec<N>) -> Result<Coverage, E>,
+    walk: &mut EmitSide<'_, N, E>,
+    open: &mut EmitSide<'_, N, E>,
 ) -> Result<Coverage, E> {
     match keys {
         [false, true] => {
