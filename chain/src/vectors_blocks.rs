@@ -19,6 +19,7 @@ use parity_scale_codec::Encode;
 use serde_json::{Value, json};
 
 use crate::block::{BlockHeader, receipts_root};
+use crate::bundle::{ReplayBundle, export_bundle, verify_bundle};
 use crate::chain::Chain;
 use crate::codec::decode_exact;
 use crate::execute::{BlockEnv, InvalidTxPolicy, apply_genesis, execute_transactions};
@@ -32,6 +33,10 @@ use crate::world::BlockState;
 const GENESIS_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../specs/vectors/chain/genesis.json"
+);
+const BUNDLE_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../specs/vectors/chain/bundle.json"
 );
 const BLOCKS_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -466,6 +471,101 @@ fn generate_blocks() -> Value {
     })
 }
 
+/// The chain of the block vectors with every planned block committed.
+fn committed_chain() -> Chain<MemoryStore> {
+    let mut chain = Chain::init(MemoryStore::in_memory(), executor(), genesis()).unwrap();
+    for (timestamp, beneficiary, txs) in plan() {
+        let signed: Vec<SignedTransaction> =
+            txs.iter().map(|p| p.tx.clone().sign(&key(p.key))).collect();
+        let executed = chain
+            .execute_block(
+                timestamp,
+                beneficiary,
+                signed,
+                InvalidTxPolicy::Reject,
+                false,
+            )
+            .unwrap();
+        chain.commit(executed).unwrap();
+    }
+    chain
+}
+
+fn generate_bundle() -> Value {
+    let chain = committed_chain();
+    let bundle = export_bundle(chain.state(), chain.executor(), 2).unwrap();
+    let entries = |list: &[(Vec<u8>, Option<Vec<u8>>)]| {
+        list.iter()
+            .map(|(k, v)| state_entry(k, v.as_deref()))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "description": "The replay bundle (specs/replay.md) of block 2 of blocks.json: its SCALE bytes, and its parts: the pre-state (every key block 2 read or wrote, value at block 1, null if absent), the pre-state witness against block 1's state root, the post-state (every key block 2 wrote, null: deleted), and the post-state witness against block 2's state root. It verifies; its pre-state witness gives block 2's state root by root_after (a deletion of slot 'x' included).",
+        "block": 2,
+        "bundle": h(bundle.to_bytes()),
+        "chain_id": bundle.chain_id,
+        "parent_hash": h(bundle.parent.hash()),
+        "block_hash": h(bundle.block.header.hash()),
+        "pre_state": entries(&bundle.pre_state),
+        "pre_witness": h(&bundle.pre_witness),
+        "post_state": entries(&bundle.post_state),
+        "post_witness": h(&bundle.post_witness),
+    })
+}
+
+fn check_bundle(blocks: &Value) {
+    let file = regenerate_or_read(BUNDLE_PATH, generate_bundle);
+    let bundle = ReplayBundle::from_bytes(&unhex(&file["bundle"])).unwrap();
+    let verified = verify_bundle(&bundle, &executor()).unwrap();
+    assert_eq!(verified.block, 2);
+    // The parts listed beside the bytes are the bundle's.
+    let listed = |name: &str| -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        file[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(check_state_entry)
+            .collect()
+    };
+    assert_eq!(bundle.pre_state, listed("pre_state"));
+    assert_eq!(bundle.post_state, listed("post_state"));
+    assert_eq!(
+        h(&bundle.pre_witness),
+        file["pre_witness"].as_str().unwrap()
+    );
+    assert_eq!(
+        h(&bundle.post_witness),
+        file["post_witness"].as_str().unwrap()
+    );
+    // The block and its parent are those of blocks.json.
+    let block = &blocks["blocks"][1];
+    assert_eq!(
+        h(bundle.block.encode()),
+        block["block_encoding"].as_str().unwrap()
+    );
+    assert_eq!(
+        h(bundle.parent.encode()),
+        blocks["blocks"][0]["header_encoding"].as_str().unwrap()
+    );
+    assert_eq!(
+        h(bundle.parent.hash()),
+        file["parent_hash"].as_str().unwrap()
+    );
+    // The post-state root follows forward from the pre-state witness,
+    // deletions included (export opens the siblings they collapse onto).
+    let writes: StateChanges = bundle.post_state.iter().cloned().collect();
+    assert!(
+        writes.values().any(Option::is_none),
+        "the vector deletes a key"
+    );
+    let witness = cairn_state::Witness::from_bytes(&bundle.pre_witness).unwrap();
+    let root = witness
+        .root_after(&cairn_state::StateRoot(bundle.parent.state_root.0), &writes)
+        .unwrap();
+    assert_eq!(h(root.0), block["header"]["state_root"].as_str().unwrap());
+    assert_eq!(file, generate_bundle(), "vectors differ from the code");
+}
+
 fn regenerate_or_read(path: &str, generate: impl Fn() -> Value) -> Value {
     if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
         std::fs::write(
@@ -560,6 +660,7 @@ fn genesis_and_block_vectors_hold() {
     let blocks = regenerate_or_read(BLOCKS_PATH, generate_blocks);
     check_blocks(&blocks);
     check_genesis(&blocks);
+    check_bundle(&blocks);
 }
 
 fn check_blocks(file: &Value) {
