@@ -500,7 +500,7 @@ fn generate_bundle() -> Value {
             .collect::<Vec<_>>()
     };
     json!({
-        "description": "The replay bundle (specs/replay.md) of block 2 of blocks.json: its SCALE bytes, and its parts: the pre-state (every key block 2 read or wrote, value at block 1, null if absent), the pre-state witness against block 1's state root, the post-state (every key block 2 wrote, null: deleted), and the post-state witness against block 2's state root. It verifies; its pre-state witness gives block 2's state root by root_after (a deletion of slot 'x' included).",
+        "description": "The replay bundle (specs/replay.md) of block 2 of blocks.json: its SCALE bytes, and its parts: the pre-state (every key block 2 read or wrote, value at block 1, null if absent), the pre-state witness against block 1's state root, the post-state (every key block 2 wrote, null: deleted), and the post-state witness against block 2's state root. It verifies; its pre-state witness gives block 2's state root by root_after (a deletion of slot 'x' included). `records`: the chain's aux records (specs/chain.md, Storage of the chain) after block 2: key and value of the head, the genesis, block 2, its receipts and the tx index record of each of its transactions.",
         "block": 2,
         "bundle": h(bundle.to_bytes()),
         "chain_id": bundle.chain_id,
@@ -510,11 +510,79 @@ fn generate_bundle() -> Value {
         "pre_witness": h(&bundle.pre_witness),
         "post_state": entries(&bundle.post_state),
         "post_witness": h(&bundle.post_witness),
+        "records": chain_records(&chain),
     })
+}
+
+/// The chain's records (aux keys and values, `specs/chain.md` "Storage of
+/// the chain") after the two blocks: head, genesis, block 2, its receipts,
+/// and the tx index record of each of its transactions.
+fn chain_records(chain: &Chain<MemoryStore>) -> Vec<Value> {
+    let block = chain.block(2).unwrap().unwrap();
+    let mut keys = vec![
+        crate::schema::AUX_HEAD.to_vec(),
+        crate::schema::AUX_GENESIS.to_vec(),
+        crate::schema::block_key(2),
+        crate::schema::receipts_key(2),
+    ];
+    keys.extend(
+        block
+            .transactions
+            .iter()
+            .map(|tx| crate::schema::tx_key(&tx.hash())),
+    );
+    keys.iter()
+        .map(|key| json!({"key": h(key), "value": h(chain.state().get_aux(key).unwrap().unwrap())}))
+        .collect()
+}
+
+/// Recomputes every record of `bundle.json` from blocks.json and genesis.json.
+fn check_records(records: &Value, blocks: &Value, genesis: &Value) {
+    let block = &blocks["blocks"][1];
+    let receipts: Vec<Vec<u8>> = block["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| unhex(&r["encoding"]))
+        .collect();
+    let mut receipts_value =
+        parity_scale_codec::Compact(u32::try_from(receipts.len()).unwrap()).encode();
+    receipts_value.extend(receipts.concat());
+    let mut expected = vec![
+        (b"chain/head".to_vec(), 2u64.to_be_bytes().to_vec()),
+        (
+            b"chain/genesis".to_vec(),
+            unhex(&genesis["genesis_encoding"]),
+        ),
+        (
+            [&b"chain/block/"[..], &2u64.to_be_bytes()].concat(),
+            unhex(&block["block_encoding"]),
+        ),
+        (
+            [&b"chain/receipts/"[..], &2u64.to_be_bytes()].concat(),
+            receipts_value,
+        ),
+    ];
+    for (index, tx) in block["transactions"].as_array().unwrap().iter().enumerate() {
+        expected.push((
+            [&b"chain/tx/"[..], &unhex(&tx["hash"])].concat(),
+            (2u64, u32::try_from(index).unwrap()).encode(),
+        ));
+    }
+    let listed: Vec<(Vec<u8>, Vec<u8>)> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (unhex(&r["key"]), unhex(&r["value"])))
+        .collect();
+    assert_eq!(listed, expected);
 }
 
 fn check_bundle(blocks: &Value) {
     let file = regenerate_or_read(BUNDLE_PATH, generate_bundle);
+    let genesis: Value =
+        serde_json::from_str(&std::fs::read_to_string(GENESIS_PATH).unwrap()).unwrap();
+    check_records(&file["records"], blocks, &genesis);
     let bundle = ReplayBundle::from_bytes(&unhex(&file["bundle"])).unwrap();
     let verified = verify_bundle(&bundle, &executor()).unwrap();
     assert_eq!(verified.block, 2);
