@@ -99,3 +99,5 @@ pub use world::BlockState;
 
 #[cfg(test)]
 mod vectors;
+#[cfg(test)]
+mod vectors_blocks;
