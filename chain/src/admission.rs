@@ -44,13 +44,21 @@ pub enum AdmissionError {
         /// The transaction's.
         got: u64,
     },
-    /// The gas limit exceeds the gas the block has left.
-    #[error("gas limit {gas_limit} is above the {available} gas left in the block")]
+    /// The gas limit exceeds the block gas limit (a stateless check).
+    #[error("gas limit {gas_limit} is above the block gas limit {block_gas_limit}")]
     GasLimitAboveBlock {
         /// The transaction's gas limit.
         gas_limit: u64,
-        /// Block gas limit minus gas already used in the block.
-        available: u64,
+        /// The block gas limit.
+        block_gas_limit: u64,
+    },
+    /// The gas limit exceeds what the block's earlier transactions left.
+    #[error("gas limit {gas_limit} is above the {remaining} gas left in the block")]
+    GasLimitAboveRemaining {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// Block gas limit minus the gas used by the block's earlier transactions.
+        remaining: u64,
     },
     /// The gas limit does not cover the intrinsic gas.
     #[error("intrinsic gas {intrinsic} is above the gas limit {gas_limit}")]
@@ -112,7 +120,7 @@ pub fn check_stateless(
     tx: &Envelope,
     encoded_len: usize,
     chain_id: u64,
-    block_gas_available: u64,
+    block_gas_limit: u64,
 ) -> Result<(), AdmissionError> {
     if encoded_len > MAX_TX_BYTES {
         return Err(AdmissionError::Oversize {
@@ -126,10 +134,10 @@ pub fn check_stateless(
             got: tx.chain_id(),
         });
     }
-    if tx.gas_limit() > block_gas_available {
+    if tx.gas_limit() > block_gas_limit {
         return Err(AdmissionError::GasLimitAboveBlock {
             gas_limit: tx.gas_limit(),
-            available: block_gas_available,
+            block_gas_limit,
         });
     }
     let intrinsic = intrinsic_gas(tx);
@@ -137,6 +145,22 @@ pub fn check_stateless(
         return Err(AdmissionError::IntrinsicGasAboveLimit {
             intrinsic,
             gas_limit: tx.gas_limit(),
+        });
+    }
+    Ok(())
+}
+
+/// The check against the gas the block's earlier transactions left
+/// (`remaining` = block gas limit minus their gas used).
+///
+/// # Errors
+///
+/// [`AdmissionError::GasLimitAboveRemaining`].
+pub fn check_block_gas_left(tx: &Envelope, remaining: u64) -> Result<(), AdmissionError> {
+    if tx.gas_limit() > remaining {
+        return Err(AdmissionError::GasLimitAboveRemaining {
+            gas_limit: tx.gas_limit(),
+            remaining,
         });
     }
     Ok(())
@@ -168,4 +192,49 @@ pub fn check_sender(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+    use crate::tx::Transaction;
+
+    /// The two gas-limit checks are distinct errors: the stateless one
+    /// against the block gas limit, the in-block one against what the
+    /// block's earlier transactions left.
+    #[test]
+    fn the_two_gas_limit_checks_report_distinct_errors() {
+        let key = SigningKey::from_bytes([7; 32]).unwrap();
+        let tx: Envelope = Transaction {
+            chain_id: 1,
+            nonce: 0,
+            gas_limit: 50_000,
+            gas_price: 1,
+            value: U256::zero(),
+            action: TxAction::Call {
+                to: Address::zero(),
+                data: vec![],
+            },
+        }
+        .sign(&key)
+        .into();
+        let size = parity_scale_codec::Encode::encoded_size(&tx);
+        assert_eq!(
+            check_stateless(&tx, size, 1, 49_999),
+            Err(AdmissionError::GasLimitAboveBlock {
+                gas_limit: 50_000,
+                block_gas_limit: 49_999
+            })
+        );
+        assert_eq!(check_stateless(&tx, size, 1, 50_000), Ok(()));
+        assert_eq!(
+            check_block_gas_left(&tx, 49_999),
+            Err(AdmissionError::GasLimitAboveRemaining {
+                gas_limit: 50_000,
+                remaining: 49_999
+            })
+        );
+        assert_eq!(check_block_gas_left(&tx, 50_000), Ok(()));
+    }
 }

@@ -93,4 +93,27 @@ mod tests {
             "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
         );
     }
+
+    /// `specs/chain.md`: compact lengths must be canonical, bools 0 or 1.
+    #[test]
+    fn non_canonical_compacts_and_bools_are_refused() {
+        // The length 1 in its one-byte form, then in the two- and four-byte forms.
+        assert_eq!(decode_exact::<Vec<u8>>(&[0x04, 7]), Ok(vec![7]));
+        assert!(decode_exact::<Vec<u8>>(&[0x05, 0x00, 7]).is_err());
+        assert!(decode_exact::<Vec<u8>>(&[0x06, 0, 0, 0, 7]).is_err());
+        // 64 needs two bytes; 2^30 needs the big-integer mode, without a leading zero.
+        assert_eq!(
+            decode_exact::<parity_scale_codec::Compact<u64>>(&[0x01, 0x01]).map(|c| c.0),
+            Ok(64)
+        );
+        assert_eq!(
+            decode_exact::<parity_scale_codec::Compact<u64>>(&[0x03, 0, 0, 0, 0x40]).map(|c| c.0),
+            Ok(1 << 30)
+        );
+        assert!(
+            decode_exact::<parity_scale_codec::Compact<u64>>(&[0x07, 0, 0, 0, 0x40, 0]).is_err()
+        );
+        assert_eq!(decode_exact::<bool>(&[1]), Ok(true));
+        assert!(decode_exact::<bool>(&[2]).is_err());
+    }
 }

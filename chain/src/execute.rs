@@ -166,13 +166,7 @@ pub fn execute_prechecked<R: StateRead + ?Sized>(
     let mut out = TxsOutcome::default();
     for (index, (tx, sender)) in txs.into_iter().zip(prechecked).enumerate() {
         let admitted = sender.and_then(|sender| {
-            let available = env.gas_limit.saturating_sub(out.gas_used);
-            if tx.gas_limit() > available {
-                return Err(AdmissionError::GasLimitAboveBlock {
-                    gas_limit: tx.gas_limit(),
-                    available,
-                });
-            }
+            admission::check_block_gas_left(&tx, env.gas_limit.saturating_sub(out.gas_used))?;
             Ok(sender)
         });
         let sender = match admitted {

@@ -130,6 +130,23 @@ mod tests {
             recover_address(&digest, &zero),
             Err(SignatureError::Unrecoverable)
         );
+        // s = 0 and r >= n (here r = n, the group order) are invalid too.
+        let mut zero_s = k.sign_digest(&digest);
+        zero_s[32..64].copy_from_slice(&[0; 32]);
+        assert_eq!(
+            recover_address(&digest, &zero_s),
+            Err(SignatureError::Unrecoverable)
+        );
+        let order = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+            .unwrap();
+        for r in [order.clone(), vec![0xff; 32]] {
+            let mut big_r = k.sign_digest(&digest);
+            big_r[..32].copy_from_slice(&r);
+            assert_eq!(
+                recover_address(&digest, &big_r),
+                Err(SignatureError::Unrecoverable)
+            );
+        }
     }
 
     #[test]

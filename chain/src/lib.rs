@@ -101,3 +101,5 @@ pub use world::BlockState;
 
 #[cfg(test)]
 mod vectors;
+#[cfg(test)]
+mod vectors_blocks;

@@ -26,7 +26,7 @@ const PATH: &str = concat!(
     "/../specs/vectors/chain/chain.json"
 );
 
-fn key_bytes(n: u8) -> [u8; 32] {
+pub(crate) fn key_bytes(n: u8) -> [u8; 32] {
     let mut bytes = [0u8; 32];
     bytes[31] = n;
     bytes
@@ -83,14 +83,14 @@ fn sample_txs() -> Vec<(String, SigningKey, Transaction)> {
     ]
 }
 
-fn h(bytes: impl AsRef<[u8]>) -> String {
+pub(crate) fn h(bytes: impl AsRef<[u8]>) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
 /// A receipt's fields as JSON, so an implementation can build the receipt
 /// from them and compare its encoding (the vector tests an encoder as well
 /// as a decoder).
-fn receipt_fields(receipt: &Receipt) -> Value {
+pub(crate) fn receipt_fields(receipt: &Receipt) -> Value {
     let status = match &receipt.status {
         ExecStatus::Success { return_data } => {
             json!({"variant": "Success", "index": 0, "return_data": h(return_data)})
@@ -277,9 +277,11 @@ fn generate() -> Value {
         .map(|(name, key, tx)| {
             let signing_hash = tx.signing_hash();
             let unsigned = tx.encode();
+            let fields = crate::vectors_blocks::tx_fields(&tx);
             let signed = tx.sign(&key);
             json!({
                 "name": name,
+                "fields": fields,
                 "private_key": h(key.to_bytes()),
                 "unsigned_encoding": h(unsigned),
                 "signing_hash": h(signing_hash),
@@ -324,7 +326,7 @@ fn generate() -> Value {
         "transactions": txs,
         "contract_addresses": contracts,
         "merkle_roots": roots,
-        "headers": [{"encoding": h(header.encode()), "hash": h(header.hash())}],
+        "headers": [{"fields": crate::vectors_blocks::header_fields(&header), "encoding": h(header.encode()), "hash": h(header.hash())}],
         "receipts": sample_receipts().into_iter().map(|(name, receipt)| json!({
             "name": name,
             "fields": receipt_fields(&receipt),
@@ -335,7 +337,7 @@ fn generate() -> Value {
     })
 }
 
-fn unhex(v: &Value) -> Vec<u8> {
+pub(crate) fn unhex(v: &Value) -> Vec<u8> {
     hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap()
 }
 
@@ -357,6 +359,13 @@ fn chain_vectors_hold() {
     }
     for t in file["transactions"].as_array().unwrap() {
         let signed: SignedTransaction = decode_exact(&unhex(&t["signed_encoding"])).unwrap();
+        // The encoder: the fields given encode to the bytes given.
+        let from_fields = crate::vectors_blocks::tx_from_fields(&t["fields"]);
+        assert_eq!(
+            h(from_fields.encode()),
+            t["unsigned_encoding"].as_str().unwrap()
+        );
+        assert_eq!(from_fields, signed.tx);
         assert_eq!(
             h(signed.tx.encode()),
             t["unsigned_encoding"].as_str().unwrap()
@@ -392,6 +401,8 @@ fn chain_vectors_hold() {
     }
     for hd in file["headers"].as_array().unwrap() {
         let header: BlockHeader = decode_exact(&unhex(&hd["encoding"])).unwrap();
+        let from_fields = crate::vectors_blocks::header_from_fields(&hd["fields"]);
+        assert_eq!(h(from_fields.encode()), hd["encoding"].as_str().unwrap());
         assert_eq!(h(header.hash()), hd["hash"].as_str().unwrap());
     }
     let mut all = Vec::new();
@@ -418,7 +429,7 @@ const ETHEREUM_PATH: &str = concat!(
     "/../specs/vectors/chain/ethereum.json"
 );
 
-fn action_json(action: &TxAction) -> Value {
+pub(crate) fn action_json(action: &TxAction) -> Value {
     match action {
         TxAction::Call { to, data } => json!({"call": {"to": h(to), "data": h(data)}}),
         TxAction::Deploy { code, data } => json!({"deploy": {"code": h(code), "data": h(data)}}),

@@ -408,7 +408,6 @@ impl VerifiedWitness {
             return Ok(match node {
                 Parsed::Empty => After::Empty,
                 Parsed::Leaf(leaf) => After::Leaf(*leaf),
-                Parsed::Opaque(hash) if *hash == EMPTY_HASH => After::Empty,
                 Parsed::Opaque(hash) => After::Opaque(*hash),
                 // A branch of a proven (canonical) trie holds two leaves or more.
                 Parsed::Branch(_, _, hash) => After::Multi(*hash),
@@ -432,7 +431,6 @@ impl VerifiedWitness {
         };
         match node {
             Parsed::Empty => Ok(new_leaves(None)),
-            Parsed::Opaque(hash) if *hash == EMPTY_HASH => Ok(new_leaves(None)),
             Parsed::Opaque(_) => Err(ProofError::NotCovered(
                 crate::hash::to_hex(changes[0].2).into(),
             )),
@@ -446,11 +444,7 @@ impl VerifiedWitness {
             Parsed::Branch(left, right, _) => {
                 let split = changes.partition_point(|(key_hash, _, _)| bit(key_hash, depth) == 0);
                 let (left_changes, right_changes) = changes.split_at(split);
-                let was_empty = |at: usize| match &self.parsed[at] {
-                    Parsed::Empty => true,
-                    Parsed::Opaque(hash) => *hash == EMPTY_HASH,
-                    Parsed::Leaf(_) | Parsed::Branch(..) => false,
-                };
+                let was_empty = |at: usize| matches!(self.parsed[at], Parsed::Empty);
                 // A proven branch with one empty side holds two leaves or more
                 // on the other.
                 let known = |after: After, sibling_was_empty: bool| match after {
@@ -507,6 +501,88 @@ impl VerifiedWitness {
     }
 }
 
+/// What a subtree of a witness under construction holds, as far as its
+/// sibling's form is concerned (`specs/state.md` 5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Coverage {
+    /// No leaf.
+    Empty,
+    /// One leaf or more, every one a key of the witness: deleting the keys
+    /// can empty it.
+    Covered,
+    /// A leaf that is not a key of the witness, or a subtree given by hash.
+    Partial,
+}
+
+impl Coverage {
+    /// A lone leaf's coverage among `keys` (sorted key hashes).
+    pub(crate) fn of_leaf(key_hash: &Hash, keys: &[Hash]) -> Coverage {
+        if keys.binary_search(key_hash).is_ok() {
+            Coverage::Covered
+        } else {
+            Coverage::Partial
+        }
+    }
+
+    fn join(self, other: Coverage) -> Coverage {
+        match (self, other) {
+            (Coverage::Empty, Coverage::Empty) => Coverage::Empty,
+            (Coverage::Partial, _) | (_, Coverage::Partial) => Coverage::Partial,
+            _ => Coverage::Covered,
+        }
+    }
+}
+
+/// Emits side 0 (left) or 1 (right) of a node into a witness under
+/// construction and returns its coverage.
+pub(crate) type EmitSide<'a, N, E> = dyn FnMut(usize, &mut Vec<N>) -> Result<Coverage, E> + 'a;
+
+/// Emits the two sides of an internal node of a witness, in pre-order,
+/// and returns the node's coverage. `keys` says which sides hold keys of
+/// the witness; a side without keys is written by `walk` as its hash (or
+/// `0x00`), except that it is written by `open` (one level opened) when the
+/// other side is [`Coverage::Covered`]: deleting those keys collapses the
+/// node onto this side, and [`VerifiedWitness::root_after`] must then know
+/// whether it is one leaf or more.
+pub(crate) fn witness_sides<N, E>(
+    out: &mut Vec<N>,
+    keys: [bool; 2],
+    walk: &mut EmitSide<'_, N, E>,
+    open: &mut EmitSide<'_, N, E>,
+) -> Result<Coverage, E> {
+    match keys {
+        [false, true] => {
+            let mut right = Vec::new();
+            let right_coverage = walk(1, &mut right)?;
+            let left_coverage = if right_coverage == Coverage::Covered {
+                open(0, out)?
+            } else {
+                walk(0, out)?
+            };
+            out.append(&mut right);
+            Ok(left_coverage.join(right_coverage))
+        }
+        _ => {
+            let left_coverage = walk(0, out)?;
+            let right_coverage = if !keys[1] && left_coverage == Coverage::Covered {
+                open(1, out)?
+            } else {
+                walk(1, out)?
+            };
+            Ok(left_coverage.join(right_coverage))
+        }
+    }
+}
+
+/// A child of a subtree opened one level: `0x00` or its hash.
+pub(crate) fn hash_node(hash: Hash) -> WitnessNode {
+    if hash == EMPTY_HASH {
+        WitnessNode::Empty
+    } else {
+        WitnessNode::Hash(hash)
+    }
+}
+
 /// Parses the subtree starting at `nodes[*next]` at `depth`, whose path so
 /// far is the first `depth` bits of `path`; returns its index and hash.
 fn parse(
@@ -522,6 +598,11 @@ fn parse(
     *next += 1;
     let (entry, hash) = match node {
         WitnessNode::Empty => (Parsed::Empty, EMPTY_HASH),
+        WitnessNode::Hash(hash) if *hash == EMPTY_HASH => {
+            return Err(ProofError::Malformed(
+                "a hash node holding the empty hash (an empty subtree is 0x00)".into(),
+            ));
+        }
         WitnessNode::Hash(hash) => (Parsed::Opaque(*hash), *hash),
         WitnessNode::Leaf(leaf) => {
             if (0..depth).any(|i| bit(&leaf.key_hash, i) != bit(path, i)) {
@@ -539,6 +620,18 @@ fn parse(
             path[depth / 8] |= mask;
             let (right, right_hash) = parse(nodes, next, depth + 1, path, parsed)?;
             path[depth / 8] &= !mask;
+            let few = |at: usize| match &parsed[at] {
+                Parsed::Empty => Some(0),
+                Parsed::Leaf(_) => Some(1),
+                Parsed::Opaque(_) | Parsed::Branch(..) => None,
+            };
+            if let (Some(l), Some(r)) = (few(left), few(right))
+                && l + r < 2
+            {
+                return Err(ProofError::Malformed(
+                    "an internal node with fewer than two leaves".into(),
+                ));
+            }
             let hash = internal_hash(&left_hash, &right_hash);
             (Parsed::Branch(left, right, hash), hash)
         }

@@ -4,7 +4,7 @@
 use crate::error::StateError;
 use crate::hash::{EMPTY_HASH, Hash, StateRoot, bit, nibble};
 use crate::node::{Child, InternalNode, LeafNode, NibblePath, Node, NodeKey, RangeShape};
-use crate::proof::{Proof, Witness, WitnessNode};
+use crate::proof::{Coverage, Proof, Witness, WitnessNode, hash_node, witness_sides};
 use std::collections::BTreeMap;
 
 /// Read access to stored nodes.
@@ -514,7 +514,8 @@ pub fn prove(
     }
 }
 
-/// The witness for `key_hashes` (sorted, unique) in the trie rooted at `root`.
+/// The witness for `key_hashes` (sorted, unique) in the trie rooted at
+/// `root` (`specs/state.md` 5.2).
 pub fn witness(
     reader: &impl TreeReader,
     root: Option<&RootRef>,
@@ -525,9 +526,11 @@ pub fn witness(
     let mut nodes = Vec::new();
     match root {
         None => nodes.push(WitnessNode::Empty),
-        Some(root) => witness_stored(
-            &loader, &root.key, &root.hash, None, 0, key_hashes, &mut nodes,
-        )?,
+        Some(root) => {
+            witness_stored(
+                &loader, &root.key, &root.hash, None, 0, key_hashes, &mut nodes,
+            )?;
+        }
     }
     Ok(Witness { nodes })
 }
@@ -542,10 +545,10 @@ fn witness_stored<R: TreeReader + ?Sized>(
     depth: usize,
     targets: &[Hash],
     out: &mut Vec<WitnessNode>,
-) -> Result<(), StateError> {
+) -> Result<Coverage, StateError> {
     if targets.is_empty() {
         out.push(WitnessNode::Hash(*hash));
-        return Ok(());
+        return Ok(Coverage::Partial);
     }
     let node = match is_leaf {
         Some(true) => Node::Leaf(loader.load_leaf(key, hash)?),
@@ -553,10 +556,12 @@ fn witness_stored<R: TreeReader + ?Sized>(
         None => loader.load(key, hash)?,
     };
     match node {
-        Node::Leaf(leaf) => out.push(WitnessNode::Leaf(leaf)),
-        Node::Internal(node) => witness_range(loader, key, &node, 0, 16, depth, targets, out)?,
+        Node::Leaf(leaf) => {
+            out.push(WitnessNode::Leaf(leaf));
+            Ok(Coverage::of_leaf(&leaf.key_hash, targets))
+        }
+        Node::Internal(node) => witness_range(loader, key, &node, 0, 16, depth, targets, out),
     }
-    Ok(())
 }
 
 #[expect(
@@ -572,9 +577,12 @@ fn witness_range<R: TreeReader + ?Sized>(
     depth: usize,
     targets: &[Hash],
     out: &mut Vec<WitnessNode>,
-) -> Result<(), StateError> {
+) -> Result<Coverage, StateError> {
     match node.range_shape(start, width) {
-        RangeShape::Empty => out.push(WitnessNode::Empty),
+        RangeShape::Empty => {
+            out.push(WitnessNode::Empty);
+            Ok(Coverage::Empty)
+        }
         RangeShape::LoneLeaf(i) | RangeShape::LoneInternal(i) if width < 16 => {
             let child =
                 node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
@@ -587,17 +595,75 @@ fn witness_range<R: TreeReader + ?Sized>(
                 depth,
                 targets,
                 out,
-            )?;
+            )
         }
-        _ if targets.is_empty() => out.push(WitnessNode::Hash(node.range_hash(start, width))),
+        _ if targets.is_empty() => {
+            out.push(WitnessNode::Hash(node.range_hash(start, width)));
+            Ok(Coverage::Partial)
+        }
         _ => {
             out.push(WitnessNode::Branch);
             let half = width / 2;
             let split = targets.partition_point(|t| bit(t, depth) == 0);
-            let (left, right) = targets.split_at(split);
-            witness_range(loader, key, node, start, half, depth + 1, left, out)?;
-            witness_range(loader, key, node, start + half, half, depth + 1, right, out)?;
+            let sides = [&targets[..split], &targets[split..]];
+            let starts = [start, start + half];
+            witness_sides(
+                out,
+                [!sides[0].is_empty(), !sides[1].is_empty()],
+                &mut |side, out| {
+                    witness_range(
+                        loader,
+                        key,
+                        node,
+                        starts[side],
+                        half,
+                        depth + 1,
+                        sides[side],
+                        out,
+                    )
+                },
+                &mut |side, out| open_range(loader, key, node, starts[side], half, out),
+            )
         }
     }
-    Ok(())
+}
+
+/// Emits the slot range `start..start + width` of `node` opened one level:
+/// a lone leaf as the leaf, an internal binary node as `0x03` and its two
+/// sides as hashes.
+fn open_range<R: TreeReader + ?Sized>(
+    loader: &Loader<'_, R>,
+    key: &NodeKey,
+    node: &InternalNode,
+    start: u8,
+    width: u8,
+    out: &mut Vec<WitnessNode>,
+) -> Result<Coverage, StateError> {
+    let (inner, start, width) = match node.range_shape(start, width) {
+        RangeShape::Empty => {
+            out.push(WitnessNode::Empty);
+            return Ok(Coverage::Empty);
+        }
+        RangeShape::LoneLeaf(i) => {
+            let child =
+                node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
+            let leaf =
+                loader.load_leaf(&NodeKey::new(child.version, key.path.child(i)), &child.hash)?;
+            out.push(WitnessNode::Leaf(leaf));
+            return Ok(Coverage::Partial);
+        }
+        RangeShape::LoneInternal(i) => {
+            let child =
+                node.children[usize::from(i)].unwrap_or_else(|| unreachable!("shape saw a child"));
+            let inner = loader
+                .load_internal(&NodeKey::new(child.version, key.path.child(i)), &child.hash)?;
+            (std::borrow::Cow::Owned(inner), 0, 16)
+        }
+        RangeShape::Branch => (std::borrow::Cow::Borrowed(node), start, width),
+    };
+    let half = width / 2;
+    out.push(WitnessNode::Branch);
+    out.push(hash_node(inner.range_hash(start, half)));
+    out.push(hash_node(inner.range_hash(start + half, half)));
+    Ok(Coverage::Partial)
 }

@@ -8,8 +8,9 @@
 #![cfg(feature = "rocksdb")]
 
 use cairn_state::{
-    AuxWrites, ResidentOptions, ResidentRocksOptions, ResidentStore, Retention, StateChanges,
-    StateDb, StateError, StateRead, StateRoot, StateView, keccak256, reference_root, verify,
+    AuxWrites, MemoryStore, ResidentOptions, ResidentRocksOptions, ResidentStore, Retention,
+    StateChanges, StateDb, StateError, StateRead, StateRoot, StateView, keccak256, reference_root,
+    verify,
 };
 use parity_scale_codec::Encode;
 use proptest::prelude::*;
@@ -122,8 +123,25 @@ fn check_view(view: &impl StateView, history: &BTreeMap<u64, Model>, deep: bool)
             .map(|k| (k.as_slice(), model.get(k).map(Vec::as_slice)))
             .collect();
         witness.verify(&root, &claims).expect("witness verifies");
+        assert_eq!(
+            witness,
+            node_store_witness(model, &refs),
+            "witness at {version}"
+        );
     }
     assert!(view.get_at(b"key-1", latest + 1).is_err());
+}
+
+/// The witness the node store (format 1) gives for `keys` over the state
+/// `model`: both formats must send the same bytes (`specs/state.md` 5.2).
+fn node_store_witness(model: &Model, keys: &[&[u8]]) -> cairn_state::Witness {
+    let mut store = MemoryStore::in_memory();
+    let changes: StateChanges = model
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
+    store.commit(1, &changes, &AuxWrites::new()).unwrap();
+    store.witness(keys, 1).unwrap()
 }
 
 fn run_model(retention: Retention, interval: u64, recent: usize, ops: &[Op]) {
@@ -316,6 +334,24 @@ fn large_commits_and_relayouts_match_the_reference_root() {
                 verify(&root, &key, value.as_deref(), &proof).unwrap();
             }
         }
+        // Witnesses through buckets of several leaves, against the node
+        // store's and through a deletion of every witnessed key.
+        let keys: Vec<[u8; 8]> = (0..40_000u64).step_by(373).map(u64::to_be_bytes).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        let witness = store.witness(&refs, version).unwrap();
+        assert_eq!(
+            witness,
+            node_store_witness(&model, &refs),
+            "witness at {version}"
+        );
+        let deletions: StateChanges = keys.iter().map(|k| (k.to_vec(), None)).collect();
+        let mut after = model.clone();
+        apply(&mut after, &deletions);
+        assert_eq!(
+            witness.root_after(&root, &deletions).unwrap(),
+            model_root(&after),
+            "deleting the witnessed keys at {version}"
+        );
     }
     drop(store);
     let store = open(dir.path(), &options);

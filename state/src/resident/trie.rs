@@ -18,6 +18,7 @@
 //! its subtree alone.
 
 use crate::hash::{EMPTY_HASH, Hash, bit, internal_hash};
+use crate::proof::{Coverage, witness_sides};
 use std::sync::Arc;
 
 /// A leaf of the trie: a present key, by hashes.
@@ -908,17 +909,32 @@ pub(crate) enum PlanNode {
     Branch,
 }
 
+impl PlanNode {
+    /// `0x00` for an empty subtree, else its hash.
+    fn of_hash(hash: Hash) -> PlanNode {
+        if hash == EMPTY_HASH {
+            PlanNode::Empty
+        } else {
+            PlanNode::Hash(hash)
+        }
+    }
+}
+
 /// The witness of `targets` (sorted, unique), pre-order, as in
 /// `specs/state.md` 5.2: an empty subtree is `Empty`, a subtree without
-/// targets its hash, a lone leaf the leaf, a branch its two sides.
+/// targets its hash (opened one level when its sibling's leaves are all
+/// targets), a lone leaf the leaf, a branch its two sides.
 pub(crate) fn plan_witness<V: TrieView + ?Sized>(
     view: &V,
     targets: &[Hash],
 ) -> Option<Vec<PlanNode>> {
     let mut out = Vec::new();
-    witness_dense(view, 1, 0, targets, &mut out)?;
+    witness_dense(view, 1, 0, targets, &mut out).ok()?;
     Some(out)
 }
+
+/// An inconsistent trie (reported as an error by the caller).
+type Planned = Result<Coverage, ()>;
 
 fn witness_dense<V: TrieView + ?Sized>(
     view: &V,
@@ -926,40 +942,123 @@ fn witness_dense<V: TrieView + ?Sized>(
     depth: u32,
     targets: &[Hash],
     out: &mut Vec<PlanNode>,
-) -> Option<()> {
+) -> Planned {
     let s = view.summary(index);
     match s.kind {
-        Kind::Empty => out.push(PlanNode::Empty),
-        _ if targets.is_empty() => out.push(PlanNode::Hash(s.hash)),
-        Kind::Leaf => out.push(PlanNode::Leaf(lone_leaf(view, index, depth)?)),
+        Kind::Empty => {
+            out.push(PlanNode::Empty);
+            Ok(Coverage::Empty)
+        }
+        _ if targets.is_empty() => {
+            out.push(PlanNode::Hash(s.hash));
+            Ok(Coverage::Partial)
+        }
+        Kind::Leaf => {
+            let leaf = lone_leaf(view, index, depth).ok_or(())?;
+            out.push(PlanNode::Leaf(leaf));
+            Ok(Coverage::of_leaf(&leaf.key_hash, targets))
+        }
         Kind::Branch if depth == view.bits() => {
             let leaves = view.bucket(index - usize_of(depth));
-            witness_leaves(leaves, depth as usize, targets, out);
+            witness_leaves(leaves, depth as usize, targets, out)
         }
         Kind::Branch => {
             out.push(PlanNode::Branch);
             let split = targets.partition_point(|t| bit(t, depth as usize) == 0);
-            let (left, right) = targets.split_at(split);
-            witness_dense(view, 2 * index, depth + 1, left, out)?;
-            witness_dense(view, 2 * index + 1, depth + 1, right, out)?;
+            let sides = [&targets[..split], &targets[split..]];
+            witness_sides(
+                out,
+                [!sides[0].is_empty(), !sides[1].is_empty()],
+                &mut |side, out| witness_dense(view, 2 * index + side, depth + 1, sides[side], out),
+                &mut |side, out| open_dense(view, 2 * index + side, depth + 1, out),
+            )
         }
     }
-    Some(())
 }
 
-fn witness_leaves(leaves: &[Leaf], depth: usize, targets: &[Hash], out: &mut Vec<PlanNode>) {
+fn witness_leaves(
+    leaves: &[Leaf],
+    depth: usize,
+    targets: &[Hash],
+    out: &mut Vec<PlanNode>,
+) -> Planned {
     match leaves {
-        [] => out.push(PlanNode::Empty),
-        _ if targets.is_empty() => out.push(PlanNode::Hash(subtree_hash(leaves, depth))),
-        [leaf] => out.push(PlanNode::Leaf(*leaf)),
+        [] => {
+            out.push(PlanNode::Empty);
+            Ok(Coverage::Empty)
+        }
+        _ if targets.is_empty() => {
+            out.push(PlanNode::Hash(subtree_hash(leaves, depth)));
+            Ok(Coverage::Partial)
+        }
+        [leaf] => {
+            out.push(PlanNode::Leaf(*leaf));
+            Ok(Coverage::of_leaf(&leaf.key_hash, targets))
+        }
         _ => {
             out.push(PlanNode::Branch);
             let split = leaves.partition_point(|l| bit(&l.key_hash, depth) == 0);
-            let (left, right) = leaves.split_at(split);
+            let halves = [&leaves[..split], &leaves[split..]];
             let t = targets.partition_point(|t| bit(t, depth) == 0);
-            let (tl, tr) = targets.split_at(t);
-            witness_leaves(left, depth + 1, tl, out);
-            witness_leaves(right, depth + 1, tr, out);
+            let sides = [&targets[..t], &targets[t..]];
+            witness_sides(
+                out,
+                [!sides[0].is_empty(), !sides[1].is_empty()],
+                &mut |side, out| witness_leaves(halves[side], depth + 1, sides[side], out),
+                &mut |side, out| Ok(open_leaves(halves[side], depth + 1, out)),
+            )
+        }
+    }
+}
+
+/// Emits the subtree at heap `index` opened one level: a lone leaf as the
+/// leaf, a branch as `Branch` and its two sides as hashes.
+fn open_dense<V: TrieView + ?Sized>(
+    view: &V,
+    index: usize,
+    depth: u32,
+    out: &mut Vec<PlanNode>,
+) -> Planned {
+    match view.summary(index).kind {
+        Kind::Empty => {
+            out.push(PlanNode::Empty);
+            Ok(Coverage::Empty)
+        }
+        Kind::Leaf => {
+            out.push(PlanNode::Leaf(lone_leaf(view, index, depth).ok_or(())?));
+            Ok(Coverage::Partial)
+        }
+        Kind::Branch if depth == view.bits() => Ok(open_leaves(
+            view.bucket(index - usize_of(depth)),
+            depth as usize,
+            out,
+        )),
+        Kind::Branch => {
+            out.push(PlanNode::Branch);
+            out.push(PlanNode::of_hash(view.summary(2 * index).hash));
+            out.push(PlanNode::of_hash(view.summary(2 * index + 1).hash));
+            Ok(Coverage::Partial)
+        }
+    }
+}
+
+/// [`open_dense`] within a bucket: `leaves` are a subtree's at `depth`.
+fn open_leaves(leaves: &[Leaf], depth: usize, out: &mut Vec<PlanNode>) -> Coverage {
+    match leaves {
+        [] => {
+            out.push(PlanNode::Empty);
+            Coverage::Empty
+        }
+        [leaf] => {
+            out.push(PlanNode::Leaf(*leaf));
+            Coverage::Partial
+        }
+        _ => {
+            let split = leaves.partition_point(|l| bit(&l.key_hash, depth) == 0);
+            out.push(PlanNode::Branch);
+            out.push(PlanNode::of_hash(subtree_hash(&leaves[..split], depth + 1)));
+            out.push(PlanNode::of_hash(subtree_hash(&leaves[split..], depth + 1)));
+            Coverage::Partial
         }
     }
 }
