@@ -10,7 +10,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/cairn/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
 
-.PHONY: deps demo test lint fmt bench fuzz crash-state contracts contracts-check help
+.PHONY: deps demo test lint fmt bench fuzz crash-state contracts contracts-check devkit-check help
 
 help:
 	@echo "make demo   - build and run 'cairn demo' on an embedded RocksDB"
@@ -20,6 +20,7 @@ help:
 	@echo "make fuzz   - long differential fuzzing of the gas injector (not part of CI)"
 	@echo "make crash-state - 120 SIGKILLs of the resident state store at random moments (not part of CI)"
 	@echo "make contracts - rebuild the example contracts' .wasm artifacts"
+	@echo "make devkit-check - cairn new, build, build --check and test in a temporary directory (needs the wasm toolchain; not part of CI)"
 
 # System packages: RocksDB's bindgen needs libclang.
 deps:
@@ -57,3 +58,16 @@ contracts:
 
 contracts-check:
 	./contracts/build.sh --check
+
+# The contract developer's loop from scratch, as the contracts README gives it:
+# a new crate outside the repository, built (twice, to check reproducibility)
+# and tested on cairn-testkit. Needs the wasm32v1-none route of build.sh.
+devkit-check: deps
+	$(CARGO) build --release --locked -p cairn-cli
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+		cd "$$dir"; \
+		"$(CARGO_TARGET_DIR)/release/cairn" new hello; \
+		cd hello; \
+		"$(CARGO_TARGET_DIR)/release/cairn" build; \
+		"$(CARGO_TARGET_DIR)/release/cairn" build --check; \
+		"$(CARGO_TARGET_DIR)/release/cairn" test

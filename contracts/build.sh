@@ -10,6 +10,11 @@
 #                         run the SDK's and the build tool's unit tests
 #   ./build.sh --fresh    (with or without --check) also use an empty target dir,
 #                         i.e. a from-scratch build, to check reproducibility
+#   ./build.sh --crate DIR [--check]
+#                         build one contract crate outside this workspace (what
+#                         `cairn build` runs): DIR/target/cairn/<name>.wasm and
+#                         DIR/target/cairn/debug/<name>.wasm; --check rebuilds it
+#                         in an empty target dir and compares byte for byte
 #
 # Toolchain: a rustup toolchain with the wasm32v1-none target if installed;
 # otherwise Debian's rustc-web + rust-web-src with -Zbuild-std (installed with
@@ -25,35 +30,31 @@ TARGET_TRIPLE=wasm32v1-none
 
 CHECK=0
 FRESH=0
-for arg in "$@"; do
+CRATE=""
+while [ $# -gt 0 ]; do
+    arg="$1"
+    shift
     case "$arg" in
         --check) CHECK=1 ;;
         --fresh) FRESH=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --crate)
+            [ $# -gt 0 ] || { echo "build.sh: --crate needs a directory" >&2; exit 2; }
+            CRATE="$1"
+            shift
+            ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
+if [ -n "$CRATE" ]; then
+    if [ ! -f "$CRATE/Cargo.toml" ]; then
+        echo "build.sh: $CRATE has no Cargo.toml (give the contract crate's directory)" >&2
+        exit 2
+    fi
+    CRATE="$(cd "$CRATE" && pwd)"
+fi
 
 log() { echo "contracts: $*" >&2; }
-
-# ---------------------------------------------------------------------------
-# One fixed source path
-# ---------------------------------------------------------------------------
-# Cargo's `-C metadata` hashes depend on the absolute path of path
-# dependencies, and with them the order of symbols in the linked module;
-# --remap-path-prefix does not reach them. The same sources built in two
-# checkouts at different paths gave different multisig and router bytes. So
-# the build always runs on a copy of the sources at one fixed path (file
-# times kept, so cargo's fingerprints still skip unchanged crates), under a
-# lock against concurrent builds.
-STAGE=/tmp/cairn-contracts-src
-exec 9>"$STAGE.lock"
-flock 9
-rm -rf "$STAGE"
-mkdir -p "$STAGE"
-tar -C "$REPO" --exclude=./target --exclude=./contracts/target --exclude=./.git \
-    --exclude=node_modules -cf - . | tar -C "$STAGE" -xf -
-SOURCES="$STAGE/contracts"
 
 # Flags from the caller's environment would change the output; only ours count.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
@@ -144,12 +145,38 @@ fi
 TOOLCHAIN="$ROUTE: $("$WASM_RUSTC" -V)$PACKAGES; $(wasm-opt --version)"
 
 # ---------------------------------------------------------------------------
+# One fixed source path
+# ---------------------------------------------------------------------------
+# Cargo's `-C metadata` hashes depend on the absolute path of path
+# dependencies, and with them the order of symbols in the linked module;
+# --remap-path-prefix does not reach them. The same sources built in two
+# checkouts at different paths gave different multisig and router bytes. So
+# the build always runs on a copy of the sources at one fixed path (file
+# times kept, so cargo's fingerprints still skip unchanged crates), under a
+# lock against concurrent builds.
+if [ -z "$CRATE" ]; then
+    STAGE=/tmp/cairn-contracts-src
+    exec 9>"$STAGE.lock"
+    flock 9
+    rm -rf "$STAGE"
+    mkdir -p "$STAGE"
+    tar -C "$REPO" --exclude=./target --exclude=./contracts/target --exclude=./.git \
+        --exclude=node_modules -cf - . | tar -C "$STAGE" -xf -
+    SOURCES="$STAGE/contracts"
+fi
+
+# ---------------------------------------------------------------------------
 # Reproducibility: no absolute path of this machine may reach the output.
 # ---------------------------------------------------------------------------
 # Registry sources live under $CARGO_HOME/registry/src/<index>-<hash>/; the
 # index directory's name is the same wherever crates.io is the source, so one
 # prefix covers every crate whether or not it has been downloaded yet.
-REMAPS=("--remap-path-prefix=$STAGE=/cairn" "--remap-path-prefix=$CARGO_HOME/registry/src=/cargo-registry")
+if [ -n "$CRATE" ]; then
+    REMAPS=("--remap-path-prefix=$CRATE=/contract" "--remap-path-prefix=$REPO=/cairn")
+else
+    REMAPS=("--remap-path-prefix=$STAGE=/cairn")
+fi
+REMAPS+=("--remap-path-prefix=$CARGO_HOME/registry/src=/cargo-registry")
 if [ "$ROUTE" = debian ]; then
     REMAPS+=("--remap-path-prefix=$SYSROOT_SRC=/rust-src")
     REMAPS+=("--remap-path-prefix=$(readlink -f "$SYSROOT_SRC")=/rust-src")
@@ -159,6 +186,81 @@ for flag in "${REMAPS[@]}"; do
     RUSTFLAGS_TOML+="'$flag', "
 done
 CONFIG_ARG="target.$TARGET_TRIPLE.rustflags=[${RUSTFLAGS_TOML%, }]"
+
+# ---------------------------------------------------------------------------
+# One crate outside this workspace (`cairn build`)
+# ---------------------------------------------------------------------------
+# The finishing tool runs on the host with the ordinary toolchain.
+TOOL_TARGET_DIR="${CAIRN_CONTRACTS_TARGET_DIR:-$HOME/.cache/cairn/contracts-target}"
+build_tool() {
+    (
+        unset RUSTC RUSTC_BOOTSTRAP CARGO_TARGET_WASM32V1_NONE_LINKER
+        CARGO_TARGET_DIR="$TOOL_TARGET_DIR" \
+            cargo build --quiet --locked --release -p cairn-contract-tool --manifest-path "$HERE/Cargo.toml"
+    )
+    TOOL="$TOOL_TARGET_DIR/release/cairn-contract-tool"
+}
+
+# finish NAME LINKED OUTDIR [CHECK-FLAGS...]: the release and debug artifacts
+# of a linked module, in OUTDIR and OUTDIR/debug.
+finish() {
+    local name="$1" linked="$2" outdir="$3"
+    shift 3
+    mkdir -p "$outdir/debug"
+    "$TOOL" strip-exports "$linked" "$outdir/$name.linked.wasm"
+    # Size: binaryen's -Oz takes another 20-50% off rustc's output. `-g` keeps
+    # the name section (function names, for backtraces): that is the debug
+    # artifact. The release artifact is the debug one without its custom
+    # sections (names; producer info goes in both), copied section by section,
+    # so both have byte-identical code (deployed code pays gas per byte).
+    wasm-opt --mvp-features -Oz -g --strip-dwarf --strip-producers --strip-target-features \
+        "$outdir/$name.linked.wasm" -o "$outdir/$name.named.wasm"
+    rm "$outdir/$name.linked.wasm"
+    # rustc's mangled symbols become paths such as `token::transfer`.
+    "$TOOL" demangle-names "$outdir/$name.named.wasm" "$outdir/debug/$name.wasm"
+    rm "$outdir/$name.named.wasm"
+    "$TOOL" strip-custom "$outdir/debug/$name.wasm" "$outdir/$name.wasm"
+    "$TOOL" check "$outdir/$name.wasm" "$@"
+    "$TOOL" check "$outdir/debug/$name.wasm" "$@"
+}
+
+if [ -n "$CRATE" ]; then
+    NAME="$(sed -n 's/^name *= *"\([^"]*\)".*/\1/p' "$CRATE/Cargo.toml" | head -n1)"
+    [ -n "$NAME" ] || { echo "build.sh: no package name in $CRATE/Cargo.toml" >&2; exit 2; }
+    LIB="${NAME//-/_}"
+    cd "$CRATE"
+    if [ ! -f Cargo.lock ]; then
+        log "no Cargo.lock in $CRATE: creating it (commit it: it pins the contract's bytes)"
+        (unset RUSTC RUSTC_BOOTSTRAP; cargo generate-lockfile --quiet)
+    fi
+    build_tool
+    export CARGO_TARGET_DIR="$CRATE/target"
+    OUTDIR="$CRATE/target/cairn"
+    if [ "$CHECK" = 1 ]; then
+        [ -f "$OUTDIR/$NAME.wasm" ] || { echo "build.sh: nothing to check: build first (no $OUTDIR/$NAME.wasm)" >&2; exit 1; }
+        CHECK_DIR="$(mktemp -d)"
+        trap 'rm -rf "$CHECK_DIR"' EXIT
+        export CARGO_TARGET_DIR="$CHECK_DIR/target"
+        OUTDIR="$CHECK_DIR/out"
+    fi
+    log "building $NAME with $TOOLCHAIN"
+    # The link settings every contract needs come from this workspace's config.
+    RUSTC="$WASM_RUSTC" cargo build --quiet --locked --release --target "$TARGET_TRIPLE" \
+        "${BUILD_STD[@]}" --config "$HERE/.cargo/config.toml" --config "$CONFIG_ARG" -p "$NAME"
+    finish "$NAME" "$CARGO_TARGET_DIR/$TARGET_TRIPLE/release/$LIB.wasm" "$OUTDIR"
+    if [ "$CHECK" = 1 ]; then
+        for f in "$NAME.wasm" "debug/$NAME.wasm"; do
+            if ! cmp -s "$OUTDIR/$f" "$CRATE/target/cairn/$f"; then
+                echo "DIFFERS  target/cairn/$f: $(wc -c < "$CRATE/target/cairn/$f") bytes built before, $(wc -c < "$OUTDIR/$f") bytes rebuilt from scratch" >&2
+                exit 1
+            fi
+        done
+        log "$NAME: a from-scratch rebuild matches target/cairn/$NAME.wasm byte for byte"
+    else
+        log "wrote $OUTDIR/$NAME.wasm and $OUTDIR/debug/$NAME.wasm"
+    fi
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------
 # Build
@@ -178,37 +280,17 @@ for name in "${CONTRACTS[@]}"; do
         "${BUILD_STD[@]}" --config "$CONFIG_ARG" -p "$name"
 done
 
-# The finishing tool runs on the host with the ordinary toolchain.
-(
-    unset RUSTC RUSTC_BOOTSTRAP CARGO_TARGET_WASM32V1_NONE_LINKER
-    cargo build --quiet --locked --release -p cairn-contract-tool
-)
-TOOL="$CARGO_TARGET_DIR/release/cairn-contract-tool"
+build_tool
 
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT" ${FRESH_DIR:+"$FRESH_DIR"}' EXIT
-mkdir "$OUT/debug"
 FILES=()
 DEBUG_FILES=()
 for name in "${CONTRACTS[@]}"; do
     extra=()
     # The float fixture exists to be rejected by validation.
     [ "$name" = uses_floats ] && extra=(--allow-floats)
-    "$TOOL" strip-exports "$CARGO_TARGET_DIR/$TARGET_TRIPLE/release/$name.wasm" "$OUT/$name.linked.wasm"
-    # Size: binaryen's -Oz takes another 20-50% off rustc's output. `-g` keeps
-    # the name section (function names, for backtraces): that is the debug
-    # artifact. The release artifact is the debug one without its custom
-    # sections (names; producer info goes in both), copied section by section,
-    # so both have byte-identical code (deployed code pays gas per byte).
-    wasm-opt --mvp-features -Oz -g --strip-dwarf --strip-producers --strip-target-features \
-        "$OUT/$name.linked.wasm" -o "$OUT/$name.named.wasm"
-    rm "$OUT/$name.linked.wasm"
-    # rustc's mangled symbols become paths such as `token::transfer`.
-    "$TOOL" demangle-names "$OUT/$name.named.wasm" "$OUT/debug/$name.wasm"
-    rm "$OUT/$name.named.wasm"
-    "$TOOL" strip-custom "$OUT/debug/$name.wasm" "$OUT/$name.wasm"
-    "$TOOL" check "$OUT/$name.wasm" "${extra[@]}"
-    "$TOOL" check "$OUT/debug/$name.wasm" "${extra[@]}"
+    finish "$name" "$CARGO_TARGET_DIR/$TARGET_TRIPLE/release/$name.wasm" "$OUT" "${extra[@]}"
     FILES+=("$OUT/$name.wasm")
     DEBUG_FILES+=("$OUT/debug/$name.wasm")
 done

@@ -21,6 +21,7 @@ use crate::genesis::Genesis;
 use crate::merkle::merkle_root;
 use crate::reader::ChainReader;
 use crate::schema::{block_records, decode_record, genesis_records};
+use crate::simulate::{Estimate, TxRequest, estimate_gas};
 use crate::storage::BlockStore;
 use crate::tx::Envelope;
 use crate::world::{BlockState, account_key};
@@ -216,6 +217,23 @@ impl<S: StateDb> Chain<S> {
             &self.genesis,
             &self.head,
             message,
+        )
+    }
+
+    /// The exact lowest gas limit, at most `cap`, at which `request`
+    /// succeeds as the first transaction of the next block
+    /// ([`crate::simulate::estimate_gas`]).
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn estimate_gas(&self, request: &TxRequest, cap: u64) -> Result<Estimate, ChainError> {
+        estimate_gas(
+            &self.executor,
+            &self.state,
+            &next_block_env(&self.genesis, &self.head),
+            request,
+            cap,
         )
     }
 
@@ -503,6 +521,18 @@ pub(crate) fn read_account(
 
 /// Runs `message` on top of block `parent` (the next block's number, the
 /// parent's timestamp) against `state`, committing nothing.
+/// The block a dry run or a simulation runs in: the one after `parent`,
+/// with its timestamp, no beneficiary, the genesis gas limit.
+pub(crate) fn next_block_env(genesis: &Genesis, parent: &BlockHeader) -> BlockEnv {
+    BlockEnv {
+        number: parent.number.saturating_add(1),
+        timestamp: parent.timestamp,
+        beneficiary: Address::zero(),
+        gas_limit: genesis.block_gas_limit,
+        chain_id: genesis.chain_id,
+    }
+}
+
 pub(crate) fn dry_run(
     executor: &Executor,
     state: &(impl StateRead + ?Sized),

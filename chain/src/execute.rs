@@ -202,7 +202,7 @@ pub fn execute_prechecked<R: StateRead + ?Sized>(
     clippy::too_many_arguments,
     reason = "one call site; the arguments are the block's and the tx's context"
 )]
-fn execute_admitted<R: StateRead + ?Sized>(
+pub(crate) fn execute_admitted<R: StateRead + ?Sized>(
     executor: &Executor,
     state: &mut BlockState<'_, R>,
     context: &BlockContext,

@@ -15,9 +15,10 @@ use cairn_host_api::world::{Account, Address, CodeHash, H256};
 use cairn_state::{Proof, StateRoot, StateView};
 
 use crate::block::{Block, BlockHeader, Receipt};
-use crate::chain::{dry_run, read_account};
+use crate::chain::{dry_run, next_block_env, read_account};
 use crate::error::ChainError;
 use crate::genesis::Genesis;
+use crate::simulate::{Estimate, TxRequest, estimate_gas};
 use crate::storage::BlockStore;
 use crate::world::{StateAt, code_key, storage_key};
 
@@ -216,6 +217,23 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
             &self.reader.genesis,
             &self.header,
             message,
+        )
+    }
+
+    /// The exact lowest gas limit, at most `cap`, at which `request`
+    /// succeeds as the first transaction of the block after this one
+    /// ([`crate::simulate::estimate_gas`]).
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn estimate_gas(&self, request: &TxRequest, cap: u64) -> Result<Estimate, ChainError> {
+        estimate_gas(
+            &self.reader.executor,
+            &self.state_at(),
+            &next_block_env(&self.reader.genesis, &self.header),
+            request,
+            cap,
         )
     }
 

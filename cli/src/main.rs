@@ -10,6 +10,8 @@ mod bundle;
 mod common;
 mod contract;
 mod demo;
+mod devkit;
+mod estimate;
 mod init;
 mod key;
 mod prepare;
@@ -54,6 +56,14 @@ enum Command {
     Call(contract::CallArgs),
     /// Read-only call against the head state; nothing is committed.
     Query(contract::QueryArgs),
+    /// The exact lowest gas limit at which a call or deploy succeeds against the head state.
+    Estimate(estimate::EstimateArgs),
+    /// Create a contract crate that builds and tests out of the box.
+    New(devkit::NewArgs),
+    /// Build a contract crate for wasm32v1-none and prepare it as a deploy would.
+    Build(devkit::BuildArgs),
+    /// Build a contract crate, then run its tests.
+    Test(devkit::TestArgs),
     /// Re-execute the stored chain in a fresh store and check every receipt and root.
     Replay(replay::ReplayArgs),
     /// Export a block as a replay bundle, or verify one offline.
@@ -107,6 +117,10 @@ fn dispatch(command: Command) -> anyhow::Result<Status> {
         Command::Deploy(args) => contract::deploy(args),
         Command::Call(args) => contract::call(args),
         Command::Query(args) => contract::query(args),
+        Command::Estimate(args) => estimate::estimate(args),
+        Command::New(args) => devkit::new(args),
+        Command::Build(args) => devkit::build(args),
+        Command::Test(args) => devkit::test(args),
         Command::Replay(args) => replay::replay_cmd(args),
         Command::Bundle(args) => bundle::bundle(args),
     }

@@ -236,51 +236,7 @@ fn every_artifact_prepares_except_the_float_fixture() {
 // counter
 // ---------------------------------------------------------------------------
 
-#[test]
-fn counter_counts_emits_and_guards_reset() {
-    let mut chain = Chain::new();
-    let (owner, other) = (account(0), account(1));
-    let counter = chain.deploy(owner, "counter", &5u64);
-    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 5);
-
-    let outcome = chain.call(other, counter, "increment", &3u64);
-    assert_eq!(
-        decode_result::<u64>(&success_data(&outcome, "increment")).unwrap(),
-        8
-    );
-    assert!(outcome.gas_used > 0);
-    assert_eq!(outcome.logs.len(), 1);
-    assert_eq!(outcome.logs[0].address, counter);
-    assert_eq!(outcome.logs[0].topics, vec![event_signature("Changed")]);
-    assert_eq!(outcome.logs[0].data, (5u64, 8u64).encode());
-    // The SDK's storage layout: SCALE(name) ‖ SCALE(key).
-    assert_eq!(
-        chain.world.storage[&(counter, storage_key("count", &()))],
-        8u64.encode()
-    );
-
-    let denied = chain.call(other, counter, "reset", &());
-    assert_eq!(
-        revert_reason(&denied),
-        RevertReason::Error("only the owner can reset".into())
-    );
-    assert!(denied.gas_used > 0);
-    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 8);
-
-    assert!(chain.call(owner, counter, "reset", &()).is_success());
-    assert_eq!(chain.query::<_, u64>(other, counter, "get", &()), 0);
-
-    chain
-        .call(owner, counter, "increment", &(u64::MAX - 1))
-        .is_success()
-        .then_some(())
-        .unwrap();
-    let overflow = chain.call(owner, counter, "increment", &2u64);
-    assert_eq!(
-        revert_reason(&overflow),
-        RevertReason::Error("counter overflow".into())
-    );
-}
+// The counter's behaviour is tested on cairn-testkit (testkit/tests/examples.rs).
 
 #[test]
 fn dispatch_rejects_bad_call_data() {
@@ -611,93 +567,7 @@ proptest! {
     }
 }
 
-// ---------------------------------------------------------------------------
-// router: calls across contracts, handles the callee's revert
-// ---------------------------------------------------------------------------
-
-#[test]
-fn router_pays_through_token_and_survives_its_revert() {
-    let mut chain = Chain::new();
-    let (alice, bob) = (account(0), account(1));
-    let token = deploy_token(&mut chain, alice, 1_000);
-    let router = chain.deploy(alice, "router", &());
-    success_data(
-        &chain.call(alice, token, "approve", &(router, U256::from(500u64))),
-        "approve",
-    );
-
-    let paid = chain.call(alice, router, "pay", &(token, bob, U256::from(300u64)));
-    assert!(decode_result::<bool>(&success_data(&paid, "pay")).unwrap());
-    // The token's Transfer (emitted by the callee) comes before the router's Payment.
-    assert_eq!(paid.logs.len(), 2);
-    assert_eq!(paid.logs[0].address, token);
-    assert_eq!(paid.logs[0].topics[0], event_signature("Transfer"));
-    assert_eq!(paid.logs[1].address, router);
-    assert_eq!(
-        paid.logs[1].topics,
-        vec![event_signature("Payment"), topic(&token), topic(&bob)]
-    );
-    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
-
-    // 200 left of the allowance: the token reverts, the router catches it.
-    let failed = chain.call(alice, router, "pay", &(token, bob, U256::from(300u64)));
-    assert!(!decode_result::<bool>(&success_data(&failed, "pay")).unwrap());
-    assert_eq!(
-        failed.logs.len(),
-        1,
-        "the token's logs are discarded with its revert"
-    );
-    assert_eq!(failed.logs[0].topics[0], event_signature("PaymentFailed"));
-    assert_eq!(
-        failed.logs[0].data,
-        (U256::from(300u64), "insufficient allowance".to_string()).encode()
-    );
-    assert_eq!(balance(&mut chain, token, bob), U256::from(300u64));
-    assert_eq!(
-        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
-        (1, 1)
-    );
-
-    // pay_or_revert forwards the token's revert data unchanged.
-    let forwarded = chain.call(
-        alice,
-        router,
-        "pay_or_revert",
-        &(token, bob, U256::from(300u64)),
-    );
-    assert_eq!(
-        revert_reason(&forwarded),
-        RevertReason::Error("insufficient allowance".into())
-    );
-    assert_eq!(
-        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
-        (1, 1)
-    );
-
-    assert_eq!(
-        chain.query::<_, U256>(alice, router, "balance_via", &(token, bob)),
-        U256::from(300u64)
-    );
-    // A "token" that never returns halts with out of gas inside its budget;
-    // the router keeps its reserve and records the failure.
-    let spinner = chain.deploy(alice, "infinite_loop", &());
-    let halted = chain.call(alice, router, "pay", &(spinner, bob, U256::from(1u64)));
-    assert!(!decode_result::<bool>(&success_data(&halted, "pay")).unwrap());
-    assert_eq!(
-        halted.logs[0].data,
-        (U256::from(1u64), "no reason".to_string()).encode()
-    );
-    assert_eq!(
-        chain.query::<_, (u64, u64)>(alice, router, "stats", &()),
-        (1, 2)
-    );
-    // A call to an address without code cannot start.
-    let nowhere = chain.call(alice, router, "balance_via", &(account(7), bob));
-    assert_eq!(
-        revert_reason(&nowhere),
-        RevertReason::Error("call could not start".into())
-    );
-}
+// router: tested on cairn-testkit (testkit/tests/examples.rs).
 
 // ---------------------------------------------------------------------------
 // multisig: ecrecover over keccak256 of the proposal

@@ -2,4 +2,5 @@
 mod blocks;
 mod chain;
 mod contracts;
+mod estimate;
 mod reader;
