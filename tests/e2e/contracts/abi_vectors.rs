@@ -287,7 +287,7 @@ fn results() -> Vec<Value> {
     };
     vec![
         result("unit (empty return data)", typed("()", &())),
-        result("counter get after increment(5)", typed("u64", &5u64)),
+        result("counter increment(5) from 0", typed("u64", &5u64)),
         result("bool", typed("bool", &true)),
         result("u128", typed("u128", &u128::MAX)),
         result("token balance_of", typed("U256", &U256::from(1000u64))),
@@ -358,6 +358,11 @@ fn reverts() -> Vec<Value> {
             "unknown selector",
             "UnknownSelector",
             typed("[u8; 4]", &[1u8, 2, 3, 4]),
+        ),
+        tagged(
+            "counter called with the transfer selector",
+            "UnknownSelector",
+            typed("[u8; 4]", &selector("transfer")),
         ),
         tagged("custom error", "EchoError", typed("u32", &7u32)),
         tagged("custom tag, empty payload", "Paused", typed("()", &())),
@@ -626,6 +631,34 @@ fn abi_vectors_hold() {
             event["data"].as_str().unwrap()
         );
     }
+    // A counter deployed at 0 answers the listed increment call data with
+    // the listed result, and the transfer call data with the listed revert.
+    let find = |what: &str, name: &str| {
+        list(&file, what)
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{what} {name}"))
+            .clone()
+    };
+    let mut chain = Chain::new();
+    let counter = chain.deploy(account(0), "counter", &0u64);
+    let outcome = chain.call_raw(account(1), counter, data("increment"), U256::zero(), GAS);
+    assert_eq!(
+        h(success_data(&outcome, "increment")),
+        find("results", "counter increment(5) from 0")["data"]
+            .as_str()
+            .unwrap()
+    );
+    let outcome = chain.call_raw(account(1), counter, data("transfer"), U256::zero(), GAS);
+    let ExecStatus::Revert { data: reverted } = outcome.status else {
+        panic!("{:?}", outcome.status)
+    };
+    assert_eq!(
+        h(reverted),
+        find("reverts", "counter called with the transfer selector")["data"]
+            .as_str()
+            .unwrap()
+    );
     // The real token emits exactly the listed log.
     let log = token_transfer_log();
     let listed = &list(&file, "events")[0];
