@@ -1109,64 +1109,7 @@ fn debug_print_reaches_dev_mode_only_and_costs_the_same() {
     assert_eq!(dev.gas_used, node.gas_used);
 }
 
-/// `specs/vectors/abi/vectors.json`: the worked examples of `specs/abi.md`,
-/// checked against the host encoder (the e2e tests above check the SDK
-/// against the host encoder).
-#[test]
-fn abi_vectors_match_the_host_encoder() {
-    use cairn_host_api::abi::{encode_revert_reason, selector};
-    let path = cairn_tests::repo_root().join("specs/vectors/abi/vectors.json");
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let hex_of = |key: &str, field: &str| -> String {
-        v[key][field]
-            .as_str()
-            .unwrap_or_else(|| panic!("{key}.{field}"))
-            .to_string()
-    };
-    let (a, b) = (Address::repeat_byte(0x11), Address::repeat_byte(0x22));
-    for (name, sel) in v["selectors"].as_object().unwrap() {
-        assert_eq!(
-            hex::encode(selector(name)),
-            sel.as_str().unwrap(),
-            "selector({name})"
-        );
-    }
-    assert_eq!(
-        hex::encode(encode_call("transfer", &(a, U256::from(1000u64)))),
-        hex_of("calls", "transfer")
-    );
-    assert_eq!(
-        hex::encode(encode_call("increment", &5u64)),
-        hex_of("calls", "increment")
-    );
-    let deploy = encode_deploy(&("Cairn".to_string(), "CRN".to_string(), U256::from(1000u64)));
-    assert_eq!(hex::encode(deploy), hex_of("calls", "token_deploy"));
-    assert_eq!(
-        hex::encode(encode_revert_reason("insufficient balance")),
-        hex_of("reverts", "insufficient_balance")
-    );
-    assert_eq!(
-        hex::encode(event_signature("Transfer")),
-        hex_of("topics", "Transfer")
-    );
-    assert_eq!(hex::encode(topic(&a)), hex_of("topics", "address_0x11"));
-    assert_eq!(
-        hex::encode(topic(&[7u8; 40])),
-        hex_of("topics", "forty_sevens")
-    );
-    assert_eq!(
-        hex::encode(storage_key("count", &())),
-        hex_of("storage_keys", "count")
-    );
-    assert_eq!(
-        hex::encode(storage_key("balances", &a)),
-        hex_of("storage_keys", "balances_0x11")
-    );
-    assert_eq!(
-        hex::encode(storage_key("allowances", &(a, b))),
-        hex_of("storage_keys", "allowances_0x11_0x22")
-    );
-}
+mod abi_vectors;
 
 // ---------------------------------------------------------------------------
 // Debug artifacts
