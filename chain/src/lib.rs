@@ -21,6 +21,7 @@
 //! - [`genesis`]: the genesis file; [`codec`]: exact decoding and text parsing;
 //! - [`replay`]: re-execution of a stored chain into a scratch database;
 //! - [`bundle`]: one block with witnesses, verifiable offline;
+//! - [`trace`]: one included transaction re-executed with diagnostics;
 //! - [`view`]: the JSON shapes of receipts, outcomes, blocks and verdicts
 //!   shared by the CLI and JSON-RPC;
 //! - [`error`]: invalid blocks, node failures and setup errors, apart.
@@ -74,6 +75,7 @@ pub mod reader;
 pub mod replay;
 pub mod schema;
 pub mod storage;
+pub mod trace;
 pub mod tx;
 pub mod view;
 pub mod world;
