@@ -12,6 +12,7 @@ mod contract;
 mod demo;
 mod init;
 mod key;
+mod node_cmd;
 mod prepare;
 mod replay;
 mod run;
@@ -58,11 +59,18 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Export a block as a replay bundle, or verify one offline.
     Bundle(bundle::BundleArgs),
+    /// Run a node: JSON-RPC (Ethereum and `cairn_` methods), mempool, blocks.
+    Node(node_cmd::NodeArgs),
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // A node reports its start and stop; other commands only warnings.
+    init_tracing(if matches!(cli.command, Command::Node(_)) {
+        "info"
+    } else {
+        "warn"
+    });
     match dispatch(cli.command) {
         Ok(status) => status.into(),
         Err(error) => {
@@ -81,10 +89,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default: warnings).
-fn init_tracing() {
+/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default:
+/// `default`).
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
@@ -109,5 +118,6 @@ fn dispatch(command: Command) -> anyhow::Result<Status> {
         Command::Query(args) => contract::query(args),
         Command::Replay(args) => replay::replay_cmd(args),
         Command::Bundle(args) => bundle::bundle(args),
+        Command::Node(args) => node_cmd::node(args),
     }
 }

@@ -41,4 +41,4 @@ pub mod rpc;
 pub mod shared;
 pub mod txpool;
 
-pub use node::{NodeError, RunningNode, Stopped, start};
+pub use node::{NodeError, RunningNode, Stopped, start, start_with_genesis};

@@ -252,7 +252,11 @@ impl NodeMetrics {
     }
 }
 
-/// JSON-RPC middleware counting calls and timing them by method.
+const INTERNAL_ERROR_CODE: i32 = -32603;
+
+/// JSON-RPC middleware counting calls and timing them by method (and
+/// turning jsonrpsee's "Internal error" for a subscription over HTTP into
+/// geth's "notifications not supported").
 #[derive(Debug, Clone)]
 pub struct MeteredRpc<S> {
     inner: S,
@@ -291,11 +295,25 @@ where
         request: Request<'a>,
     ) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
         let method = self.metrics.label(request.method_name());
+        let subscribing = matches!(request.method_name(), "eth_subscribe" | "eth_unsubscribe");
+        let id = request.id().into_owned();
         let inner = self.inner.clone();
         let metrics = Arc::clone(&self.metrics);
         async move {
             let started = Instant::now();
-            let response = inner.call(request).await;
+            let mut response = inner.call(request).await;
+            if subscribing && response.as_error_code() == Some(INTERNAL_ERROR_CODE) {
+                // jsonrpsee answers a subscription over HTTP with "Internal
+                // error", which clients retry; say what is wrong, as geth does.
+                response = MethodResponse::error(
+                    id,
+                    jsonrpsee::types::ErrorObject::owned(
+                        -32601,
+                        "notifications not supported: subscribe over WebSocket",
+                        None::<()>,
+                    ),
+                );
+            }
             let outcome = if response.is_error() { "error" } else { "ok" };
             metrics
                 .rpc_calls

@@ -129,6 +129,20 @@ fn open_or_init(
 /// A bad configuration, an unusable data directory or genesis, a port that
 /// cannot be bound.
 pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
+    start_with_genesis(config, None).await
+}
+
+/// [`start`], creating the chain (if the data directory holds none) from
+/// `genesis` rather than from the configuration's genesis file or dev mode.
+/// Benchmarks and tests build their genesis in code.
+///
+/// # Errors
+///
+/// As [`start`].
+pub async fn start_with_genesis(
+    config: NodeConfig,
+    genesis: Option<Genesis>,
+) -> Result<RunningNode, NodeError> {
     config.validate()?;
     let beneficiary = match &config.block.beneficiary {
         Some(text) => parse_address(text).map_err(|reason| ConfigError::Invalid {
@@ -161,7 +175,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         let config = config.clone();
         tokio::task::spawn_blocking(move || {
             open_or_init(&data_dir, || {
-                if config.dev.enabled {
+                if genesis.is_some() {
+                    Ok(genesis)
+                } else if config.dev.enabled {
                     dev_genesis(
                         &dev_keys,
                         config.dev.chain_id,
@@ -318,8 +334,10 @@ impl RunningNode {
         };
         self.finished = finished;
         tracing::info!(?stopped, "shutting down");
-        self.shutdown().await?;
-        Ok(stopped)
+        match (self.shutdown().await, &stopped) {
+            (Err(NodeError::Failed(_)), Stopped::Failure(_)) | (Ok(()), _) => Ok(stopped),
+            (Err(error), _) => Err(error),
+        }
     }
 
     /// Stops the node: RPC first, then the producer after its block in

@@ -273,7 +273,7 @@ impl ChainWriter {
             execution,
             commit,
         );
-        tracing::info!(
+        tracing::debug!(
             number = block.header.number,
             txs = block.transactions.len(),
             gas_used = block.header.gas_used,

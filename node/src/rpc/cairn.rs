@@ -222,8 +222,8 @@ pub fn register(
         let mut seq = params.sequence();
         let key: Bytes = seq.next()?;
         let block: Option<BlockId> = seq.optional_next()?;
-        if key.len() > 4096 {
-            return Err(invalid_params("state keys are at most 4096 bytes"));
+        if key.is_empty() || key.len() > 4096 {
+            return Err(invalid_params("a state key is 1 to 4096 bytes"));
         }
         get_proof(&ctx, &key, block)
     })?;

@@ -253,24 +253,25 @@ pub fn get_logs(ctx: &RpcContext, filter: &Filter) -> RpcResult<Vec<Log>> {
             to_block,
         } => {
             let from = resolve_tag(*from_block, head);
-            let to = resolve_tag(*to_block, head).min(head);
-            (from, to)
+            let to = resolve_tag(*to_block, head);
+            if from > to {
+                return Err(server_error(
+                    "invalid block range params: fromBlock is after toBlock",
+                ));
+            }
+            // The range asked for is bounded, not only the part that exists yet.
+            let span = (to - from).saturating_add(1);
+            if span > ctx.config.max_logs_block_range {
+                return Err(server_error(format!(
+                    "block range too large: {span} blocks, at most {} per query",
+                    ctx.config.max_logs_block_range
+                )));
+            }
+            (from, to.min(head))
         }
     };
     if from > to {
-        if from > head {
-            return Ok(Vec::new());
-        }
-        return Err(server_error(
-            "invalid block range params: fromBlock is after toBlock",
-        ));
-    }
-    let span = to - from + 1;
-    if span > ctx.config.max_logs_block_range {
-        return Err(server_error(format!(
-            "block range too large: {span} blocks, at most {} per query",
-            ctx.config.max_logs_block_range
-        )));
+        return Ok(Vec::new());
     }
     let mut out = Vec::new();
     for number in from..=to {
