@@ -22,7 +22,7 @@ use crate::merkle::merkle_root;
 use crate::reader::ChainReader;
 use crate::schema::{block_records, decode_record, genesis_records};
 use crate::storage::BlockStore;
-use crate::tx::SignedTransaction;
+use crate::tx::Envelope;
 use crate::world::{BlockState, account_key};
 
 /// A block executed but not yet committed. `P` is the state database's
@@ -239,10 +239,11 @@ impl<S: StateDb> Chain<S> {
         &self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<impl Into<Envelope>>,
         policy: InvalidTxPolicy,
         record_reads: bool,
     ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let txs: Vec<Envelope> = txs.into_iter().map(Into::into).collect();
         let prechecked = self.precheck(&txs);
         self.execute_block_prechecked(
             timestamp,
@@ -256,7 +257,7 @@ impl<S: StateDb> Chain<S> {
 
     /// Stateless admission checks and sender recovery of `txs` under this
     /// chain's parameters, on all cores.
-    pub fn precheck(&self, txs: &[SignedTransaction]) -> Prechecked {
+    pub fn precheck(&self, txs: &[Envelope]) -> Prechecked {
         precheck_transactions(txs, self.genesis.chain_id, self.genesis.block_gas_limit)
     }
 
@@ -269,7 +270,7 @@ impl<S: StateDb> Chain<S> {
         &self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<Envelope>,
         prechecked: Prechecked,
         policy: InvalidTxPolicy,
         record_reads: bool,
@@ -366,7 +367,7 @@ impl<S: StateDb> Chain<S> {
         &mut self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<impl Into<Envelope>>,
     ) -> Result<(Block, Vec<Receipt>, Rejected), ChainError> {
         let mut executed =
             self.execute_block(timestamp, beneficiary, txs, InvalidTxPolicy::Skip, false)?;
@@ -385,7 +386,7 @@ impl<S: StateDb> Chain<S> {
     /// Node failures; blocks before the failing one stay committed.
     pub fn produce_blocks_pipelined(
         &mut self,
-        blocks: Vec<(u64, Address, Vec<SignedTransaction>)>,
+        blocks: Vec<(u64, Address, Vec<Envelope>)>,
         mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
     ) -> Result<(), ChainError> {
         let mut blocks = blocks.into_iter();

@@ -86,24 +86,24 @@ impl<V: StateView + Clone> ChainReader<V> {
         // (`execute::execute_admitted`), so the message sees the same world.
         let mut account = state.account_or_default(&sender)?;
         account.nonce = account.nonce.saturating_add(1);
-        account.balance = account.balance.saturating_sub(
-            U256::from(tx.tx.gas_limit).saturating_mul(U256::from(tx.tx.gas_price)),
-        );
+        account.balance = account
+            .balance
+            .saturating_sub(U256::from(tx.gas_limit()).saturating_mul(U256::from(tx.gas_price())));
         state.put_account(&sender, &account);
-        let (target, kind, input) = match &tx.tx.action {
+        let (target, kind, input) = match tx.action() {
             TxAction::Call { to, data } => (*to, MessageKind::Call, data.clone()),
             TxAction::Deploy { code, data } => (
-                contract_address(&sender, tx.tx.nonce),
+                contract_address(&sender, tx.nonce()),
                 MessageKind::Deploy { code: code.clone() },
                 data.clone(),
             ),
         };
-        let gas_limit = tx.tx.gas_limit.saturating_sub(intrinsic_gas(tx));
+        let gas_limit = tx.gas_limit().saturating_sub(intrinsic_gas(tx));
         let message = Message {
             origin: sender,
             caller: sender,
             target,
-            value: tx.tx.value,
+            value: tx.value(),
             input,
             gas_limit,
             kind,

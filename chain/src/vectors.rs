@@ -287,7 +287,7 @@ fn generate() -> Value {
                 "signed_encoding": h(signed.encode()),
                 "tx_hash": h(signed.hash()),
                 "sender": h(key.address()),
-                "intrinsic_gas": intrinsic_gas(&signed),
+                "intrinsic_gas": intrinsic_gas(&signed.clone().into()),
             })
         })
         .collect();
@@ -371,7 +371,10 @@ fn chain_vectors_hold() {
             h(signed.recover_sender().unwrap()),
             t["sender"].as_str().unwrap()
         );
-        assert_eq!(intrinsic_gas(&signed), t["intrinsic_gas"].as_u64().unwrap());
+        assert_eq!(
+            intrinsic_gas(&signed.clone().into()),
+            t["intrinsic_gas"].as_u64().unwrap()
+        );
         // Signing is deterministic (RFC 6979): the same key signs to the same bytes.
         let key = SigningKey::from_bytes(unhex(&t["private_key"]).try_into().unwrap()).unwrap();
         assert_eq!(signed.tx.clone().sign(&key), signed);
@@ -408,4 +411,109 @@ fn chain_vectors_hold() {
         generate(),
         "vectors differ from the code; a consensus change?"
     );
+}
+
+const ETHEREUM_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../specs/vectors/chain/ethereum.json"
+);
+
+fn action_json(action: &TxAction) -> Value {
+    match action {
+        TxAction::Call { to, data } => json!({"call": {"to": h(to), "data": h(data)}}),
+        TxAction::Deploy { code, data } => json!({"deploy": {"code": h(code), "data": h(data)}}),
+    }
+}
+
+fn rejection_name(error: &crate::ethereum::EthereumTxError) -> &'static str {
+    use crate::ethereum::EthereumTxError as E;
+    match error {
+        E::Malformed(_) | E::NonCanonical => "malformed",
+        E::UnsupportedType(_) => "unsupported_type",
+        E::NoChainId => "no_chain_id",
+        E::AccessList => "access_list",
+        E::GasPriceTooHigh(_) => "gas_price_too_high",
+        E::TipAboveFeeCap => "tip_above_fee_cap",
+        E::DeployPayload(_) => "deploy_payload",
+    }
+}
+
+/// The Ethereum envelope against transactions signed by viem, a stock
+/// Ethereum library (`specs/vectors/chain/ethereum/generate.mjs`): these
+/// vectors come from outside Cairn's code, so they are checked, never
+/// regenerated here.
+#[test]
+fn ethereum_vectors_signed_by_viem_hold() {
+    use crate::ethereum::EthereumTransaction;
+    use crate::tx::Envelope;
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(ETHEREUM_PATH).expect("vectors file"))
+            .unwrap();
+    let accepted = file["accepted"].as_array().unwrap();
+    assert!(accepted.len() >= 5);
+    for v in accepted {
+        let name = v["name"].as_str().unwrap();
+        let raw = unhex(&v["raw"]);
+        let tx = EthereumTransaction::from_raw(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(h(tx.hash()), v["hash"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            h(tx.recover_sender().unwrap()),
+            v["sender"].as_str().unwrap(),
+            "{name}"
+        );
+        let cairn = &v["cairn"];
+        assert_eq!(
+            u64::from(tx.tx_type().type_byte()),
+            cairn["type"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(tx.chain_id(), cairn["chain_id"].as_u64().unwrap(), "{name}");
+        assert_eq!(tx.nonce(), cairn["nonce"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            tx.gas_limit(),
+            cairn["gas_limit"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            tx.gas_price(),
+            cairn["gas_price"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            tx.value().to_string(),
+            cairn["value"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(action_json(tx.action()), cairn["action"], "{name}");
+        let envelope = Envelope::from(tx.clone());
+        assert_eq!(
+            intrinsic_gas(&envelope),
+            cairn["intrinsic_gas"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(envelope.hash(), tx.hash());
+        // In a block: SCALE variant 1 then the EIP-2718 bytes as a Vec<u8>.
+        let mut expected = vec![1u8];
+        expected.extend(raw.encode());
+        assert_eq!(envelope.encode(), expected, "{name}");
+        assert_eq!(
+            Envelope::decode_exact(&expected).unwrap(),
+            envelope,
+            "{name}"
+        );
+    }
+    for v in file["rejected"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let raw = unhex(&v["raw"]);
+        let error = EthereumTransaction::from_raw(&raw).expect_err(name);
+        assert_eq!(
+            rejection_name(&error),
+            v["reason"].as_str().unwrap(),
+            "{name}: {error}"
+        );
+        // Nor does a block holding them decode.
+        let mut in_block = vec![1u8];
+        in_block.extend(raw.encode());
+        assert!(Envelope::decode_exact(&in_block).is_err(), "{name}");
+    }
 }

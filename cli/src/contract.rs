@@ -45,8 +45,8 @@ pub(crate) fn deploy(args: DeployArgs) -> Result<Status> {
 /// Includes `tx` in a new block, or submits it to the node and waits.
 fn send(target: Where, tx: cairn_chain::SignedTransaction, json: bool) -> Result<Status> {
     match target {
-        Where::Local(mut chain) => submit(&mut chain, vec![tx], json),
-        Where::Remote(client) => submit_remote(&client, vec![tx], json),
+        Where::Local(mut chain) => submit(&mut chain, vec![tx.into()], json),
+        Where::Remote(client) => submit_remote(&client, vec![tx.into()], json),
     }
 }
 

@@ -121,6 +121,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
             .zip(1u64..)
             .map(|(_, i)| {
                 let txs = workload.next_transactions(args.txs_per_block);
+                let txs = txs.into_iter().map(Into::into).collect();
                 (start_timestamp.saturating_add(i), beneficiary, txs)
             })
             .collect();

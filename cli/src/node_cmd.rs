@@ -98,7 +98,9 @@ impl NodeArgs {
         if !config.dev.enabled
             && (!self.predeploy.is_empty() || self.accounts.is_some() || self.chain_id.is_some())
         {
-            anyhow::bail!("--predeploy, --accounts and --chain-id apply to dev mode only (add --dev)");
+            anyhow::bail!(
+                "--predeploy, --accounts and --chain-id apply to dev mode only (add --dev)"
+            );
         }
         config.validate()?;
         Ok(config)

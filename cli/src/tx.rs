@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_chain::codec::{decode_exact, parse_address, parse_amount, parse_hex, to_hex};
 use cairn_chain::view::{HeaderView, ReceiptView};
-use cairn_chain::{Receipt, SignedTransaction, Transaction, TxAction};
+use cairn_chain::{
+    Envelope, EthereumTransaction, Receipt, SignedTransaction, Transaction, TxAction,
+};
 use cairn_host_api::world::Address;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -147,14 +149,25 @@ enum TxCommand {
     },
 }
 
-fn decode_tx_arg(arg: &str) -> Result<SignedTransaction> {
+/// A signed transaction from a file or an argument: hex of a native SCALE
+/// transaction (`cairn tx sign`) or of Ethereum EIP-2718 bytes (any
+/// Ethereum wallet's signed transaction).
+fn decode_tx_arg(arg: &str) -> Result<Envelope> {
     let text = if Path::new(arg).exists() {
         std::fs::read_to_string(arg).with_context(|| format!("reading {arg}"))?
     } else {
         arg.to_string()
     };
     let bytes = parse_hex(text.trim()).map_err(|e| anyhow!("transaction {arg}: {e}"))?;
-    decode_exact(&bytes).map_err(|e| anyhow!("transaction {arg}: bad transaction encoding: {e}"))
+    match decode_exact::<SignedTransaction>(&bytes) {
+        Ok(native) => Ok(native.into()),
+        Err(native_error) => match EthereumTransaction::from_raw(&bytes) {
+            Ok(ethereum) => Ok(ethereum.into()),
+            Err(ethereum_error) => Err(anyhow!(
+                "transaction {arg}: neither a native SCALE transaction ({native_error}) nor an Ethereum one ({ethereum_error})"
+            )),
+        },
+    }
 }
 
 pub(crate) fn tx(args: TxArgs) -> Result<Status> {
@@ -237,7 +250,10 @@ pub(crate) fn sign_for(
 ) -> Result<SignedTransaction> {
     let key = read_key(&fields.key)?;
     let (chain_id, nonce) = match target {
-        Where::Local(chain) => (chain.genesis().chain_id, chain.account(&key.address())?.nonce),
+        Where::Local(chain) => (
+            chain.genesis().chain_id,
+            chain.account(&key.address())?.nonce,
+        ),
         Where::Remote(client) => (client.chain_id()?, client.pending_nonce(&key.address())?),
     };
     let tx = Transaction {
@@ -273,12 +289,8 @@ struct Submitted {
 
 /// Produces a block with `txs` and prints what happened to each. Exits 3
 /// if an included transaction did not succeed; a rejected one is an error.
-pub(crate) fn submit(
-    chain: &mut RocksChain,
-    txs: Vec<SignedTransaction>,
-    json: bool,
-) -> Result<Status> {
-    let hashes: Vec<_> = txs.iter().map(SignedTransaction::hash).collect();
+pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> Result<Status> {
+    let hashes: Vec<_> = txs.iter().map(Envelope::hash).collect();
     let timestamp = now_after(chain);
     let (block, receipts, rejected) = chain.produce_block(timestamp, Address::zero(), txs)?;
     let mut included = receipts.iter();
@@ -323,11 +335,7 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Submits `txs` to a node, waits for their receipts and prints what
 /// happened to each, as [`submit`] does. Exits 3 if an included transaction
 /// did not succeed; a refused one is an error.
-pub(crate) fn submit_remote(
-    client: &RpcClient,
-    txs: Vec<SignedTransaction>,
-    json: bool,
-) -> Result<Status> {
+pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) -> Result<Status> {
     let mut refused = Vec::new();
     let mut results: Vec<Submitted> = txs
         .iter()

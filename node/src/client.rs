@@ -145,16 +145,19 @@ impl RpcClient {
         Ok(nonce.to())
     }
 
-    /// Submits a native transaction (`cairn_sendRawTransaction`).
+    /// Submits a transaction: a native one with `cairn_sendRawTransaction`
+    /// (its SCALE bytes), an Ethereum one with `eth_sendRawTransaction`
+    /// (its EIP-2718 bytes).
     ///
     /// # Errors
     ///
     /// The node's refusal (nonce too low, insufficient funds, ...).
     pub fn send(&self, tx: &NodeTx) -> Result<H256, ClientError> {
-        let hash: alloy_primitives::B256 = self.request(
-            "cairn_sendRawTransaction",
-            vec![to_hex(tx.to_bytes()).into()],
-        )?;
+        let (method, bytes) = match tx {
+            NodeTx::Native(native) => ("cairn_sendRawTransaction", native.to_bytes()),
+            NodeTx::Ethereum(eth) => ("eth_sendRawTransaction", eth.raw().to_vec()),
+        };
+        let hash: alloy_primitives::B256 = self.request(method, vec![to_hex(bytes).into()])?;
         Ok(H256(hash.0))
     }
 

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use cairn_chain::admission::max_cost;
 use cairn_host_api::world::{Account, Address, H256, U256};
 
-use crate::envelope::{NodeTx, TxFields};
+use crate::envelope::NodeTx;
 
 /// Limits and rules of the pool.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

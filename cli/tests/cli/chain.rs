@@ -218,7 +218,7 @@ fn malformed_genesis_and_transactions_are_refused_with_clear_errors() {
     ]);
     let before = replay(&dir)["state_root"].clone();
     for (tx, needle) in [
-        ("0xdeadbeef", "bad transaction encoding"),
+        ("0xdeadbeef", "neither a native SCALE transaction"),
         ("0xzz", "not hex"),
     ] {
         let out = cairn(&["tx", "send", "--data-dir", path(&dir), tx]);

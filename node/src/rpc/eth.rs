@@ -21,7 +21,7 @@ use super::shapes::{
 };
 use super::{RpcContext, at_most, exec};
 use crate::convert::{from_alloy_address, from_alloy_b256};
-use crate::envelope::{TxFields, decode_ethereum};
+use crate::envelope::decode_ethereum;
 
 /// Most blocks one `eth_feeHistory` covers.
 pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;

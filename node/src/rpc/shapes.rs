@@ -22,7 +22,7 @@ use cairn_host_api::world::{Address, H256};
 use parity_scale_codec::Encode;
 
 use crate::convert::{to_alloy_address, to_alloy_b256, to_alloy_u256};
-use crate::envelope::{NodeTx, TxFields, ethereum_view};
+use crate::envelope::{NodeTx, ethereum_view};
 
 /// The bloom filter of some logs, as Ethereum computes it.
 pub fn bloom_of<'a>(logs: impl IntoIterator<Item = &'a cairn_engine::runtime::Log>) -> Bloom {

@@ -72,8 +72,14 @@ impl Bytes {
 
 /// The node's state that garbage must not change.
 async fn fingerprint(node: &TestNode) -> (u64, usize, Value) {
-    let head: Value = node.call("eth_getBlockByNumber", vec!["latest".into(), false.into()]).await;
-    (node.block_number().await, node.node().shared().lock_pool().len(), head["hash"].clone())
+    let head: Value = node
+        .call("eth_getBlockByNumber", vec!["latest".into(), false.into()])
+        .await;
+    (
+        node.block_number().await,
+        node.node().shared().lock_pool().len(),
+        head["hash"].clone(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,14 +106,19 @@ async fn malformed_json_gets_errors() {
     ];
     for body in &bodies {
         let (status, text) = raw_post(node.address, "application/json", body).await;
-        assert!(status == 200 || status == 400, "{status} for {:?}", String::from_utf8_lossy(&body[..body.len().min(40)]));
+        assert!(
+            status == 200 || status == 400,
+            "{status} for {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
         if status == 200 {
             if text == "null" {
                 // It parsed as a notification (no usable id): JSON-RPC
                 // answers none, and nothing ran.
                 continue;
             }
-            let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let value: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
             let errors: Vec<&Value> = match &value {
                 Value::Array(items) => items.iter().collect(),
                 single => vec![single],
@@ -119,7 +130,12 @@ async fn malformed_json_gets_errors() {
             );
         }
     }
-    let (status, _) = raw_post(node.address, "text/plain", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}").await;
+    let (status, _) = raw_post(
+        node.address,
+        "text/plain",
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}",
+    )
+    .await;
     assert_eq!(status, 415, "JSON-RPC over HTTP needs application/json");
     let (status, _) = get(node.address, "/no-such-page").await;
     assert_ne!(status, 200);
@@ -151,7 +167,12 @@ async fn wrong_types_and_unknown_methods_get_errors() {
     for method in METHODS {
         for params in &garbage {
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-            let (status, text) = raw_post(node.address, "application/json", body.to_string().as_bytes()).await;
+            let (status, text) = raw_post(
+                node.address,
+                "application/json",
+                body.to_string().as_bytes(),
+            )
+            .await;
             assert_eq!(status, 200, "{method} {params}: {text}");
             let value: Value = serde_json::from_str(&text).unwrap();
             if VALID.contains(&(method, params.to_string().as_str())) {
@@ -170,7 +191,10 @@ async fn wrong_types_and_unknown_methods_get_errors() {
         }
     }
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
-    let (code, message) = node.try_call::<Value>("eth_noSuchMethod", vec![]).await.unwrap_err();
+    let (code, message) = node
+        .try_call::<Value>("eth_noSuchMethod", vec![])
+        .await
+        .unwrap_err();
     assert_eq!((code, message.as_str()), (-32601, "Method not found"));
     assert_eq!(fingerprint(&node).await, before);
     assert_eq!(get(node.address, "/health").await.0, 200);
@@ -206,13 +230,22 @@ async fn garbage_raw_transactions_change_nothing() {
             }
         };
         for method in ["eth_sendRawTransaction", "cairn_sendRawTransaction"] {
-            let result = node.try_call::<Value>(method, vec![to_hex(&raw).into()]).await;
-            let (code, message) = result.expect_err(&format!("{method} accepted garbage {}", to_hex(&raw)));
-            assert!(code == -32602 || code == -32000, "{method}: {code} {message}");
+            let result = node
+                .try_call::<Value>(method, vec![to_hex(&raw).into()])
+                .await;
+            let (code, message) =
+                result.expect_err(&format!("{method} accepted garbage {}", to_hex(&raw)));
+            assert!(
+                code == -32602 || code == -32000,
+                "{method}: {code} {message}"
+            );
         }
     }
     let huge = vec![0u8; 300 * 1024];
-    let (code, _) = node.try_call::<Value>("cairn_sendRawTransaction", vec![to_hex(&huge).into()]).await.unwrap_err();
+    let (code, _) = node
+        .try_call::<Value>("cairn_sendRawTransaction", vec![to_hex(&huge).into()])
+        .await
+        .unwrap_err();
     assert_eq!(code, -32602);
     assert_eq!(fingerprint(&node).await, before);
     node.shutdown().await;
@@ -233,35 +266,64 @@ async fn limits_hold() {
     assert_eq!(status, 413);
     let call = |id: usize| json!({"jsonrpc": "2.0", "id": id, "method": "eth_chainId"});
     let batch: Vec<Value> = (0..5).map(call).collect();
-    let (_, text) = raw_post(node.address, "application/json", Value::from(batch).to_string().as_bytes()).await;
+    let (_, text) = raw_post(
+        node.address,
+        "application/json",
+        Value::from(batch).to_string().as_bytes(),
+    )
+    .await;
     let answers: Vec<Value> = serde_json::from_str(&text).unwrap();
     assert_eq!(answers.len(), 5);
     assert!(answers.iter().all(|a| a["result"] == "0x7a69"));
     let batch: Vec<Value> = (0..6).map(call).collect();
-    let (_, text) = raw_post(node.address, "application/json", Value::from(batch).to_string().as_bytes()).await;
+    let (_, text) = raw_post(
+        node.address,
+        "application/json",
+        Value::from(batch).to_string().as_bytes(),
+    )
+    .await;
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["error"]["code"], -32010, "{text}");
 
     let (code, message) = node
-        .try_call::<Value>("eth_getLogs", vec![json!({"fromBlock": "0x0", "toBlock": "0x3"})])
+        .try_call::<Value>(
+            "eth_getLogs",
+            vec![json!({"fromBlock": "0x0", "toBlock": "0x3"})],
+        )
         .await
         .unwrap_err();
     assert_eq!(code, -32000);
     assert!(message.contains("at most 3"), "{message}");
     let token = to_hex(cairn_node::dev::predeploy_address("token"));
-    let data = to_hex(cairn_host_api::abi::encode_call("transfer", &(Address::repeat_byte(1), U256::one())));
+    let data = to_hex(cairn_host_api::abi::encode_call(
+        "transfer",
+        &(Address::repeat_byte(1), U256::one()),
+    ));
     let from = to_hex(node.key(0).address());
     let (code, message) = node
-        .try_call::<Value>("eth_estimateGas", vec![json!({"from": from, "to": token, "data": data, "gas": "0xffffffffff"})])
+        .try_call::<Value>(
+            "eth_estimateGas",
+            vec![json!({"from": from, "to": token, "data": data, "gas": "0xffffffffff"})],
+        )
         .await
         .unwrap_err();
     assert_eq!(code, -32000);
-    assert!(message.starts_with("gas required exceeds allowance"), "{message}");
+    assert!(
+        message.starts_with("gas required exceeds allowance"),
+        "{message}"
+    );
     let (code, message) = node
-        .try_call::<Value>("eth_call", vec![json!({"from": from, "to": token, "data": data, "gas": "0xffffffffff"})])
+        .try_call::<Value>(
+            "eth_call",
+            vec![json!({"from": from, "to": token, "data": data, "gas": "0xffffffffff"})],
+        )
         .await
         .unwrap_err();
-    assert_eq!((code, message.as_str()), (-32000, "out of gas"), "the cap bounds eth_call");
+    assert_eq!(
+        (code, message.as_str()),
+        (-32000, "out of gas"),
+        "the cap bounds eth_call"
+    );
     assert_eq!(fingerprint(&node).await, before);
     node.shutdown().await;
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_chain::codec::to_hex;
-use cairn_chain::replay::{ReplayOptions, replay};
 use cairn_chain::keys::SigningKey;
+use cairn_chain::replay::{ReplayOptions, replay};
 use cairn_chain::{Transaction, TxAction};
 use cairn_host_api::abi::encode_call;
 use cairn_host_api::world::{Address, U256};
@@ -26,7 +26,12 @@ const TXS_PER_CLIENT: u64 = 50;
 
 /// Client `i`'s transaction `nonce`: a counter increment every third, a
 /// native transfer otherwise.
-fn load_tx(key: &SigningKey, chain_id: u64, i: usize, nonce: u64) -> cairn_chain::SignedTransaction {
+fn load_tx(
+    key: &SigningKey,
+    chain_id: u64,
+    i: usize,
+    nonce: u64,
+) -> cairn_chain::SignedTransaction {
     let action = if nonce % 3 == 0 {
         TxAction::Call {
             to: predeploy_address("counter"),
@@ -65,9 +70,15 @@ async fn concurrent_clients_every_accepted_tx_gets_a_receipt() {
             let (mut reads, mut slowest) = (0u64, Duration::ZERO);
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let _: String = client.request("eth_blockNumber", rpc_params![]).await.expect("reads stay answered");
                 let _: String = client
-                    .request("eth_getBalance", rpc_params!["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"])
+                    .request("eth_blockNumber", rpc_params![])
+                    .await
+                    .expect("reads stay answered");
+                let _: String = client
+                    .request(
+                        "eth_getBalance",
+                        rpc_params!["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"],
+                    )
                     .await
                     .expect("reads stay answered");
                 slowest = slowest.max(started.elapsed());
@@ -90,7 +101,10 @@ async fn concurrent_clients_every_accepted_tx_gets_a_receipt() {
             for nonce in 0..TXS_PER_CLIENT {
                 let tx = load_tx(&key, chain_id, i, nonce);
                 let hash: String = client
-                    .request("cairn_sendRawTransaction", rpc_params![to_hex(tx.to_bytes())])
+                    .request(
+                        "cairn_sendRawTransaction",
+                        rpc_params![to_hex(tx.to_bytes())],
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("client {i} nonce {nonce} refused: {e}"));
                 accepted.push(hash);
@@ -110,13 +124,19 @@ async fn concurrent_clients_every_accepted_tx_gets_a_receipt() {
     stop_reads.store(true, Ordering::Relaxed);
     let (reads, slowest) = within(30, "reader", reader).await.unwrap();
     assert!(reads > 0);
-    assert!(slowest < Duration::from_secs(5), "a read took {slowest:?} under load");
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a read took {slowest:?} under load"
+    );
     assert_eq!(accepted.len(), CLIENTS * TXS_PER_CLIENT as usize);
 
     // Nothing lost: every nonce used, every increment counted.
     for i in 0..CLIENTS {
         let nonce: Value = node
-            .call("eth_getTransactionCount", vec![to_hex(node.key(i).address()).into(), "latest".into()])
+            .call(
+                "eth_getTransactionCount",
+                vec![to_hex(node.key(i).address()).into(), "latest".into()],
+            )
             .await;
         assert_eq!(quantity(&nonce), TXS_PER_CLIENT);
     }
@@ -144,7 +164,11 @@ async fn clean_shutdown_under_load_leaves_a_chain_that_replays() {
     .await;
     let mut senders = Vec::new();
     for i in 0..8 {
-        let (key, chain_id, url) = (node.key(i), node.chain_id(), format!("http://{}", node.address));
+        let (key, chain_id, url) = (
+            node.key(i),
+            node.chain_id(),
+            format!("http://{}", node.address),
+        );
         senders.push(tokio::spawn(async move {
             let client = HttpClientBuilder::default()
                 .request_timeout(Duration::from_secs(10))
@@ -153,7 +177,10 @@ async fn clean_shutdown_under_load_leaves_a_chain_that_replays() {
             for nonce in 0..100_000 {
                 let tx = load_tx(&key, chain_id, i, nonce);
                 let sent: Result<String, _> = client
-                    .request("cairn_sendRawTransaction", rpc_params![to_hex(tx.to_bytes())])
+                    .request(
+                        "cairn_sendRawTransaction",
+                        rpc_params![to_hex(tx.to_bytes())],
+                    )
                     .await;
                 if sent.is_err() {
                     return nonce;
@@ -164,7 +191,10 @@ async fn clean_shutdown_under_load_leaves_a_chain_that_replays() {
     }
     let started = Instant::now();
     while node.block_number().await < 3 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no blocks under load");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no blocks under load"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Shut down while the senders still send: the RPC stops first, the
@@ -173,8 +203,15 @@ async fn clean_shutdown_under_load_leaves_a_chain_that_replays() {
     for sender in senders {
         within(30, "senders stop", sender).await.unwrap();
     }
-    let store = RocksStore::open(dir.path(), StoreOptions::default()).expect("the data directory reopens");
-    let report = replay(&store, MemoryStore::in_memory(), &ReplayOptions::default(), |_, _| {}).unwrap();
+    let store =
+        RocksStore::open(dir.path(), StoreOptions::default()).expect("the data directory reopens");
+    let report = replay(
+        &store,
+        MemoryStore::in_memory(),
+        &ReplayOptions::default(),
+        |_, _| {},
+    )
+    .unwrap();
     assert!(report.verified(), "{:?}", report.divergence);
     assert!(report.blocks >= 3);
 }

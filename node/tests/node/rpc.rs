@@ -1,12 +1,12 @@
 //! The Ethereum and `cairn_` methods against a dev node.
 
+use cairn_chain::TxAction;
 use cairn_chain::codec::{parse_hex, to_hex};
 use cairn_chain::keys::keccak256;
-use cairn_chain::TxAction;
 use cairn_host_api::abi::{encode_call, event_signature};
 use cairn_host_api::world::{Address, U256};
 use cairn_node::dev::{DEV_BALANCE_WEI, DEV_CHAIN_ID, predeploy_address};
-use cairn_state::{StateRoot, verify, Proof};
+use cairn_state::{Proof, StateRoot, verify};
 use serde_json::{Value, json};
 
 use crate::support::{TestNode, get, quantity, transfer};
@@ -22,23 +22,49 @@ async fn chain_facts_and_dev_balances() {
     assert!(client.starts_with("cairn/v"), "{client}");
     assert_eq!(node.block_number().await, 0);
     let account0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-    let balance: String = node.call("eth_getBalance", vec![account0.into(), "latest".into()]).await;
+    let balance: String = node
+        .call("eth_getBalance", vec![account0.into(), "latest".into()])
+        .await;
     assert_eq!(balance, format!("0x{DEV_BALANCE_WEI:x}"));
     let price: String = node.call("eth_gasPrice", vec![]).await;
     assert_eq!(price, "0x1");
     let tip: String = node.call("eth_maxPriorityFeePerGas", vec![]).await;
     assert_eq!(tip, "0x1");
-    let genesis: Value = node.call("eth_getBlockByNumber", vec!["earliest".into(), false.into()]).await;
-    assert_eq!(genesis["baseFeePerGas"], "0x0", "viem picks EIP-1559 only with a base fee");
-    let code: String = node
-        .call("eth_getCode", vec![to_hex(predeploy_address("token")).into(), "latest".into()])
+    let genesis: Value = node
+        .call(
+            "eth_getBlockByNumber",
+            vec!["earliest".into(), false.into()],
+        )
         .await;
-    assert!(code.starts_with("0x0061736d"), "the token's Wasm: {}", &code[..20]);
+    assert_eq!(
+        genesis["baseFeePerGas"], "0x0",
+        "viem picks EIP-1559 only with a base fee"
+    );
+    let code: String = node
+        .call(
+            "eth_getCode",
+            vec![to_hex(predeploy_address("token")).into(), "latest".into()],
+        )
+        .await;
+    assert!(
+        code.starts_with("0x0061736d"),
+        "the token's Wasm: {}",
+        &code[..20]
+    );
     let info: Value = node
-        .call("cairn_getCodeInfo", vec![to_hex(predeploy_address("token")).into()])
+        .call(
+            "cairn_getCodeInfo",
+            vec![to_hex(predeploy_address("token")).into()],
+        )
         .await;
     assert_eq!(info["status"], "accepted");
-    assert!(info["exports"].as_array().unwrap().iter().any(|e| e == "call"));
+    assert!(
+        info["exports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "call")
+    );
     let none: Value = node.call("cairn_getCodeInfo", vec![account0.into()]).await;
     assert!(none.is_null());
     node.shutdown().await;
@@ -54,11 +80,17 @@ async fn transfers_receipts_blocks_and_logs() {
     let receipt = node.receipt(&hash).await;
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(receipt["gasUsed"], "0x5208", "a plain transfer costs 21000");
-    assert_eq!(receipt["from"], "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+    assert_eq!(
+        receipt["from"],
+        "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+    );
     let balance: String = node.call("eth_getBalance", vec![to_hex(bob).into()]).await;
     assert_eq!(balance, "0x4d2");
     let count: String = node
-        .call("eth_getTransactionCount", vec![to_hex(node.key(0).address()).into(), "latest".into()])
+        .call(
+            "eth_getTransactionCount",
+            vec![to_hex(node.key(0).address()).into(), "latest".into()],
+        )
         .await;
     assert_eq!(count, "0x1");
 
@@ -83,48 +115,79 @@ async fn transfers_receipts_blocks_and_logs() {
     assert_eq!(found[0]["transactionHash"], hash.as_str());
     let other_topic = to_hex(event_signature("Approval"));
     let none: Vec<Value> = node
-        .call("eth_getLogs", vec![json!({"fromBlock": "0x0", "topics": [other_topic]})])
+        .call(
+            "eth_getLogs",
+            vec![json!({"fromBlock": "0x0", "topics": [other_topic]})],
+        )
         .await;
     assert!(none.is_empty());
     let by_hash: Vec<Value> = node
-        .call("eth_getLogs", vec![json!({"blockHash": receipt["blockHash"], "topics": [[topic0, other_topic]]})])
+        .call(
+            "eth_getLogs",
+            vec![json!({"blockHash": receipt["blockHash"], "topics": [[topic0, other_topic]]})],
+        )
         .await;
     assert_eq!(by_hash.len(), 1, "OR of topics");
 
     // The token balance through eth_call.
     let call = json!({"to": to_hex(token), "data": to_hex(encode_call("balance_of", &bob))});
-    let output: String = node.call("eth_call", vec![call.clone(), "latest".into()]).await;
+    let output: String = node
+        .call("eth_call", vec![call.clone(), "latest".into()])
+        .await;
     use parity_scale_codec::Decode;
     let amount = U256::decode(&mut parse_hex(&output).unwrap().as_slice()).unwrap();
     assert_eq!(amount, U256::from(77u64));
-    let before: String = node.call("eth_call", vec![call, json!({"blockNumber": "0x1"})]).await;
+    let before: String = node
+        .call("eth_call", vec![call, json!({"blockNumber": "0x1"})])
+        .await;
     assert_ne!(before, output, "a block parameter reads an older state");
 
     // Blocks by number and hash, with and without full transactions.
     let block: Value = node
-        .call("eth_getBlockByNumber", vec![format!("0x{block_number:x}").into(), true.into()])
+        .call(
+            "eth_getBlockByNumber",
+            vec![format!("0x{block_number:x}").into(), true.into()],
+        )
         .await;
     assert_eq!(block["transactions"][0]["hash"], hash.as_str());
     assert_eq!(block["transactions"][0]["from"], receipt["from"]);
     let same: Value = node
-        .call("eth_getBlockByHash", vec![block["hash"].clone(), false.into()])
+        .call(
+            "eth_getBlockByHash",
+            vec![block["hash"].clone(), false.into()],
+        )
         .await;
     assert_eq!(same["transactions"][0], hash.as_str());
     assert_eq!(same["stateRoot"], block["stateRoot"]);
-    let missing: Value = node.call("eth_getBlockByNumber", vec!["0x999".into(), false.into()]).await;
-    assert!(missing.is_null());
     let missing: Value = node
-        .call("eth_getBlockByHash", vec![to_hex(keccak256(b"no such block")).into(), false.into()])
+        .call("eth_getBlockByNumber", vec!["0x999".into(), false.into()])
         .await;
     assert!(missing.is_null());
-    let tx_view: Value = node.call("eth_getTransactionByHash", vec![hash.clone().into()]).await;
+    let missing: Value = node
+        .call(
+            "eth_getBlockByHash",
+            vec![to_hex(keccak256(b"no such block")).into(), false.into()],
+        )
+        .await;
+    assert!(missing.is_null());
+    let tx_view: Value = node
+        .call("eth_getTransactionByHash", vec![hash.clone().into()])
+        .await;
     assert_eq!(tx_view["blockNumber"], receipt["blockNumber"]);
     let unknown: Value = node
-        .call("eth_getTransactionReceipt", vec![to_hex(keccak256(b"nothing")).into()])
+        .call(
+            "eth_getTransactionReceipt",
+            vec![to_hex(keccak256(b"nothing")).into()],
+        )
         .await;
     assert!(unknown.is_null());
 
-    let history: Value = node.call("eth_feeHistory", vec!["0x2".into(), "latest".into(), json!([25.0, 75.0])]).await;
+    let history: Value = node
+        .call(
+            "eth_feeHistory",
+            vec!["0x2".into(), "latest".into(), json!([25.0, 75.0])],
+        )
+        .await;
     assert_eq!(history["baseFeePerGas"].as_array().unwrap().len(), 3);
     assert_eq!(history["reward"][1], json!(["0x1", "0x1"]));
     node.shutdown().await;
@@ -136,15 +199,24 @@ async fn calls_estimates_and_reverts() {
     let token = predeploy_address("token");
     let from = to_hex(node.key(1).address());
     // Account 1 holds no tokens: the transfer reverts with a reason.
-    let data = to_hex(encode_call("transfer", &(Address::repeat_byte(1), U256::from(5u64))));
+    let data = to_hex(encode_call(
+        "transfer",
+        &(Address::repeat_byte(1), U256::from(5u64)),
+    ));
     let (code, message) = node
-        .try_call::<Value>("eth_call", vec![json!({"from": from, "to": to_hex(token), "data": data})])
+        .try_call::<Value>(
+            "eth_call",
+            vec![json!({"from": from, "to": to_hex(token), "data": data})],
+        )
         .await
         .unwrap_err();
     assert_eq!(code, 3);
     assert_eq!(message, "execution reverted: insufficient balance");
     let (code, _) = node
-        .try_call::<Value>("eth_estimateGas", vec![json!({"from": from, "to": to_hex(token), "data": data})])
+        .try_call::<Value>(
+            "eth_estimateGas",
+            vec![json!({"from": from, "to": to_hex(token), "data": data})],
+        )
         .await
         .unwrap_err();
     assert_eq!(code, 3);
@@ -153,15 +225,30 @@ async fn calls_estimates_and_reverts() {
     let from0 = to_hex(node.key(0).address());
     let data = encode_call("transfer", &(Address::repeat_byte(1), U256::from(5u64)));
     let request = json!({"from": from0, "to": to_hex(token), "data": to_hex(&data)});
-    let estimate = quantity(&node.call::<Value>("eth_estimateGas", vec![request.clone()]).await);
+    let estimate = quantity(
+        &node
+            .call::<Value>("eth_estimateGas", vec![request.clone()])
+            .await,
+    );
     let at = |gas: u64| {
         let mut r = request.clone();
         r["gas"] = format!("0x{gas:x}").into();
         r
     };
     node.call::<String>("eth_call", vec![at(estimate)]).await;
-    assert!(node.try_call::<String>("eth_call", vec![at(estimate - 1)]).await.is_err());
-    let plain = quantity(&node.call::<Value>("eth_estimateGas", vec![json!({"from": from0, "to": to_hex(Address::repeat_byte(7)), "value": "0x1"})]).await);
+    assert!(
+        node.try_call::<String>("eth_call", vec![at(estimate - 1)])
+            .await
+            .is_err()
+    );
+    let plain = quantity(
+        &node
+            .call::<Value>(
+                "eth_estimateGas",
+                vec![json!({"from": from0, "to": to_hex(Address::repeat_byte(7)), "value": "0x1"})],
+            )
+            .await,
+    );
     assert_eq!(plain, 21_000);
 
     // The estimate suffices on chain; a failed transaction is a receipt
@@ -177,15 +264,35 @@ async fn calls_estimates_and_reverts() {
     .sign(&node.key(0));
     let receipt = node.receipt(&node.send(&tx).await.unwrap()).await;
     assert_eq!(receipt["status"], "0x1");
-    let bad = node.sign(1, 0, 1, TxAction::Call { to: token, data: parse_hex(&to_hex(encode_call("transfer", &(Address::repeat_byte(1), U256::from(5u64))))).unwrap() }, U256::zero());
+    let bad = node.sign(
+        1,
+        0,
+        1,
+        TxAction::Call {
+            to: token,
+            data: parse_hex(&to_hex(encode_call(
+                "transfer",
+                &(Address::repeat_byte(1), U256::from(5u64)),
+            )))
+            .unwrap(),
+        },
+        U256::zero(),
+    );
     let hash = node.send(&bad).await.unwrap();
     let receipt = node.receipt(&hash).await;
     assert_eq!(receipt["status"], "0x0");
-    let trace: Value = node.call("cairn_traceTransaction", vec![hash.clone().into()]).await;
+    let trace: Value = node
+        .call("cairn_traceTransaction", vec![hash.clone().into()])
+        .await;
     assert_eq!(trace["matches_receipt"], true);
     assert_eq!(trace["outcome"]["status"], "revert");
-    assert_eq!(trace["outcome"]["error"]["message"], "reverted: insufficient balance");
-    let native: Value = node.call("cairn_getTransactionReceipt", vec![hash.into()]).await;
+    assert_eq!(
+        trace["outcome"]["error"]["message"],
+        "reverted: insufficient balance"
+    );
+    let native: Value = node
+        .call("cairn_getTransactionReceipt", vec![hash.into()])
+        .await;
     assert_eq!(native["receipt"]["status"], "revert");
     node.shutdown().await;
 }
@@ -196,20 +303,33 @@ async fn proofs_bundles_and_health() {
     let tx = node.sign(0, 0, 1, transfer(Address::repeat_byte(9)), U256::from(5u8));
     node.receipt(&node.send(&tx).await.unwrap()).await;
     let key = cairn_chain::world::account_key(&node.key(0).address());
-    let view: Value = node.call("cairn_getProof", vec![to_hex(&key).into(), "latest".into()]).await;
-    let block: Value = node.call("eth_getBlockByNumber", vec!["latest".into(), false.into()]).await;
-    assert_eq!(view["root"], block["stateRoot"], "proven against the block's state root");
+    let view: Value = node
+        .call("cairn_getProof", vec![to_hex(&key).into(), "latest".into()])
+        .await;
+    let block: Value = node
+        .call("eth_getBlockByNumber", vec!["latest".into(), false.into()])
+        .await;
+    assert_eq!(
+        view["root"], block["stateRoot"],
+        "proven against the block's state root"
+    );
     let root = StateRoot::from_hex(view["root"].as_str().unwrap()).unwrap();
     let proof = Proof::from_bytes(&parse_hex(view["proof"].as_str().unwrap()).unwrap()).unwrap();
     let value = parse_hex(view["value"].as_str().unwrap()).unwrap();
     verify(&root, &key, Some(&value), &proof).expect("the proof verifies offline");
 
-    let bundle: Value = node.call("cairn_getReplayBundle", vec!["latest".into()]).await;
+    let bundle: Value = node
+        .call("cairn_getReplayBundle", vec!["latest".into()])
+        .await;
     let bytes = parse_hex(bundle["bundle"].as_str().unwrap()).unwrap();
     let bundle = cairn_chain::ReplayBundle::from_bytes(&bytes).unwrap();
-    let executor = cairn_engine::runtime::Executor::new(cairn_engine::runtime::ExecConfig::default());
+    let executor =
+        cairn_engine::runtime::Executor::new(cairn_engine::runtime::ExecConfig::default());
     cairn_chain::verify_bundle(&bundle, &executor).expect("the bundle verifies offline");
-    let (code, _) = node.try_call::<Value>("cairn_getReplayBundle", vec!["earliest".into()]).await.unwrap_err();
+    let (code, _) = node
+        .try_call::<Value>("cairn_getReplayBundle", vec!["earliest".into()])
+        .await
+        .unwrap_err();
     assert_eq!(code, -32000);
 
     let (status, body) = get(node.address, "/health").await;
@@ -242,10 +362,14 @@ async fn a_restart_resumes_at_the_head() {
     let node = TestNode::with(|c| c.data_dir = Some(dir.path().to_path_buf())).await;
     let tx = node.sign(0, 0, 1, transfer(Address::repeat_byte(9)), U256::from(5u8));
     node.receipt(&node.send(&tx).await.unwrap()).await;
-    let head: Value = node.call("eth_getBlockByNumber", vec!["latest".into(), false.into()]).await;
+    let head: Value = node
+        .call("eth_getBlockByNumber", vec!["latest".into(), false.into()])
+        .await;
     node.shutdown().await;
     let node = TestNode::with(|c| c.data_dir = Some(dir.path().to_path_buf())).await;
-    let again: Value = node.call("eth_getBlockByNumber", vec!["latest".into(), false.into()]).await;
+    let again: Value = node
+        .call("eth_getBlockByNumber", vec!["latest".into(), false.into()])
+        .await;
     assert_eq!(again["hash"], head["hash"]);
     let tx = node.sign(0, 1, 1, transfer(Address::repeat_byte(9)), U256::from(5u8));
     let receipt = node.receipt(&node.send(&tx).await.unwrap()).await;

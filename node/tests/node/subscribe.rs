@@ -17,26 +17,41 @@ use crate::support::{TestNode, quantity, transfer, within};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_heads_and_filtered_logs() {
     let node = TestNode::dev().await;
-    let ws = within(10, "ws connect", WsClientBuilder::default().build(format!("ws://{}", node.address)))
-        .await
-        .unwrap();
-    let mut heads: Subscription<Value> = within(10, "subscribe", ws.subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe"))
-        .await
-        .unwrap();
+    let ws = within(
+        10,
+        "ws connect",
+        WsClientBuilder::default().build(format!("ws://{}", node.address)),
+    )
+    .await
+    .unwrap();
+    let mut heads: Subscription<Value> = within(
+        10,
+        "subscribe",
+        ws.subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe"),
+    )
+    .await
+    .unwrap();
     let token = predeploy_address("token");
     let mut logs: Subscription<Value> = within(
         10,
         "subscribe logs",
         ws.subscribe(
             "eth_subscribe",
-            rpc_params!["logs", json!({"address": to_hex(token), "topics": [to_hex(event_signature("Transfer"))]})],
+            rpc_params![
+                "logs",
+                json!({"address": to_hex(token), "topics": [to_hex(event_signature("Transfer"))]})
+            ],
             "eth_unsubscribe",
         ),
     )
     .await
     .unwrap();
     let bad = ws
-        .subscribe::<Value, _>("eth_subscribe", rpc_params!["newPendingGarbage"], "eth_unsubscribe")
+        .subscribe::<Value, _>(
+            "eth_subscribe",
+            rpc_params!["newPendingGarbage"],
+            "eth_unsubscribe",
+        )
         .await;
     assert!(bad.is_err(), "unknown subscriptions are refused");
 
@@ -55,7 +70,9 @@ async fn new_heads_and_filtered_logs() {
     assert_eq!(log["transactionHash"], hash.as_str());
     assert_eq!(quantity(&log["blockNumber"]), 2);
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), logs.next()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), logs.next())
+            .await
+            .is_err(),
         "exactly one matching log"
     );
     heads.unsubscribe().await.unwrap();

@@ -107,7 +107,14 @@ impl TestNode {
     }
 
     /// Signs a native transaction from dev account `from`.
-    pub(crate) fn sign(&self, from: usize, nonce: u64, gas_price: u64, action: TxAction, value: U256) -> SignedTransaction {
+    pub(crate) fn sign(
+        &self,
+        from: usize,
+        nonce: u64,
+        gas_price: u64,
+        action: TxAction,
+        value: U256,
+    ) -> SignedTransaction {
         Transaction {
             chain_id: self.chain_id(),
             nonce,
@@ -121,8 +128,11 @@ impl TestNode {
 
     /// Submits a native transaction; returns its hash as hex, or the error.
     pub(crate) async fn send(&self, tx: &SignedTransaction) -> Result<String, (i32, String)> {
-        self.try_call("cairn_sendRawTransaction", vec![to_hex(tx.to_bytes()).into()])
-            .await
+        self.try_call(
+            "cairn_sendRawTransaction",
+            vec![to_hex(tx.to_bytes()).into()],
+        )
+        .await
     }
 
     /// Waits for the receipt of `hash` (Ethereum shape).
@@ -158,7 +168,11 @@ pub(crate) fn transfer(to: Address) -> TxAction {
 }
 
 /// Posts raw bytes to the node's HTTP endpoint: (status, body).
-pub(crate) async fn raw_post(address: SocketAddr, content_type: &str, body: &[u8]) -> (u16, String) {
+pub(crate) async fn raw_post(
+    address: SocketAddr,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     within(30, "raw post", async {
         let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
