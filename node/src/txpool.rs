@@ -504,7 +504,7 @@ mod tests {
             },
         }
         .sign(&key);
-        PooledTx::new(signed, key.address())
+        PooledTx::new(signed.into(), key.address())
     }
 
     fn rich(nonce: u64) -> Account {

@@ -44,15 +44,16 @@ const METHODS: [&str; 32] = [
 ];
 
 /// Parameters from the garbage list that happen to be valid for a method.
-const VALID: [(&str, &str); 2] = [
-    // An empty filter: every log of the latest block.
-    ("eth_getLogs", "[{}]"),
-    // Any byte string is a state key: this one's proof shows it absent.
-    (
-        "cairn_getProof",
-        "[\"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"]",
-    ),
-];
+/// The garbage that is valid input for a method: it must get a result.
+fn is_valid(method: &str, params: &Value) -> bool {
+    match method {
+        // An empty filter: every log of the latest block.
+        "eth_getLogs" => *params == json!([{}]),
+        // Any byte string is a state key: this one's proof shows it absent.
+        "cairn_getProof" => *params == json!(["0x".to_owned() + &"f".repeat(200)]),
+        _ => false,
+    }
+}
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Bytes(u64);
@@ -175,7 +176,7 @@ async fn wrong_types_and_unknown_methods_get_errors() {
             .await;
             assert_eq!(status, 200, "{method} {params}: {text}");
             let value: Value = serde_json::from_str(&text).unwrap();
-            if VALID.contains(&(method, params.to_string().as_str())) {
+            if is_valid(method, params) {
                 assert!(value.get("result").is_some(), "{method} {params}: {text}");
                 continue;
             }
