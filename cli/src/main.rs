@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A node reports its start and stop; other commands only warnings.
     init_tracing(if matches!(cli.command, Command::Node(_)) {
-        "info"
+        "info,jsonrpsee_server=warn"
     } else {
         "warn"
     });

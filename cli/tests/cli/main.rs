@@ -2,6 +2,7 @@
 //! group, one way to run the binary ([`support`]).
 
 mod chain;
+mod node;
 mod prepare;
 mod run;
 mod state;
