@@ -6,7 +6,7 @@ use cairn_chain::codec::to_hex;
 use cairn_host_api::world::{Address, U256};
 use serde_json::{Value, json};
 
-use crate::support::{TestNode, get, raw_post, transfer};
+use crate::support::{TestNode, eip1559_transfer, eth_sign, get, raw_post, transfer};
 
 const METHODS: [&str; 32] = [
     "web3_clientVersion",
@@ -326,5 +326,128 @@ async fn limits_hold() {
         "the cap bounds eth_call"
     );
     assert_eq!(fingerprint(&node).await, before);
+    node.shutdown().await;
+}
+
+/// Ethereum raw transactions gone wrong: a valid EIP-1559 transfer with a
+/// byte flipped or cut, a signature made high-s or out of range, the wrong
+/// chain id, types Cairn does not take, a pre-EIP-155 legacy tx. Each is
+/// refused with -32602 (undecodable or not acceptable) or -32000 (an
+/// admission refusal: a flipped signature byte recovers another, unfunded
+/// sender), and nothing changes. Then the untouched transaction still goes
+/// in: nothing was half-admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_ethereum_transactions_change_nothing() {
+    use alloy_consensus::{SignableTransaction, TxEip2930, TxLegacy};
+    let node = TestNode::dev().await;
+    let before = fingerprint(&node).await;
+    let chain_id = node.chain_id();
+    let key = node.key(0);
+    let to = Address::repeat_byte(7);
+    let valid = eth_sign(eip1559_transfer(chain_id, 0, to, 5, 1), &key);
+    let mut bytes = Bytes(0x2545_f491_4f6c_dd1d);
+    let mut refused = Vec::new();
+    for round in 0..300 {
+        let mut raw = valid.clone();
+        if round % 2 == 0 {
+            let at = (bytes.next() as usize) % raw.len();
+            raw[at] ^= 1 + (bytes.next() % 255) as u8;
+        } else {
+            raw.truncate((bytes.next() as usize) % raw.len());
+        }
+        refused.push(raw);
+    }
+    // The signature's s made high (n - s): the same signer, but Ethereum
+    // (and Cairn) take low-s only.
+    {
+        use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+        let envelope = alloy_consensus::TxEnvelope::decode_2718_exact(&valid).unwrap();
+        let alloy_consensus::TxEnvelope::Eip1559(signed) = envelope else {
+            unreachable!()
+        };
+        let sig = *signed.signature();
+        let n = alloy_primitives::U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .unwrap();
+        let high = alloy_primitives::Signature::new(sig.r(), n - sig.s(), !sig.v());
+        let forged = alloy_consensus::TxEnvelope::from(signed.tx().clone().into_signed(high));
+        refused.push(forged.encoded_2718());
+        let zero = alloy_primitives::Signature::new(
+            alloy_primitives::U256::ZERO,
+            alloy_primitives::U256::ZERO,
+            false,
+        );
+        let forged = alloy_consensus::TxEnvelope::from(signed.tx().clone().into_signed(zero));
+        refused.push(forged.encoded_2718());
+    }
+    refused.push(eth_sign(eip1559_transfer(chain_id + 1, 0, to, 5, 1), &key));
+    refused.push(eth_sign(
+        TxEip2930 {
+            chain_id,
+            nonce: 0,
+            gas_price: 1,
+            gas_limit: 21_000,
+            to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(7)),
+            value: alloy_primitives::U256::from(5),
+            access_list: Default::default(),
+            input: Default::default(),
+        },
+        &key,
+    ));
+    refused.push(eth_sign(
+        TxLegacy {
+            chain_id: None,
+            nonce: 0,
+            gas_price: 1,
+            gas_limit: 21_000,
+            to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(7)),
+            value: alloy_primitives::U256::from(5),
+            input: Default::default(),
+        },
+        &key,
+    ));
+    refused.push(vec![0x03]);
+    refused.push(vec![0x04, 0xc0]);
+    refused.push(vec![0x7f; 64]);
+    refused.push(vec![]);
+    for raw in &refused {
+        if *raw == valid {
+            continue;
+        }
+        let (code, message) = node
+            .try_call::<Value>("eth_sendRawTransaction", vec![to_hex(raw).into()])
+            .await
+            .expect_err(&format!("accepted garbage {}", to_hex(raw)));
+        assert!(
+            code == -32602 || code == -32000,
+            "{code} {message} for {}",
+            to_hex(raw)
+        );
+        assert!(!message.is_empty());
+    }
+    // The wrong chain id and the unsupported type say so.
+    let (_, message) = node
+        .try_call::<Value>(
+            "eth_sendRawTransaction",
+            vec![to_hex(eth_sign(eip1559_transfer(chain_id + 1, 0, to, 5, 1), &key)).into()],
+        )
+        .await
+        .unwrap_err();
+    assert!(message.contains("chain id"), "{message}");
+    assert_eq!(fingerprint(&node).await, before);
+    assert_eq!(get(node.address, "/health").await.0, 200);
+
+    // The untouched transaction is admitted and included.
+    let hash: String = node
+        .call("eth_sendRawTransaction", vec![to_hex(&valid).into()])
+        .await;
+    let receipt = node.receipt(&hash).await;
+    assert_eq!(receipt["status"], "0x1");
+    let balance: String = node
+        .call("eth_getBalance", vec![to_hex(to).into(), "latest".into()])
+        .await;
+    assert_eq!(balance, "0x5");
     node.shutdown().await;
 }

@@ -222,3 +222,42 @@ fn parse_http(response: &[u8]) -> (u16, String) {
 pub(crate) fn quantity(value: &Value) -> u64 {
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
+
+/// Signs an Ethereum transaction the way a wallet does (over alloy's
+/// signing hash, low-s, y parity) with `key`; its EIP-2718 bytes.
+pub(crate) fn eth_sign<T>(tx: T, key: &SigningKey) -> Vec<u8>
+where
+    T: alloy_consensus::SignableTransaction<alloy_primitives::Signature>,
+    alloy_consensus::TxEnvelope: From<alloy_consensus::Signed<T>>,
+{
+    use alloy_eips::eip2718::Encodable2718;
+    let digest = cairn_host_api::world::H256(tx.signature_hash().0);
+    let rsv = key.sign_digest(&digest);
+    let signature = alloy_primitives::Signature::new(
+        alloy_primitives::U256::from_be_slice(&rsv[..32]),
+        alloy_primitives::U256::from_be_slice(&rsv[32..64]),
+        rsv[64] == 1,
+    );
+    alloy_consensus::TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+}
+
+/// An EIP-1559 transfer of `value` to `to` (tip = fee cap = `price`).
+pub(crate) fn eip1559_transfer(
+    chain_id: u64,
+    nonce: u64,
+    to: Address,
+    value: u64,
+    price: u128,
+) -> alloy_consensus::TxEip1559 {
+    alloy_consensus::TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: price,
+        max_priority_fee_per_gas: price,
+        to: alloy_primitives::TxKind::Call(alloy_primitives::Address::from_slice(to.as_bytes())),
+        value: alloy_primitives::U256::from(value),
+        access_list: alloy_eips::eip2930::AccessList::default(),
+        input: alloy_primitives::Bytes::new(),
+    }
+}
