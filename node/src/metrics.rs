@@ -479,6 +479,15 @@ where
                         ))
                     });
                 }
+                "/metrics" => {
+                    return Box::pin(async move {
+                        Ok(text_response(
+                            http::StatusCode::NOT_FOUND,
+                            "text/plain; charset=utf-8",
+                            "metrics are turned off on this node\n".to_owned(),
+                        ))
+                    });
+                }
                 "/health" => {
                     let health = (self.layer.health)();
                     let status = if health.status == "ok" {

@@ -523,3 +523,92 @@ fn sigkill_under_load_resumes_at_a_consistent_head() {
     let replayed = ok_json(&["replay", "--data-dir", path(&dir), "--json"]);
     assert_eq!(replayed["verified"], true, "{replayed}");
 }
+
+/// `GET path` over a plain socket: (status, headers, body).
+fn http_get(address: &str, path: &str) -> (u16, String, String) {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// The value of an unlabelled sample `name` in Prometheus text.
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        (key == name).then(|| value.trim().parse().ok())?
+    })
+}
+
+/// `/metrics` (Prometheus text) and `/health` on the RPC port of the
+/// process: counters follow the blocks, transactions and RPC calls made;
+/// `--no-metrics` turns `/metrics` off but not `/health`.
+#[test]
+fn metrics_and_health_over_http() {
+    let node = NodeProcess::start(&["--dev"]);
+    let client = node.client();
+    let chain_id = client.chain_id().unwrap();
+    for nonce in 0..2 {
+        let hash = client
+            .send(&transfer(chain_id, 2, nonce, dev_key(3).address(), 1))
+            .unwrap();
+        client.wait_for_receipt(&hash, WAIT).unwrap();
+    }
+    let head = block_number(&client);
+    let (status, headers, body) = http_get(&node.address, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers.contains("content-type: application/openmetrics-text"),
+        "{headers}"
+    );
+    assert_eq!(sample(&body, "cairn_txs_total"), Some(2.0), "{body}");
+    #[allow(clippy::cast_precision_loss, reason = "a small block count")]
+    let head_f = head as f64;
+    assert_eq!(sample(&body, "cairn_head_block"), Some(head_f), "{body}");
+    assert_eq!(
+        sample(&body, "cairn_gas_used_total"),
+        Some(42_000.0),
+        "{body}"
+    );
+    assert_eq!(sample(&body, "cairn_mempool_txs"), Some(0.0), "{body}");
+    for name in [
+        "cairn_block_execution_seconds_bucket",
+        "cairn_block_commit_seconds_bucket",
+        "cairn_rpc_requests_total{method=\"cairn_sendRawTransaction\",outcome=\"ok\"} 2",
+        "cairn_rpc_request_seconds_count{method=\"eth_chainId\"} 1",
+    ] {
+        assert!(body.contains(name), "{name} missing from\n{body}");
+    }
+    assert!(
+        body.trim_end().ends_with("# EOF"),
+        "OpenMetrics text ends with # EOF"
+    );
+    let (status, headers, body) = http_get(&node.address, "/health");
+    assert_eq!(status, 200);
+    assert!(headers.contains("content-type: application/json"));
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["head"], head);
+    drop(client);
+    let (status, stderr) = node.stop_with("TERM");
+    assert!(status.success(), "{stderr}");
+
+    let node = NodeProcess::start(&["--dev", "--no-metrics"]);
+    assert_eq!(http_get(&node.address, "/metrics").0, 404);
+    assert_eq!(http_get(&node.address, "/health").0, 200);
+    let (status, stderr) = node.stop_with("TERM");
+    assert!(status.success(), "{stderr}");
+}
