@@ -261,8 +261,8 @@ impl ChainWriter {
             .collect();
         let mut accounts = BTreeMap::new();
         for tx in txs {
-            if !accounts.contains_key(&tx.sender) {
-                accounts.insert(tx.sender, self.chain.account(&tx.sender)?);
+            if let std::collections::btree_map::Entry::Vacant(entry) = accounts.entry(tx.sender) {
+                entry.insert(self.chain.account(&tx.sender)?);
             }
         }
         self.after_commit(txs, &accounts);

@@ -443,7 +443,7 @@ fn load_then_sigkill(dir: &Path, round: u64) -> (u64, Value, Vec<(H256, String)>
                 nonce += 1;
                 sent += 1;
                 // Every 16th: await its receipt, remembering where it landed.
-                if sent % 16 == 0 {
+                if sent.is_multiple_of(16) {
                     let Ok(receipt) = client.wait_for_receipt(&hash, WAIT) else {
                         return;
                     };
@@ -609,6 +609,109 @@ fn metrics_and_health_over_http() {
     let node = NodeProcess::start(&["--dev", "--no-metrics"]);
     assert_eq!(http_get(&node.address, "/metrics").0, 404);
     assert_eq!(http_get(&node.address, "/health").0, 200);
+    let (status, stderr) = node.stop_with("TERM");
+    assert!(status.success(), "{stderr}");
+}
+
+/// A TOML file configures the node and flags override it; the `cairn`
+/// commands work against it with `--rpc`: a deploy, a call in a block and
+/// a query, each signed with the node's pending nonce.
+#[test]
+fn a_config_file_and_the_cli_over_rpc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = crate::support::write(
+        tmp.path(),
+        "cairn.toml",
+        format!(
+            "data_dir = {:?}\n[rpc]\nlisten = \"127.0.0.1:0\"\ngas_price = 7\n[dev]\nenabled = true\nchain_id = 4242\npredeploy = [\"counter\"]\n",
+            path(&data)
+        )
+        .as_bytes(),
+    );
+    let node = NodeProcess::start(&["--config", path(&config), "--gas-price", "9"]);
+    assert_eq!(node.data_dir, data, "data_dir from the file");
+    assert!(node.stdout.contains("counter "), "{}", node.stdout);
+    let client = node.client();
+    assert_eq!(client.chain_id().unwrap(), 4242, "chain id from the file");
+    assert_eq!(
+        rpc(&client, "eth_gasPrice", vec![]),
+        "0x9",
+        "the flag overrides the file"
+    );
+
+    let key = crate::support::write(tmp.path(), "alice.key", DEV_KEYS[0].as_bytes());
+    let url = node.http_url();
+    // Constructor input: SCALE (name, symbol, supply = 500).
+    let mut input = Vec::new();
+    for text in ["Rpc Token", "RPC"] {
+        input.push(u8::try_from(text.len() * 4).unwrap());
+        input.extend_from_slice(text.as_bytes());
+    }
+    let mut supply = [0u8; 32];
+    supply[0] = 244;
+    supply[1] = 1;
+    input.extend_from_slice(&supply);
+    let deployed = ok_json(&[
+        "deploy",
+        "--rpc",
+        &url,
+        "--key",
+        path(&key),
+        "--wasm",
+        path(&repo_path("contracts/artifacts/token.wasm")),
+        "--input",
+        &to_hex(&input),
+        "--json",
+    ]);
+    let text = deployed.to_string();
+    let token = rpc(
+        &client,
+        "eth_getTransactionReceipt",
+        vec![deployed["txs"][0]["hash"].clone()],
+    )["contractAddress"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no contract address after {text}"))
+        .to_owned();
+    let bob = dev_key(1).address();
+    let mut args = bob.as_bytes().to_vec();
+    let mut amount = [0u8; 32];
+    amount[0] = 42;
+    args.extend_from_slice(&amount);
+    ok_json(&[
+        "call",
+        "--rpc",
+        &url,
+        "--key",
+        path(&key),
+        "--to",
+        &token,
+        "--method",
+        "transfer",
+        "--args",
+        &to_hex(&args),
+        "--json",
+    ]);
+    let queried = ok_json(&[
+        "query",
+        "--rpc",
+        &url,
+        "--to",
+        &token,
+        "--method",
+        "balance_of",
+        "--args",
+        &to_hex(bob),
+        "--json",
+    ]);
+    assert_eq!(queried["status"], "success", "{queried}");
+    assert_eq!(
+        queried["output"],
+        to_hex(amount),
+        "balance_of(bob) = 42 after the call: {queried}"
+    );
+    assert_eq!(client.pending_nonce(&dev_key(0).address()).unwrap(), 2);
+    drop(client);
     let (status, stderr) = node.stop_with("TERM");
     assert!(status.success(), "{stderr}");
 }

@@ -66,6 +66,11 @@ impl Bytes {
         self.0
     }
 
+    /// An index below `len` (> 0).
+    fn below(&mut self, len: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(len).unwrap()).unwrap()
+    }
+
     fn fill(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| (self.next() & 0xff) as u8).collect()
     }
@@ -220,13 +225,13 @@ async fn garbage_raw_transactions_change_nothing() {
                 // A valid transaction with one byte changed: a bad
                 // encoding, a bad signature or another (unfunded) sender.
                 let mut raw = valid.clone();
-                let at = (bytes.next() as usize) % raw.len();
+                let at = bytes.below(raw.len());
                 raw[at] ^= 1 + (bytes.next() % 255) as u8;
                 raw
             }
             _ => {
                 let mut raw = valid.clone();
-                raw.truncate((bytes.next() as usize) % raw.len());
+                raw.truncate(bytes.below(raw.len()));
                 raw
             }
         };
@@ -350,10 +355,10 @@ async fn garbage_ethereum_transactions_change_nothing() {
     for round in 0..300 {
         let mut raw = valid.clone();
         if round % 2 == 0 {
-            let at = (bytes.next() as usize) % raw.len();
+            let at = bytes.below(raw.len());
             raw[at] ^= 1 + (bytes.next() % 255) as u8;
         } else {
-            raw.truncate((bytes.next() as usize) % raw.len());
+            raw.truncate(bytes.below(raw.len()));
         }
         refused.push(raw);
     }

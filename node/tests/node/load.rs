@@ -32,7 +32,7 @@ fn load_tx(
     i: usize,
     nonce: u64,
 ) -> cairn_chain::SignedTransaction {
-    let action = if nonce % 3 == 0 {
+    let action = if nonce.is_multiple_of(3) {
         TxAction::Call {
             to: predeploy_address("counter"),
             data: encode_call("increment", &1u64),
@@ -56,7 +56,7 @@ fn load_tx(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_clients_every_accepted_tx_gets_a_receipt() {
-    let node = TestNode::with(|config| config.dev.accounts = CLIENTS as u32).await;
+    let node = TestNode::with(|config| config.dev.accounts = u32::try_from(CLIENTS).unwrap()).await;
     let url = format!("http://{}", node.address);
     let stop_reads = Arc::new(AtomicBool::new(false));
     let reader = {
@@ -128,7 +128,10 @@ async fn concurrent_clients_every_accepted_tx_gets_a_receipt() {
         slowest < Duration::from_secs(5),
         "a read took {slowest:?} under load"
     );
-    assert_eq!(accepted.len(), CLIENTS * TXS_PER_CLIENT as usize);
+    assert_eq!(
+        accepted.len(),
+        CLIENTS * usize::try_from(TXS_PER_CLIENT).unwrap()
+    );
 
     // Nothing lost: every nonce used, every increment counted.
     for i in 0..CLIENTS {

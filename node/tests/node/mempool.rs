@@ -11,6 +11,9 @@ use serde_json::Value;
 
 use crate::support::{TestNode, quantity, transfer};
 
+/// A change made to a valid transaction before it is submitted.
+type Tweak = Box<dyn Fn(&mut Transaction)>;
+
 fn paused() -> impl FnOnce(&mut cairn_node::config::NodeConfig) {
     |config| config.block.time = 3600.0
 }
@@ -109,7 +112,7 @@ async fn refusals_use_the_messages_clients_parse() {
         f(&mut tx);
         tx.sign(&node.key(3))
     };
-    let cases: Vec<(Box<dyn Fn(&mut Transaction)>, &str)> = vec![
+    let cases: Vec<(Tweak, &str)> = vec![
         (
             Box::new(|tx| tx.value = U256::from(DEV_BALANCE_WEI)),
             "insufficient funds for gas * price + value: balance",
