@@ -369,6 +369,21 @@ impl RunningNode {
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
+        if let Some(temp_dir) = self.temp_dir.take() {
+            // The database closes when its last handle goes: RPC tasks may
+            // hold the read handle a moment after the server stopped. Wait
+            // for them (bounded), close it, then remove the directory.
+            let started = std::time::Instant::now();
+            while Arc::strong_count(&self.shared) > 1 && started.elapsed() < RPC_DRAIN {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let shared = self.shared;
+            drop(shared);
+            let path = temp_dir.path().display().to_string();
+            if let Err(error) = temp_dir.close() {
+                tracing::warn!(%error, path, "could not remove the temporary data directory");
+            }
+        }
         result.map_err(NodeError::Failed)
     }
 }
