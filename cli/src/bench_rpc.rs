@@ -97,8 +97,7 @@ fn in_process_rate(keys: &[SigningKey], txs: &[Vec<Envelope>], block_txs: usize)
     }
     let total = all.len();
     let started = Instant::now();
-    let mut timestamp = 2;
-    for block in all.chunks(block_txs.max(1)) {
+    for (timestamp, block) in (2..).zip(all.chunks(block_txs.max(1))) {
         let (_, receipts, rejected) =
             chain.produce_block(timestamp, Address::zero(), block.to_vec())?;
         anyhow::ensure!(rejected.is_empty(), "in-process: transactions rejected");
@@ -106,7 +105,6 @@ fn in_process_rate(keys: &[SigningKey], txs: &[Vec<Envelope>], block_txs: usize)
             receipts.iter().all(cairn_chain::Receipt::is_success),
             "in-process: a transaction failed"
         );
-        timestamp += 1;
     }
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }

@@ -715,3 +715,34 @@ fn a_config_file_and_the_cli_over_rpc() {
     let (status, stderr) = node.stop_with("TERM");
     assert!(status.success(), "{stderr}");
 }
+
+/// `cairn bench rpc --json` runs its three loads end to end on a small
+/// workload and reports every figure (counts checked exactly; rates only
+/// for being positive: the test does not time anything).
+#[test]
+fn bench_rpc_reports_every_figure() {
+    let report = ok_json(&[
+        "bench",
+        "rpc",
+        "--senders",
+        "8",
+        "--txs-per-sender",
+        "10",
+        "--closed-loop-txs",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(report["txs_in_flight"], 80, "{report}");
+    assert_eq!(report["closed_loop_txs"], 24, "{report}");
+    for key in [
+        "in_process_tx_per_s",
+        "rpc_in_flight_tx_per_s",
+        "in_flight_ratio",
+        "closed_loop_tx_per_s",
+        "closed_loop_p50_ms",
+        "closed_loop_p99_ms",
+        "eth_call_per_s",
+    ] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key} in {report}");
+    }
+}
