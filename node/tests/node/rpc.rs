@@ -376,3 +376,121 @@ async fn a_restart_resumes_at_the_head() {
     assert_eq!(quantity(&receipt["blockNumber"]), 2);
     node.shutdown().await;
 }
+
+/// Ethereum transactions through `eth_sendRawTransaction`: a legacy
+/// EIP-155 transfer and an EIP-1559 deploy (data = SCALE (code, input)),
+/// shown in Ethereum's shapes with Ethereum's hash, type and fields; the
+/// deployed counter answers `eth_call`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_transactions_in_ethereum_shapes() {
+    use alloy_consensus::{TxEip1559, TxLegacy};
+    use alloy_primitives::TxKind;
+    use parity_scale_codec::Encode;
+
+    let node = TestNode::dev().await;
+    let chain_id = node.chain_id();
+    let key = node.key(3);
+    let to = Address::repeat_byte(0x42);
+    let legacy = crate::support::eth_sign(
+        TxLegacy {
+            chain_id: Some(chain_id),
+            nonce: 0,
+            gas_price: 2,
+            gas_limit: 21_000,
+            to: TxKind::Call(alloy_primitives::Address::from_slice(to.as_bytes())),
+            value: alloy_primitives::U256::from(77u64),
+            input: Default::default(),
+        },
+        &key,
+    );
+    let hash: String = node
+        .call("eth_sendRawTransaction", vec![to_hex(&legacy).into()])
+        .await;
+    assert_eq!(hash, to_hex(keccak256(&legacy)), "Ethereum's tx hash");
+    let receipt = node.receipt(&hash).await;
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(receipt["type"], "0x0");
+    assert_eq!(quantity(&receipt["gasUsed"]), 21_000);
+    assert_eq!(quantity(&receipt["effectiveGasPrice"]), 2);
+    assert_eq!(receipt["from"], to_hex(key.address()));
+    let tx: Value = node
+        .call("eth_getTransactionByHash", vec![hash.clone().into()])
+        .await;
+    assert_eq!(tx["type"], "0x0");
+    assert_eq!(quantity(&tx["chainId"]), chain_id);
+    assert_eq!(quantity(&tx["gasPrice"]), 2);
+    assert_eq!(tx["to"], to_hex(to));
+    assert_eq!(quantity(&tx["value"]), 77);
+    let balance: String = node
+        .call("eth_getBalance", vec![to_hex(to).into(), "latest".into()])
+        .await;
+    assert_eq!(balance, "0x4d");
+
+    // An EIP-1559 deploy of the counter, starting at 41.
+    let code = cairn_node::dev::example("counter").unwrap().code.to_vec();
+    let data = (code.clone(), 41u64.encode()).encode();
+    let deploy = crate::support::eth_sign(
+        TxEip1559 {
+            chain_id,
+            nonce: 1,
+            gas_limit: 50_000_000,
+            max_fee_per_gas: 3,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Create,
+            value: alloy_primitives::U256::ZERO,
+            access_list: Default::default(),
+            input: data.clone().into(),
+        },
+        &key,
+    );
+    let pending: String = node
+        .call(
+            "eth_getTransactionCount",
+            vec![to_hex(key.address()).into(), "pending".into()],
+        )
+        .await;
+    assert_eq!(pending, "0x1");
+    let hash: String = node
+        .call("eth_sendRawTransaction", vec![to_hex(&deploy).into()])
+        .await;
+    let receipt = node.receipt(&hash).await;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(receipt["type"], "0x2");
+    assert_eq!(
+        quantity(&receipt["effectiveGasPrice"]),
+        1,
+        "min(max fee, tip) with no base fee"
+    );
+    let address = receipt["contractAddress"].as_str().unwrap().to_owned();
+    assert_eq!(
+        address,
+        to_hex(cairn_chain::tx::contract_address(&key.address(), 1)),
+        "Cairn's address rule"
+    );
+    let tx: Value = node
+        .call("eth_getTransactionByHash", vec![hash.into()])
+        .await;
+    assert_eq!(tx["type"], "0x2");
+    assert!(tx["to"].is_null());
+    assert_eq!(tx["input"], to_hex(&data));
+    let stored: String = node
+        .call("eth_getCode", vec![address.clone().into(), "latest".into()])
+        .await;
+    assert_eq!(stored, to_hex(&code));
+    let block: Value = node
+        .call("eth_getBlockByNumber", vec!["latest".into(), true.into()])
+        .await;
+    assert_eq!(block["baseFeePerGas"], "0x0");
+    assert_eq!(block["transactions"][0]["type"], "0x2");
+    let value: String = node
+        .call(
+            "eth_call",
+            vec![
+                json!({"to": address, "data": to_hex(encode_call("get", &()))}),
+                "latest".into(),
+            ],
+        )
+        .await;
+    assert_eq!(value, to_hex(41u64.encode()));
+    node.shutdown().await;
+}
