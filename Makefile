@@ -10,7 +10,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/cairn/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
 
-.PHONY: deps demo test lint fmt bench fuzz crash-state contracts contracts-check devkit-check help
+.PHONY: deps node-deps demo test lint fmt bench fuzz crash-state soak-node contracts contracts-check devkit-check help
 
 help:
 	@echo "make demo   - build and run 'cairn demo' on an embedded RocksDB"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - criterion benchmarks (long; not part of CI)"
 	@echo "make fuzz   - long differential fuzzing of the gas injector (not part of CI)"
 	@echo "make crash-state - 120 SIGKILLs of the resident state store at random moments (not part of CI)"
+	@echo "make soak-node - 50 rounds of load + SIGKILL + restart of 'cairn node' (not part of CI)"
 	@echo "make contracts - rebuild the example contracts' .wasm artifacts"
 	@echo "make devkit-check - cairn new, build, build --check and test in a temporary directory (needs the wasm toolchain; not part of CI)"
 
@@ -30,10 +31,21 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang libclang-dev; \
 	fi
 
+# The client-library test drives a dev node with viem (npm): Node.js and
+# npm from Debian when absent, then the locked npm packages.
+VIEM_DIR := node/tests/viem
+node-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "installing nodejs and npm (the viem client test)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
+	fi
+	cd $(VIEM_DIR) && npm ci --no-audit --no-fund
+
 demo: deps
 	$(CARGO) run --release --locked -p cairn-cli -- demo
 
-test: deps
+test: deps node-deps
 	$(CARGO) test --release --locked --workspace
 	./contracts/build.sh --check
 
@@ -52,6 +64,12 @@ fuzz: deps
 # compare every retained version with the model. CI runs 12 kills.
 crash-state: deps
 	CAIRN_CRASH_KILLS=$${CAIRN_CRASH_KILLS:-120} $(CARGO) test --release --locked -p cairn-state --test resident -- crash::sigkill --nocapture
+
+# The long run of the node's SIGKILL test: load, SIGKILL, restart and
+# check the head, CAIRN_NODE_KILLS times, then replay the whole chain. CI
+# runs one round.
+soak-node: deps
+	CAIRN_NODE_KILLS=$${CAIRN_NODE_KILLS:-50} $(CARGO) test --release --locked -p cairn-cli --test cli -- node::sigkill --nocapture
 
 contracts:
 	./contracts/build.sh

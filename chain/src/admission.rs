@@ -95,11 +95,17 @@ pub enum AdmissionError {
 /// Intrinsic gas of `tx`: [`TX_BASE_GAS`], plus [`DEPLOY_BASE_GAS`] for a
 /// deploy, plus [`TX_GAS_PER_BYTE`] per payload byte (saturating).
 pub fn intrinsic_gas(tx: &Envelope) -> u64 {
-    let base = match tx.action() {
+    intrinsic_gas_of(tx.action())
+}
+
+/// Intrinsic gas of any transaction doing `action` (it depends on nothing
+/// else): what [`intrinsic_gas`] charges, for simulations and estimates.
+pub fn intrinsic_gas_of(action: &TxAction) -> u64 {
+    let base = match action {
         TxAction::Call { .. } => TX_BASE_GAS,
         TxAction::Deploy { .. } => TX_BASE_GAS + DEPLOY_BASE_GAS,
     };
-    let bytes = u64::try_from(tx.payload_len()).unwrap_or(u64::MAX);
+    let bytes = u64::try_from(action.payload_len()).unwrap_or(u64::MAX);
     base.saturating_add(TX_GAS_PER_BYTE.saturating_mul(bytes))
 }
 

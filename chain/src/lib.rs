@@ -22,6 +22,7 @@
 //! - [`genesis`]: the genesis file; [`codec`]: exact decoding and text parsing;
 //! - [`replay`]: re-execution of a stored chain into a scratch database;
 //! - [`bundle`]: one block with witnesses, verifiable offline;
+//! - [`trace`]: one included transaction re-executed with diagnostics;
 //! - [`view`]: the JSON shapes of receipts, outcomes, blocks and verdicts
 //!   shared by the CLI and JSON-RPC;
 //! - [`error`]: invalid blocks, node failures and setup errors, apart.
@@ -77,11 +78,12 @@ pub mod replay;
 pub mod schema;
 pub mod simulate;
 pub mod storage;
+pub mod trace;
 pub mod tx;
 pub mod view;
 pub mod world;
 
-pub use admission::{AdmissionError, intrinsic_gas};
+pub use admission::{AdmissionError, intrinsic_gas, intrinsic_gas_of};
 pub use block::{Block, BlockHeader, Receipt, receipts_root};
 pub use bundle::{BundleError, BundleVerification, ReplayBundle, export_bundle, verify_bundle};
 pub use cairn_state::{StateDb, StateView};

@@ -104,6 +104,18 @@ impl<V: StateView + Clone> ChainReader<V> {
             .map(|block| self.snapshot(block.header)))
     }
 
+    /// A snapshot pinned to the committed block whose header hash is `hash`.
+    ///
+    /// # Errors
+    ///
+    /// `Ok(None)` for an unknown hash; node failures.
+    pub fn at_hash(&self, hash: &H256) -> Result<Option<ChainSnapshot<V>>, ChainError> {
+        match self.state.block_number_by_hash(hash)? {
+            Some(number) => self.at(number),
+            None => Ok(None),
+        }
+    }
+
     fn snapshot(&self, header: BlockHeader) -> ChainSnapshot<V> {
         ChainSnapshot {
             reader: self.clone(),

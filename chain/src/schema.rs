@@ -10,6 +10,7 @@
 //! | `chain/block/` ‖ number (u64 BE) | SCALE [`Block`] |
 //! | `chain/receipts/` ‖ number (u64 BE) | SCALE `Vec<Receipt>` |
 //! | `chain/tx/` ‖ tx hash (32) | SCALE `(u64, u32)`: block number, index |
+//! | `chain/hash/` ‖ block hash (32) | block number, u64 big-endian |
 
 use cairn_host_api::world::H256;
 use cairn_state::AuxWrites;
@@ -27,6 +28,7 @@ pub const AUX_HEAD: &[u8] = b"chain/head";
 const AUX_BLOCK: &[u8] = b"chain/block/";
 const AUX_RECEIPTS: &[u8] = b"chain/receipts/";
 const AUX_TX: &[u8] = b"chain/tx/";
+const AUX_BLOCK_HASH: &[u8] = b"chain/hash/";
 
 /// Auxiliary key of block `number` (SCALE [`Block`]).
 pub fn block_key(number: u64) -> Vec<u8> {
@@ -44,6 +46,12 @@ pub fn tx_key(hash: &H256) -> Vec<u8> {
     [AUX_TX, hash.as_bytes()].concat()
 }
 
+/// Auxiliary key of the number of the block with header hash `hash`
+/// (u64 big-endian).
+pub fn block_hash_key(hash: &H256) -> Vec<u8> {
+    [AUX_BLOCK_HASH, hash.as_bytes()].concat()
+}
+
 /// Decodes a stored record; a failure is corruption (a node failure).
 pub(crate) fn decode_record<T: Decode>(
     what: impl Into<String>,
@@ -53,7 +61,7 @@ pub(crate) fn decode_record<T: Decode>(
 }
 
 /// The records a committed block adds: the block, its receipts, its
-/// transactions' index entries, and the new head.
+/// transactions' index entries, its hash's index entry, and the new head.
 pub fn block_records(block: &Block, receipts: &[Receipt]) -> AuxWrites {
     let number = block.header.number;
     let mut aux = AuxWrites::new();
@@ -62,6 +70,10 @@ pub fn block_records(block: &Block, receipts: &[Receipt]) -> AuxWrites {
         aux.insert(tx_key(&tx.hash()), Some((number, index).encode()));
     }
     aux.insert(block_key(number), Some(block.encode()));
+    aux.insert(
+        block_hash_key(&block.header.hash()),
+        Some(number.to_be_bytes().to_vec()),
+    );
     aux.insert(receipts_key(number), Some(receipts.encode()));
     aux.insert(AUX_HEAD.to_vec(), Some(number.to_be_bytes().to_vec()));
     aux

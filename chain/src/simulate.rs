@@ -11,7 +11,7 @@ use cairn_engine::runtime::{BlockContext, ExecStatus, Executor};
 use cairn_host_api::world::{Address, U256};
 use cairn_state::StateRead;
 
-use crate::admission::{self, AdmissionError, intrinsic_gas};
+use crate::admission::{self, AdmissionError, intrinsic_gas_of};
 use crate::block::Receipt;
 use crate::error::ChainError;
 use crate::execute::{BlockEnv, execute_admitted};
@@ -36,7 +36,7 @@ impl TxRequest {
     /// Intrinsic gas of a transaction doing this (`specs/chain.md`,
     /// "Admission"): the least gas limit that can be admitted.
     pub fn intrinsic_gas(&self) -> u64 {
-        intrinsic_gas(&self.envelope(0, 0, 0))
+        intrinsic_gas_of(&self.action)
     }
 
     fn envelope(&self, chain_id: u64, nonce: u64, gas_limit: u64) -> Envelope {

@@ -14,7 +14,9 @@ use cairn_state::StateView;
 use crate::block::{Block, Receipt};
 use crate::error::{ChainError, SetupError};
 use crate::genesis::Genesis;
-use crate::schema::{AUX_GENESIS, AUX_HEAD, block_key, decode_record, receipts_key, tx_key};
+use crate::schema::{
+    AUX_GENESIS, AUX_HEAD, block_hash_key, block_key, decode_record, receipts_key, tx_key,
+};
 
 /// Reads of the chain's stored records.
 pub trait BlockStore {
@@ -52,6 +54,13 @@ pub trait BlockStore {
     ///
     /// Node failures, corruption.
     fn tx_location(&self, hash: &H256) -> Result<Option<(u64, u32)>, ChainError>;
+
+    /// The number of the block whose header hash is `hash`.
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    fn block_number_by_hash(&self, hash: &H256) -> Result<Option<u64>, ChainError>;
 
     /// Block `number`, which must exist.
     ///
@@ -102,6 +111,14 @@ impl<S: StateView + ?Sized> BlockStore for S {
     fn tx_location(&self, hash: &H256) -> Result<Option<(u64, u32)>, ChainError> {
         self.get_aux(&tx_key(hash))?
             .map(|bytes| decode_record("tx index", &bytes))
+            .transpose()
+    }
+
+    fn block_number_by_hash(&self, hash: &H256) -> Result<Option<u64>, ChainError> {
+        self.get_aux(&block_hash_key(hash))?
+            .map(|bytes| {
+                decode_record::<[u8; 8]>("block hash index", &bytes).map(u64::from_be_bytes)
+            })
             .transpose()
     }
 }

@@ -34,6 +34,17 @@ pub enum TxAction {
     },
 }
 
+impl TxAction {
+    /// Bytes intrinsic gas is charged for: the call data, or the code and
+    /// the constructor input of a deploy.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Self::Call { data, .. } => data.len(),
+            Self::Deploy { code, data } => code.len().saturating_add(data.len()),
+        }
+    }
+}
+
 /// An unsigned transaction. Its SCALE encoding is what gets signed.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Transaction {
@@ -68,10 +79,7 @@ impl Transaction {
 
     /// Bytes of call data or code + constructor data, the base of intrinsic gas.
     pub fn payload_len(&self) -> usize {
-        match &self.action {
-            TxAction::Call { data, .. } => data.len(),
-            TxAction::Deploy { code, data } => code.len().saturating_add(data.len()),
-        }
+        self.action.payload_len()
     }
 }
 
@@ -221,10 +229,7 @@ impl Envelope {
 
     /// Bytes of call data or code + constructor data, the base of intrinsic gas.
     pub fn payload_len(&self) -> usize {
-        match self.action() {
-            TxAction::Call { data, .. } => data.len(),
-            TxAction::Deploy { code, data } => code.len().saturating_add(data.len()),
-        }
+        self.action().payload_len()
     }
 
     /// The SCALE encoding, as the block and the tx root hold it.

@@ -20,6 +20,9 @@ use crate::block::{Block, BlockHeader, Receipt};
 use crate::bundle::BundleVerification;
 use crate::codec::to_hex;
 use crate::replay::{Divergence, ReplayReport};
+use crate::trace::TxTrace;
+use cairn_engine::prepare::{GasSchedule, PreparedCode};
+use cairn_state::{Proof, StateRoot};
 
 /// A log (event).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -469,6 +472,150 @@ impl BundleVerdictView {
             },
         }
     }
+}
+
+/// A state key's value and its proof against a block's state root
+/// (`cairn state proof`, `cairn_getProof`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofView {
+    /// The state version (block number) proven against.
+    pub version: u64,
+    /// The state root of that version.
+    pub root: String,
+    /// The state key.
+    pub key: String,
+    /// Its value; `None`: absent (an exclusion proof).
+    pub value: Option<String>,
+    /// The SCALE-encoded proof, hex (`cairn state verify-proof --proof`).
+    pub proof: String,
+    /// The proof's size.
+    pub proof_bytes: usize,
+}
+
+impl ProofView {
+    /// The view of a proof of `key` at `version` under `root`.
+    pub fn new(
+        version: u64,
+        root: &StateRoot,
+        key: &[u8],
+        value: Option<&[u8]>,
+        proof: &Proof,
+    ) -> Self {
+        let bytes = proof.to_bytes();
+        Self {
+            version,
+            root: to_hex(root.as_bytes()),
+            key: to_hex(key),
+            value: value.map(to_hex),
+            proof: to_hex(&bytes),
+            proof_bytes: bytes.len(),
+        }
+    }
+}
+
+/// What preparing a contract gives (`cairn prepare`, `cairn_getCodeInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreparedCodeView {
+    /// `accepted`.
+    pub status: String,
+    /// Hash of the original code.
+    pub code_hash: String,
+    /// Hash of the gas schedule it was instrumented with.
+    pub schedule_hash: String,
+    /// That schedule's version.
+    pub schedule_version: u32,
+    /// Size of the original code.
+    pub original_size: usize,
+    /// Size of the instrumented code.
+    pub prepared_size: usize,
+    /// Exported functions.
+    pub exports: Vec<String>,
+    /// Host functions imported.
+    pub imports: Vec<String>,
+    /// Whether it has a `deploy` export.
+    pub has_deploy: bool,
+}
+
+impl PreparedCodeView {
+    /// The view of `prepared`, instrumented with `schedule`.
+    pub fn new(prepared: &PreparedCode, schedule: &GasSchedule) -> Self {
+        Self {
+            status: "accepted".to_owned(),
+            code_hash: to_hex(prepared.code_hash),
+            schedule_hash: to_hex(prepared.schedule_hash),
+            schedule_version: schedule.version,
+            original_size: prepared.original_size,
+            prepared_size: prepared.code.len(),
+            exports: prepared.exports.clone(),
+            imports: prepared.imports.clone(),
+            has_deploy: prepared.has_deploy,
+        }
+    }
+}
+
+/// An included transaction's receipt with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxReceiptView {
+    /// The transaction hash.
+    pub hash: String,
+    /// Its block.
+    pub block: HeaderView,
+    /// Its index in the block.
+    pub index: u32,
+    /// Its sender.
+    pub sender: String,
+    /// The receipt.
+    pub receipt: ReceiptView,
+}
+
+/// A failed (or any) included transaction re-executed with diagnostics
+/// (`cairn_traceTransaction`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxTraceView {
+    /// The transaction hash.
+    pub hash: String,
+    /// Its block.
+    pub block: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// Its sender.
+    pub sender: String,
+    /// The stored receipt.
+    pub receipt: ReceiptView,
+    /// The traced run: status, the trapping function, host call and
+    /// backtrace in `error`, and every frame.
+    pub outcome: OutcomeView,
+    /// Whether the traced status equals the receipt's.
+    pub matches_receipt: bool,
+}
+
+impl TxTraceView {
+    /// The view of a trace.
+    pub fn new(hash: &cairn_host_api::world::H256, trace: &TxTrace) -> Self {
+        Self {
+            hash: to_hex(hash),
+            block: trace.block,
+            index: trace.index,
+            sender: to_hex(trace.sender),
+            receipt: ReceiptView::from(&trace.receipt),
+            outcome: OutcomeView::new(&trace.outcome, trace.gas_limit),
+            matches_receipt: trace.matches_receipt,
+        }
+    }
+}
+
+/// A replay bundle, inline (`cairn_getReplayBundle`; `cairn bundle verify`
+/// checks the bytes written to a file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleExportView {
+    /// The block.
+    pub block: u64,
+    /// Pre-state keys the bundle proves.
+    pub keys: usize,
+    /// Size of the SCALE-encoded bundle.
+    pub bytes: usize,
+    /// The SCALE-encoded bundle, hex.
+    pub bundle: String,
 }
 
 #[cfg(test)]

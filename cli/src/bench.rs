@@ -54,6 +54,24 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Signed native and token transfers over JSON-RPC to a dev node with
+    /// instant blocks, every receipt awaited: many in flight (next to the
+    /// in-process chain rate, same run), a closed loop of 8 senders
+    /// (latency), and the eth_call rate.
+    Rpc {
+        /// Senders of the in-flight load (at least 8).
+        #[arg(long, default_value_t = 16)]
+        senders: usize,
+        /// Transactions per sender in the in-flight load.
+        #[arg(long, default_value_t = 500)]
+        txs_per_sender: u64,
+        /// Transactions per sender in the closed loop.
+        #[arg(long, default_value_t = 100)]
+        closed_loop_txs: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
@@ -67,6 +85,12 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
             active,
             json,
         } => bench_e2e(blocks, txs_per_block, accounts, active, json),
+        BenchCommand::Rpc {
+            senders,
+            txs_per_sender,
+            closed_loop_txs,
+            json,
+        } => crate::bench_rpc::bench_rpc(senders, txs_per_sender, closed_loop_txs, json),
     }
 }
 

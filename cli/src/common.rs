@@ -19,7 +19,8 @@ pub(crate) type RocksChain = Chain<RocksStore>;
 /// How a command ended, as the process's exit status (documented in the
 /// README): 0 done, 1 an error (bad input, I/O; printed on stderr), 2 a
 /// usage error (clap), 3 the contract reverted or halted (the outcome is
-/// printed), 4 a check found a divergence (replay, bundle verify).
+/// printed), 4 a check found a divergence (replay, bundle verify), 5 a
+/// running node stopped on a node failure (I/O, corruption).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Status {
     /// Done.
@@ -28,6 +29,8 @@ pub(crate) enum Status {
     ContractFailed,
     /// Verification found a divergence.
     NotVerified,
+    /// A running node stopped on a node failure.
+    NodeFailed,
 }
 
 impl From<Status> for ExitCode {
@@ -36,6 +39,7 @@ impl From<Status> for ExitCode {
             Status::Done => ExitCode::SUCCESS,
             Status::ContractFailed => ExitCode::from(3),
             Status::NotVerified => ExitCode::from(4),
+            Status::NodeFailed => ExitCode::from(5),
         }
     }
 }

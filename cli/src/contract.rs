@@ -5,21 +5,21 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use cairn_chain::TxAction;
-use cairn_chain::codec::{parse_address, parse_hex};
+use cairn_chain::codec::{parse_address, parse_hex, to_hex};
 use cairn_chain::view::OutcomeView;
 use cairn_engine::runtime::{Message, MessageKind};
 use cairn_host_api::world::U256;
 use clap::Args;
+use serde_json::json;
 
-use crate::common::{Status, open_chain, print_json};
-use crate::tx::{CallDataArgs, TxFields, sign_for, submit};
+use crate::common::{Status, print_json};
+use crate::tx::{CallDataArgs, Target, TxFields, Where, sign_for, submit, submit_remote};
 
 /// `cairn deploy`.
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
-    /// Data directory.
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    target: Target,
     #[command(flatten)]
     fields: TxFields,
     /// The contract's .wasm file.
@@ -37,17 +37,24 @@ pub(crate) fn deploy(args: DeployArgs) -> Result<Status> {
     let code =
         std::fs::read(&args.wasm).with_context(|| format!("reading {}", args.wasm.display()))?;
     let data = parse_hex(&args.input).map_err(|e| anyhow!("--input: {e}"))?;
-    let mut chain = open_chain(&args.data_dir)?;
-    let tx = sign_for(&chain, &args.fields, TxAction::Deploy { code, data })?;
-    submit(&mut chain, vec![tx.into()], args.json)
+    let target = args.target.open()?;
+    let tx = sign_for(&target, &args.fields, TxAction::Deploy { code, data })?;
+    send(target, tx, args.json)
+}
+
+/// Includes `tx` in a new block, or submits it to the node and waits.
+fn send(target: Where, tx: cairn_chain::SignedTransaction, json: bool) -> Result<Status> {
+    match target {
+        Where::Local(mut chain) => submit(&mut chain, vec![tx.into()], json),
+        Where::Remote(client) => submit_remote(&client, vec![tx.into()], json),
+    }
 }
 
 /// `cairn call`.
 #[derive(Debug, Args)]
 pub(crate) struct CallArgs {
-    /// Data directory.
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    target: Target,
     #[command(flatten)]
     fields: TxFields,
     /// Callee.
@@ -61,25 +68,24 @@ pub(crate) struct CallArgs {
 }
 
 pub(crate) fn call(args: CallArgs) -> Result<Status> {
-    let mut chain = open_chain(&args.data_dir)?;
     let to = parse_address(&args.to).map_err(|e| anyhow!("--to: {e}"))?;
+    let target = args.target.open()?;
     let tx = sign_for(
-        &chain,
+        &target,
         &args.fields,
         TxAction::Call {
             to,
             data: args.call.bytes()?,
         },
     )?;
-    submit(&mut chain, vec![tx.into()], args.json)
+    send(target, tx, args.json)
 }
 
 /// `cairn query`.
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
-    /// Data directory.
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    target: Target,
     /// Callee.
     #[arg(long)]
     to: String,
@@ -97,19 +103,37 @@ pub(crate) struct QueryArgs {
 }
 
 pub(crate) fn query(args: QueryArgs) -> Result<Status> {
-    let chain = open_chain(&args.data_dir)?;
     let from = parse_address(&args.from).map_err(|e| anyhow!("--from: {e}"))?;
-    let message = Message {
-        origin: from,
-        caller: from,
-        target: parse_address(&args.to).map_err(|e| anyhow!("--to: {e}"))?,
-        value: U256::zero(),
-        input: args.call.bytes()?,
-        gas_limit: args.gas_limit,
-        kind: MessageKind::Call,
+    let to = parse_address(&args.to).map_err(|e| anyhow!("--to: {e}"))?;
+    let input = args.call.bytes()?;
+    let view = match args.target.open()? {
+        Where::Local(chain) => {
+            let message = Message {
+                origin: from,
+                caller: from,
+                target: to,
+                value: U256::zero(),
+                input,
+                gas_limit: args.gas_limit,
+                kind: MessageKind::Call,
+            };
+            OutcomeView::new(&chain.query(&message)?, args.gas_limit)
+        }
+        Where::Remote(client) => {
+            // The node's `gas` is a transaction's (intrinsic gas included);
+            // ask for the message's --gas-limit on top of it.
+            let intrinsic = cairn_chain::intrinsic_gas_of(&TxAction::Call {
+                to,
+                data: input.clone(),
+            });
+            client.call(json!({
+                "from": to_hex(from),
+                "to": to_hex(to),
+                "input": to_hex(&input),
+                "gas": format!("0x{:x}", args.gas_limit.saturating_add(intrinsic)),
+            }))?
+        }
     };
-    let outcome = chain.query(&message)?;
-    let view = OutcomeView::new(&outcome, args.gas_limit);
     if args.json {
         print_json(&view)?;
     } else {
@@ -121,7 +145,7 @@ pub(crate) fn query(args: QueryArgs) -> Result<Status> {
             println!("error: {}", error.message);
         }
     }
-    Ok(if outcome.is_success() {
+    Ok(if view.status == "success" {
         Status::Done
     } else {
         Status::ContractFailed

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_rpc;
 mod block;
 mod bundle;
 mod common;
@@ -14,6 +15,7 @@ mod devkit;
 mod estimate;
 mod init;
 mod key;
+mod node_cmd;
 mod prepare;
 mod replay;
 mod run;
@@ -68,11 +70,18 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Export a block as a replay bundle, or verify one offline.
     Bundle(bundle::BundleArgs),
+    /// Run a node: JSON-RPC (Ethereum and `cairn_` methods), mempool, blocks.
+    Node(node_cmd::NodeArgs),
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    // A node reports its start and stop; other commands only warnings.
+    init_tracing(if matches!(cli.command, Command::Node(_)) {
+        "info,jsonrpsee_server=warn"
+    } else {
+        "warn"
+    });
     match dispatch(cli.command) {
         Ok(status) => status.into(),
         Err(error) => {
@@ -91,10 +100,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default: warnings).
-fn init_tracing() {
+/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default:
+/// `default`).
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
@@ -123,5 +133,6 @@ fn dispatch(command: Command) -> anyhow::Result<Status> {
         Command::Test(args) => devkit::test(args),
         Command::Replay(args) => replay::replay_cmd(args),
         Command::Bundle(args) => bundle::bundle(args),
+        Command::Node(args) => node_cmd::node(args),
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use cairn_chain::view::PreparedCodeView;
 use cairn_engine::prepare::{GasSchedule, PrepareError, ValidationLimits, prepare_code};
 use clap::Args;
 use serde_json::json;
@@ -43,17 +44,7 @@ pub(crate) fn run(args: PrepareArgs) -> Result<()> {
                     .with_context(|| format!("cannot write {}", out.display()))?;
             }
             if args.json {
-                let value = json!({
-                    "status": "accepted",
-                    "code_hash": format!("{:#x}", prepared.code_hash),
-                    "schedule_hash": format!("{:#x}", prepared.schedule_hash),
-                    "schedule_version": schedule.version,
-                    "original_size": prepared.original_size,
-                    "prepared_size": prepared.code.len(),
-                    "exports": prepared.exports,
-                    "imports": prepared.imports,
-                    "has_deploy": prepared.has_deploy,
-                });
+                let value = PreparedCodeView::new(&prepared, &schedule);
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("accepted        {}", args.file.display());

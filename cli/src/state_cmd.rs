@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_chain::codec::{parse_hex, to_hex};
+use cairn_chain::view::ProofView;
 use cairn_state::{Proof, RocksStore, StateRoot, Version, verify};
 
 use crate::common::print_json;
@@ -125,14 +126,13 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
                     .with_context(|| format!("writing the proof to {}", out.display()))?;
             }
             if store.json {
-                print_json(&serde_json::json!({
-                    "version": version,
-                    "root": to_hex(root.as_bytes()),
-                    "key": to_hex(&key),
-                    "value": value.as_ref().map(to_hex),
-                    "proof": to_hex(&bytes),
-                    "proof_bytes": bytes.len(),
-                }))?;
+                print_json(&ProofView::new(
+                    version,
+                    &root,
+                    &key,
+                    value.as_deref(),
+                    &proof,
+                ))?;
             } else {
                 println!("version {version}");
                 println!("root    {}", to_hex(root.as_bytes()));

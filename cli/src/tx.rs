@@ -2,6 +2,7 @@
 //! them (also what `cairn deploy` and `cairn call` submit through).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_chain::codec::{decode_exact, parse_address, parse_amount, parse_hex, to_hex};
@@ -13,6 +14,8 @@ use cairn_host_api::world::Address;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
+
+use cairn_node::client::RpcClient;
 
 use crate::common::{RocksChain, Status, open_chain, print_json};
 use crate::key::read_key;
@@ -41,6 +44,35 @@ impl CallDataArgs {
                 Ok(out)
             }
             (None, None) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Where a command reaches the chain: its data directory, or a running node.
+#[derive(Debug, Args)]
+pub(crate) struct Target {
+    /// Data directory (the command opens the chain itself).
+    #[arg(long, required_unless_present = "rpc", conflicts_with = "rpc")]
+    data_dir: Option<PathBuf>,
+    /// A running node's JSON-RPC URL (`http://127.0.0.1:8545`), instead of a data directory.
+    #[arg(long, value_name = "URL")]
+    rpc: Option<String>,
+}
+
+/// An opened [`Target`].
+pub(crate) enum Where {
+    /// The chain in a data directory.
+    Local(RocksChain),
+    /// A node over JSON-RPC.
+    Remote(RpcClient),
+}
+
+impl Target {
+    pub(crate) fn open(&self) -> Result<Where> {
+        match (&self.data_dir, &self.rpc) {
+            (_, Some(url)) => Ok(Where::Remote(RpcClient::new(url)?)),
+            (Some(dir), None) => Ok(Where::Local(open_chain(dir)?)),
+            (None, None) => bail!("give --data-dir DIR or --rpc URL"),
         }
     }
 }
@@ -103,11 +135,11 @@ enum TxCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Include signed transactions (hex files or `0x…` arguments) in a new block.
+    /// Include signed transactions (hex files or `0x…` arguments) in a new
+    /// block, or submit them to a running node and wait for their receipts.
     Send {
-        /// Data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
         /// Signed transactions: files holding hex, or hex directly.
         #[arg(required = true)]
         txs: Vec<String>,
@@ -196,31 +228,37 @@ pub(crate) fn tx(args: TxArgs) -> Result<Status> {
             }
             Ok(Status::Done)
         }
-        TxCommand::Send {
-            data_dir,
-            txs,
-            json,
-        } => {
+        TxCommand::Send { target, txs, json } => {
             let txs = txs
                 .iter()
                 .map(|t| decode_tx_arg(t))
                 .collect::<Result<Vec<_>>>()?;
-            let mut chain = open_chain(&data_dir)?;
-            submit(&mut chain, txs, json)
+            match target.open()? {
+                Where::Local(mut chain) => submit(&mut chain, txs, json),
+                Where::Remote(client) => submit_remote(&client, txs, json),
+            }
         }
     }
 }
 
-/// Signs `action` with the key of `fields` for the chain's next nonce of that key.
+/// Signs `action` with the key of `fields` for the chain's next nonce of
+/// that key (a node's pending nonce, counting its mempool).
 pub(crate) fn sign_for(
-    chain: &RocksChain,
+    target: &Where,
     fields: &TxFields,
     action: TxAction,
 ) -> Result<SignedTransaction> {
     let key = read_key(&fields.key)?;
+    let (chain_id, nonce) = match target {
+        Where::Local(chain) => (
+            chain.genesis().chain_id,
+            chain.account(&key.address())?.nonce,
+        ),
+        Where::Remote(client) => (client.chain_id()?, client.pending_nonce(&key.address())?),
+    };
     let tx = Transaction {
-        chain_id: chain.genesis().chain_id,
-        nonce: chain.account(&key.address())?.nonce,
+        chain_id,
+        nonce,
         gas_limit: fields.gas_limit,
         gas_price: fields.gas_price,
         value: parse_amount(&fields.value).map_err(|e| anyhow!("--value: {e}"))?,
@@ -242,6 +280,8 @@ fn now_after(chain: &RocksChain) -> u64 {
 struct Submitted {
     hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    block: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     receipt: Option<ReceiptView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rejected: Option<String>,
@@ -261,45 +301,20 @@ pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> 
             |(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
                 Some((_, error)) => Submitted {
                     hash: to_hex(hash),
+                    block: None,
                     receipt: None,
                     rejected: Some(error.to_string()),
                 },
                 None => Submitted {
                     hash: to_hex(hash),
+                    block: Some(block.header.number),
                     receipt: included.next().map(ReceiptView::from),
                     rejected: None,
                 },
             },
         )
         .collect();
-    if json {
-        print_json(&json!({"block": HeaderView::from(&block.header), "txs": results}))?;
-    } else {
-        println!(
-            "block {} state root {}",
-            block.header.number,
-            to_hex(block.header.state_root)
-        );
-        for result in &results {
-            match (&result.receipt, &result.rejected) {
-                (Some(receipt), _) => {
-                    print!(
-                        "tx {}: {} gas {}",
-                        result.hash, receipt.status, receipt.gas_used
-                    );
-                    if let Some(address) = &receipt.contract_address {
-                        print!(" created {address}");
-                    }
-                    if let Some(error) = &receipt.error {
-                        print!(" ({})", error.message);
-                    }
-                    println!();
-                }
-                (None, Some(reason)) => println!("tx {}: rejected: {reason}", result.hash),
-                (None, None) => println!("tx {}: no receipt", result.hash),
-            }
-        }
-    }
+    report(Some(&HeaderView::from(&block.header)), &results, json)?;
     if !rejected.is_empty() {
         bail!(
             "{} transaction(s) rejected: {}",
@@ -312,4 +327,93 @@ pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> 
     } else {
         Ok(Status::ContractFailed)
     }
+}
+
+/// How long `--rpc` commands wait for a receipt.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Submits `txs` to a node, waits for their receipts and prints what
+/// happened to each, as [`submit`] does. Exits 3 if an included transaction
+/// did not succeed; a refused one is an error.
+pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) -> Result<Status> {
+    let mut refused = Vec::new();
+    let mut results: Vec<Submitted> = txs
+        .iter()
+        .map(|tx| {
+            let hash = to_hex(tx.hash());
+            match client.send(tx) {
+                Ok(_) => Submitted {
+                    hash,
+                    block: None,
+                    receipt: None,
+                    rejected: None,
+                },
+                Err(error) => {
+                    refused.push(error.to_string());
+                    Submitted {
+                        hash,
+                        block: None,
+                        receipt: None,
+                        rejected: Some(error.to_string()),
+                    }
+                }
+            }
+        })
+        .collect();
+    let mut last_block = None;
+    let mut all_succeeded = true;
+    for (tx, result) in txs.iter().zip(&mut results) {
+        if result.rejected.is_some() {
+            continue;
+        }
+        let found = client.wait_for_receipt(&tx.hash(), RECEIPT_TIMEOUT)?;
+        all_succeeded &= found.receipt.status == "success";
+        result.block = Some(found.block.number);
+        result.receipt = Some(found.receipt);
+        if last_block
+            .as_ref()
+            .is_none_or(|b: &HeaderView| b.number <= found.block.number)
+        {
+            last_block = Some(found.block);
+        }
+    }
+    report(last_block.as_ref(), &results, json)?;
+    if let Some(first) = refused.first() {
+        bail!("{} transaction(s) rejected: {first}", refused.len());
+    }
+    Ok(if all_succeeded {
+        Status::Done
+    } else {
+        Status::ContractFailed
+    })
+}
+
+/// Prints the block and what became of each transaction.
+fn report(block: Option<&HeaderView>, results: &[Submitted], json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({"block": block, "txs": results}));
+    }
+    if let Some(block) = block {
+        println!("block {} state root {}", block.number, block.state_root);
+    }
+    for result in results {
+        match (&result.receipt, &result.rejected) {
+            (Some(receipt), _) => {
+                print!(
+                    "tx {}: {} gas {}",
+                    result.hash, receipt.status, receipt.gas_used
+                );
+                if let Some(address) = &receipt.contract_address {
+                    print!(" created {address}");
+                }
+                if let Some(error) = &receipt.error {
+                    print!(" ({})", error.message);
+                }
+                println!();
+            }
+            (None, Some(reason)) => println!("tx {}: rejected: {reason}", result.hash),
+            (None, None) => println!("tx {}: no receipt", result.hash),
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod chain;
 mod devkit;
+mod node;
 mod prepare;
 mod run;
 mod state;
