@@ -214,7 +214,7 @@ impl Runner {
             Mode::Injected => {
                 prepare_code(
                     &program.wasm,
-                    &GasSchedule::v1(),
+                    &GasSchedule::v2(),
                     &ValidationLimits::default(),
                 )
                 .expect("benchmark program is accepted")
@@ -438,7 +438,7 @@ pub fn measure(program: &Program, config: &MeteringConfig) -> ProgramReport {
         .try_into()
         .expect("three modes");
 
-    let schedule = GasSchedule::v1();
+    let schedule = GasSchedule::v2();
     let limits = ValidationLimits::default();
     let compile_engine = engine(false);
     let prepared = prepare_code(&program.wasm, &schedule, &limits).expect("accepted");

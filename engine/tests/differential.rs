@@ -10,7 +10,7 @@
 
 use arbitrary::Unstructured;
 use cairn_engine::prepare::{
-    GAS_LEFT_GLOBAL, GasSchedule, HALT_GLOBAL, ValidationLimits, prepare_code,
+    GAS_LEFT_GLOBAL, GasSchedule, HALT_GLOBAL, ValidationLimits, prepare_code_checked,
 };
 use cairn_host_api::{HOST_FUNCTIONS, ValType as HostValType};
 use wasmi::{Config, Engine, Linker, Module, Store, Val};
@@ -252,21 +252,22 @@ fn check_case(engine: &Engine, seed: u64) -> Result<(), Skip> {
         return Err(Skip::Rejected("wasm-smith"));
     };
     let wasm = module.to_bytes();
-    let prepared = match prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()) {
-        Ok(p) => p,
-        Err(e) => {
-            // Only rules wasm-smith cannot be told to respect may reject.
-            use cairn_engine::prepare::Rule;
-            assert!(
-                matches!(
-                    e.rule(),
-                    Rule::ElementSegment | Rule::TooManyParams | Rule::Table
-                ),
-                "seed {seed}: wasm-smith module outside the expected rules: {e}"
-            );
-            return Err(Skip::Rejected(e.rule().name()));
-        }
-    };
+    let prepared =
+        match prepare_code_checked(&wasm, &GasSchedule::v2(), &ValidationLimits::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                // Only rules wasm-smith cannot be told to respect may reject.
+                use cairn_engine::prepare::Rule;
+                assert!(
+                    matches!(
+                        e.rule(),
+                        Rule::ElementSegment | Rule::TooManyParams | Rule::Table
+                    ),
+                    "seed {seed}: wasm-smith module outside the expected rules: {e}"
+                );
+                return Err(Skip::Rejected(e.rule().name()));
+            }
+        };
     let original = execute(engine, &wasm, ORIGINAL_FUEL, None)?;
     let metered = execute(engine, &prepared.code, PREPARED_FUEL, Some(AMPLE_GAS))
         .unwrap_or_else(|skip| panic!("seed {seed}: prepared run did not finish: {skip:?}"));
@@ -368,7 +369,8 @@ fn failing_memory_grow_loop_runs_on_a_small_stack() {
             (i32.store (i32.const 0) (memory.grow (i32.const 1)))))"#,
     )
     .unwrap();
-    let prepared = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+    let prepared =
+        prepare_code_checked(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
     let run = execute(&engine(), &prepared.code, PREPARED_FUEL, Some(AMPLE_GAS)).unwrap();
     assert_eq!(run.end, End::Returned);
     assert_eq!(

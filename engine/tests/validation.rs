@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 fn prepare_with(wat: &str, limits: &ValidationLimits) -> Result<(), PrepareError> {
     let wasm = wat::parse_str(wat).unwrap_or_else(|e| panic!("fixture does not parse: {e}\n{wat}"));
-    prepare_code(&wasm, &GasSchedule::v1(), limits).map(|_| ())
+    prepare_code(&wasm, &GasSchedule::v2(), limits).map(|_| ())
 }
 
 /// A module around `body` with the memory and `call` export every accepted module needs.
@@ -394,7 +394,7 @@ fn errors_name_function_offset_and_hint() {
 #[test]
 fn garbage_and_truncation_are_malformed() {
     let limits = ValidationLimits::default();
-    let schedule = GasSchedule::v1();
+    let schedule = GasSchedule::v2();
     for bytes in [&b""[..], b"\0asm", b"hello world", b"\0asm\x01\0\0\0\x01"] {
         let err = prepare_code(bytes, &schedule, &limits).unwrap_err();
         assert_eq!(err.rule(), Rule::Malformed, "{bytes:?}: {err}");
@@ -423,15 +423,15 @@ fn prepared_code_reports_imports_exports_and_hashes() {
             (func $main (export "call") (drop (call $size))))"#,
     )
     .unwrap();
-    let p = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+    let p = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
     assert_eq!(p.imports, ["cairn_v1::input_size"]);
     assert_eq!(p.exports, ["call", "deploy", "memory"]);
     assert!(p.has_deploy);
     assert_eq!(p.original_size, wasm.len());
     assert_eq!(p.function_names.get(&2).map(String::as_str), Some("main"));
-    assert_eq!(p.schedule_hash, GasSchedule::v1().hash());
+    assert_eq!(p.schedule_hash, GasSchedule::v2().hash());
     // Pure: same input, same output.
-    let again = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+    let again = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
     assert_eq!(p, again);
 }
 
@@ -442,8 +442,8 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let mut input = b"\0asm\x01\0\0\0".to_vec();
         input.extend(&bytes);
-        let _ = prepare_code(&bytes, &GasSchedule::v1(), &ValidationLimits::default());
-        let _ = prepare_code(&input, &GasSchedule::v1(), &ValidationLimits::default());
+        let _ = prepare_code(&bytes, &GasSchedule::v2(), &ValidationLimits::default());
+        let _ = prepare_code(&input, &GasSchedule::v2(), &ValidationLimits::default());
     }
 
     #[test]
@@ -469,7 +469,7 @@ proptest! {
             let i = at.index(wasm.len());
             wasm[i] = byte;
         }
-        if let Ok(p) = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()) {
+        if let Ok(p) = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()) {
             // Whatever was accepted must yield a module that validates.
             wasmparser::Validator::new_with_features(cairn_engine::prepare::wasm_features())
                 .validate_all(&p.code)

@@ -10,7 +10,9 @@ use std::fmt;
     clippy::cast_possible_truncation,
     reason = "parity-scale-codec's derive casts the variant index"
 )]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode,
+)]
 #[non_exhaustive]
 pub enum Rule {
     /// Not a well-formed, valid Wasm module (parse or type error).
