@@ -40,11 +40,12 @@ pub(crate) enum Convention {
     /// an extra `i64` result, which the caller adds to its counter.
     Relative,
     /// Neither exported nor in the table: takes the counter as an extra
-    /// `i64` parameter (and the stack budget as an extra `i32` if it reaches
-    /// recursion) and returns the counter as an extra `i64` result.
+    /// `i64` parameter (and, if recursive, the stack budget as an extra
+    /// `i32`) and returns the counter as an extra `i64` result.
     Absolute,
     /// Exported or in the table: keeps its signature and exchanges the
-    /// counter (and the stack budget) through the injected globals.
+    /// counter (and, if recursive, the stack budget) through the injected
+    /// globals.
     Boundary,
 }
 
@@ -54,8 +55,20 @@ pub(crate) struct CalleeInfo {
     pub(crate) convention: Convention,
     /// Pending cost the function returns with (its callers take it over).
     pub(crate) exit: i64,
-    /// Takes the stack budget.
-    pub(crate) budget: bool,
+    /// On a call-graph cycle: keeps a stack budget of its own, which it may
+    /// publish in the budget global, lowered, before calls.
+    pub(crate) recursive: bool,
+    /// Recursive, or may call a recursive function: needs the budget of the
+    /// innermost recursive frame (as a parameter if it is `Absolute` and
+    /// recursive, else in the budget global).
+    pub(crate) reaches_recursion: bool,
+}
+
+impl CalleeInfo {
+    /// Takes the stack budget as a parameter.
+    fn budget_parameter(self) -> bool {
+        self.convention == Convention::Absolute && self.recursive
+    }
 }
 
 /// Global indices of the injected globals.
@@ -75,6 +88,8 @@ struct Note {
     charge: i64,
     /// After a `loop`: subtract this right after it, before its check.
     charge_after: i64,
+    /// Before a counted loop: its whole cost, subtracted before its check.
+    precharge: i64,
     /// Check after a `loop` or dynamic charge: out of gas if the counter is
     /// below this (the pending cost at that point).
     threshold: i64,
@@ -84,6 +99,18 @@ struct Note {
     /// A frame `end` nothing reaches: `unreachable` follows it so the rest
     /// of the enclosing frame can be dropped.
     unreachable_after: bool,
+}
+
+/// How [`analyze`] picks the pending cost agreed at each loop header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LoopHeaders<'a> {
+    /// The pending cost on entering the loop.
+    Entry,
+    /// That plus a constant: a probe for back edges that do not depend on it.
+    Shifted(i64),
+    /// Where given (by loop index), this value, charging the difference on
+    /// entry; elsewhere the pending cost on entering.
+    Given(&'a [Option<i64>]),
 }
 
 /// The decisions for one function.
@@ -96,6 +123,9 @@ pub(crate) struct Analysis {
     entry_charge: i64,
     /// Number of charges placed.
     pub(crate) charges: usize,
+    /// Per loop (by index of its `loop`), not counted: the pending cost
+    /// its first back edge arrives with, before any charge.
+    pub(crate) back_edges: Vec<(usize, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,14 +144,60 @@ struct Frame {
     label: usize,
     /// Pending cost at the start of both arms of an `if`.
     if_pending: i64,
+    /// The straight-line piece the frame opened in (its first point of rest
+    /// and how it began).
+    opened_in: (Option<usize>, Head),
+    /// Nothing inside observes the counter or leaves the frame except
+    /// through its end: the code after its end runs exactly once per run of
+    /// the piece it opened in, so charges there may go to that piece.
+    transparent: bool,
+}
+
+impl Frame {
+    fn new(kind: FrameKind, label: usize, if_pending: i64, w: &Walker) -> Self {
+        Self {
+            kind,
+            label,
+            if_pending,
+            opened_in: (w.rest, w.head),
+            transparent: true,
+        }
+    }
+}
+
+/// A branch to `label` leaves every frame inside it.
+fn leaving(frames: &mut [Frame], label: usize) {
+    let inside = frames
+        .iter()
+        .rposition(|f| f.label == label)
+        .map_or(0, |at| at + 1);
+    for frame in &mut frames[inside..] {
+        frame.transparent = false;
+    }
+}
+
+/// A check point or an observing call: no enclosing frame is transparent.
+fn observed(frames: &mut [Frame]) {
+    for frame in frames {
+        frame.transparent = false;
+    }
 }
 
 /// Labels of one function: the pending cost agreed at each, and which ones
 /// something branches to. Targets of one `br_table` share a value.
 struct Labels {
     pending: Vec<Option<i64>>,
+    /// Something live arrives at the label (its group may have a value
+    /// from other labels even if it does not).
+    arrived: Vec<bool>,
+    /// A branch, not only falling through, arrives at the label.
     joined: Vec<bool>,
     parent: Vec<u32>,
+    /// Per label: the cost of one iteration of a counted loop, paid before
+    /// the loop started, so its back edge owes nothing for it.
+    prepaid: Vec<i64>,
+    /// Per label: shares its value with other labels.
+    shared: Vec<bool>,
 }
 
 impl Labels {
@@ -129,8 +205,11 @@ impl Labels {
         let n = plan.ops.len() + 1;
         let mut labels = Self {
             pending: vec![None; n],
+            arrived: vec![false; n],
             joined: vec![false; n],
             parent: Vec::new(),
+            prepaid: vec![0; n],
+            shared: Vec::new(),
         };
         if !plan.table_targets.is_empty() {
             labels.parent = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
@@ -153,6 +232,14 @@ impl Labels {
                     }
                 }
             }
+            let mut members = vec![0u32; n];
+            for label in 0..n {
+                let root = labels.find(label);
+                members[root] += 1;
+            }
+            labels.shared = (0..n)
+                .map(|label| members[labels.find(label)] > 1)
+                .collect();
         }
         labels
     }
@@ -198,6 +285,9 @@ struct Walker {
     head: Head,
     entry_charge: i64,
     charges: usize,
+    /// Per label: 1 for a loop whose back edge is not recorded yet.
+    loop_state: Vec<u8>,
+    back_edges: Vec<(usize, i64)>,
 }
 
 impl Walker {
@@ -238,7 +328,13 @@ impl Walker {
     /// Control goes from before instruction `at` to `label`; `branch` if
     /// not by falling through the frame's `end`.
     fn arrive(&mut self, label: usize, at: usize, branch: bool) {
+        self.pending -= self.labels.prepaid[label];
+        if self.loop_state[label] == 1 {
+            self.loop_state[label] = 2;
+            self.back_edges.push((label, self.pending));
+        }
         let root = self.labels.find(label);
+        self.labels.arrived[label] = true;
         self.labels.joined[label] |= branch;
         match self.labels.pending[root] {
             None => self.labels.pending[root] = Some(self.pending),
@@ -258,6 +354,7 @@ impl Walker {
 pub(crate) fn analyze(
     plan: &FunctionPlan,
     exit: Option<i64>,
+    headers: LoopHeaders<'_>,
     callee: &dyn Fn(u32) -> CalleeInfo,
 ) -> Analysis {
     let ops = &plan.ops;
@@ -271,6 +368,8 @@ pub(crate) fn analyze(
         head: Head::Entry,
         entry_charge: 0,
         charges: 0,
+        loop_state: vec![0; n + 1],
+        back_edges: Vec::new(),
     };
     if let Some(exit) = exit {
         let root = w.labels.find(function);
@@ -280,18 +379,14 @@ pub(crate) fn analyze(
         Target::Frame(i) => i as usize,
         Target::Function => function,
     };
-    let mut frames = vec![Frame {
-        kind: FrameKind::Body,
-        label: function,
-        if_pending: 0,
-    }];
+    let mut frames = vec![Frame::new(FrameKind::Body, function, 0, &w)];
     let mut reachable = true;
     let mut dead_depth = 0u32;
     for (i, op) in ops.iter().enumerate() {
         let cost = i64::from(op.cost);
         if !reachable {
             let skip = match op.kind {
-                OpKind::Block | OpKind::Loop | OpKind::If(_) => {
+                OpKind::Block | OpKind::Loop | OpKind::CountedLoop { .. } | OpKind::If(_) => {
                     dead_depth += 1;
                     true
                 }
@@ -319,23 +414,40 @@ pub(crate) fn analyze(
             }
             OpKind::Block => {
                 w.pending += cost;
-                frames.push(Frame {
-                    kind: FrameKind::Block,
-                    label: i,
-                    if_pending: 0,
-                });
+                frames.push(Frame::new(FrameKind::Block, i, 0, &w));
             }
             OpKind::Loop => {
                 w.pending += cost;
+                let alone = w.labels.shared.get(i).is_none_or(|shared| !shared);
+                if alone && w.labels.pending[i].is_none() {
+                    w.labels.pending[i] = match headers {
+                        LoopHeaders::Entry => None,
+                        LoopHeaders::Shifted(by) => Some(w.pending + by),
+                        LoopHeaders::Given(values) => values.get(i).copied().flatten(),
+                    };
+                }
                 w.arrive(i, i, false);
+                w.loop_state[i] = 1;
                 w.notes[i].check = true;
                 w.notes[i].threshold = w.pending;
-                frames.push(Frame {
-                    kind: FrameKind::Loop,
-                    label: i,
-                    if_pending: 0,
-                });
+                observed(&mut frames);
+                frames.push(Frame::new(FrameKind::Loop, i, 0, &w));
                 w.new_piece(Head::Loop(i));
+            }
+            OpKind::CountedLoop { trips, cost: each } => {
+                // One check before the loop for all its iterations, which are
+                // paid for there; none at its header (specs/gas.md).
+                w.pending += cost;
+                w.arrive(i, i, false);
+                let each = i64::from(each);
+                w.labels.prepaid[i] = each;
+                w.notes[i].precharge = i64::from(trips) * each;
+                w.notes[i].check = true;
+                w.notes[i].threshold = w.pending;
+                w.charges += 1;
+                observed(&mut frames);
+                frames.push(Frame::new(FrameKind::Loop, i, 0, &w));
+                w.new_piece(Head::Other);
             }
             OpKind::If(has_else) => {
                 w.pending += cost;
@@ -344,11 +456,7 @@ pub(crate) fn analyze(
                     // cost of the `if`: the label takes it now.
                     w.arrive(i, i, true);
                 }
-                frames.push(Frame {
-                    kind: FrameKind::If,
-                    label: i,
-                    if_pending: w.pending,
-                });
+                frames.push(Frame::new(FrameKind::If, i, w.pending, &w));
                 w.new_piece(Head::Other);
             }
             OpKind::Else => {
@@ -374,17 +482,20 @@ pub(crate) fn analyze(
                     w.arrive(frame.label, i, false);
                 }
                 match w.labels.get(frame.label) {
-                    Some(agreed) => {
+                    Some(agreed) if w.labels.arrived[frame.label] => {
                         w.pending = agreed;
                         reachable = true;
                     }
-                    None => {
+                    _ => {
                         reachable = false;
                         w.notes[i].unreachable_after = true;
                     }
                 }
-                // After a block nothing branches to, the piece goes on.
-                if frame.kind != FrameKind::Block || w.labels.joined[frame.label] {
+                if frame.transparent && frame.opened_in.0.is_some() {
+                    // Charges from here on may go where the frame opened.
+                    (w.rest, w.head) = frame.opened_in;
+                } else if frame.kind != FrameKind::Block || w.labels.joined[frame.label] {
+                    // A join; after a block nothing branches to, the piece goes on.
                     w.new_piece(Head::Other);
                 }
             }
@@ -396,23 +507,27 @@ pub(crate) fn analyze(
             OpKind::Br(target) => {
                 w.pending += cost;
                 w.arrive(label_of(target), i, true);
+                leaving(&mut frames, label_of(target));
                 reachable = false;
             }
             OpKind::BrIf(target) => {
                 w.pending += cost;
                 w.arrive(label_of(target), i, true);
+                leaving(&mut frames, label_of(target));
                 w.new_piece(Head::Other);
             }
             OpKind::BrTable { first, len } => {
                 w.pending += cost;
                 for &target in plan.targets(first, len) {
                     w.arrive(label_of(target), i, true);
+                    leaving(&mut frames, label_of(target));
                 }
                 reachable = false;
             }
             OpKind::Return(_) => {
                 w.pending += cost;
                 w.arrive(function, i, true);
+                observed(&mut frames);
                 reachable = false;
             }
             OpKind::Call(index) => {
@@ -423,6 +538,7 @@ pub(crate) fn analyze(
                     Convention::Absolute | Convention::Boundary => {
                         w.charge(w.pending, i);
                         w.pending = info.exit;
+                        observed(&mut frames);
                         w.new_piece(Head::Other);
                     }
                 }
@@ -430,12 +546,14 @@ pub(crate) fn analyze(
             OpKind::HostCall | OpKind::CallIndirect => {
                 w.pending += cost;
                 w.charge(w.pending, i);
+                observed(&mut frames);
                 w.new_piece(Head::Other);
             }
             OpKind::MemoryGrow | OpKind::BulkMemory => {
                 w.pending += cost;
                 w.notes[i].check = true;
                 w.notes[i].threshold = w.pending;
+                observed(&mut frames);
                 w.new_piece(Head::Other);
             }
         }
@@ -446,6 +564,7 @@ pub(crate) fn analyze(
         exit,
         entry_charge: w.entry_charge,
         charges: w.charges,
+        back_edges: w.back_edges,
     }
 }
 
@@ -459,16 +578,52 @@ pub(crate) struct FunctionShape<'a> {
     pub(crate) locals: &'a [(u32, ValType)],
     pub(crate) params: u32,
     pub(crate) convention: Convention,
-    /// Needs the stack budget.
-    pub(crate) budget: bool,
+    /// On a call-graph cycle (holds a stack budget).
     pub(crate) recursive: bool,
     pub(crate) exported: bool,
     /// Stack units one activation takes (only used if `recursive`).
     pub(crate) frame_cost: u32,
     /// The function's result type, for the exit block.
     pub(crate) result: Option<ValType>,
-    /// Some function in the table needs the stack budget.
-    pub(crate) table_budget: bool,
+    /// Some function in the table reaches a recursive one.
+    pub(crate) table_reaches_recursion: bool,
+    /// Some function in the table is recursive.
+    pub(crate) table_recursive: bool,
+}
+
+/// What a call must do about the stack budget (`specs/gas.md`, "Stack
+/// height": the budget of the innermost active recursive frame). Recursive
+/// functions hold theirs in a local; elsewhere the budget global holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BudgetAtCall {
+    /// The callee never meets a recursive function.
+    Nothing,
+    /// A recursive caller publishes its budget in the global first.
+    Publish,
+    /// A recursive caller passes its budget as the callee's parameter.
+    Pass,
+    /// A non-recursive caller passes the global's value as the callee's
+    /// parameter, and puts it back afterwards (the callee's frames may have
+    /// lowered the global).
+    PassGlobalAndRestore,
+    /// A non-recursive caller puts the global's value back after the call.
+    Restore,
+}
+
+fn budget_at_call(
+    caller_recursive: bool,
+    parameter: bool,
+    callee_recursive: bool,
+    reaches: bool,
+) -> BudgetAtCall {
+    match (caller_recursive, parameter) {
+        _ if !reaches => BudgetAtCall::Nothing,
+        (true, true) => BudgetAtCall::Pass,
+        (true, false) => BudgetAtCall::Publish,
+        (false, true) => BudgetAtCall::PassGlobalAndRestore,
+        (false, false) if callee_recursive => BudgetAtCall::Restore,
+        (false, false) => BudgetAtCall::Nothing,
+    }
 }
 
 /// A value type of the accepted subset.
@@ -500,7 +655,7 @@ pub(crate) fn emit(
     let declared: u32 = shape.locals.iter().map(|&(count, _)| count).sum();
     let absolute = shape.convention == Convention::Absolute;
     let shift = if absolute {
-        1 + u32::from(shape.budget)
+        1 + u32::from(shape.recursive)
     } else {
         0
     };
@@ -515,13 +670,29 @@ pub(crate) fn emit(
         next += 1;
         extra.push((1, ValType::I64));
         budget = next;
-        if shape.budget {
+        if shape.recursive {
             next += 1;
             extra.push((1, ValType::I32));
         }
     }
     let scratch = next;
     if plan.has_dynamic {
+        next += 1;
+        extra.push((1, ValType::I32));
+    }
+    // A non-recursive function that enters recursion keeps the global's
+    // budget here to put it back.
+    let saved = next;
+    let restores = !shape.recursive
+        && plan.ops.iter().any(|op| match op.kind {
+            OpKind::Call(index) => {
+                let info = callee(index);
+                info.recursive && info.reaches_recursion
+            }
+            OpKind::CallIndirect => shape.table_recursive,
+            _ => false,
+        });
+    if restores {
         extra.push((1, ValType::I32));
     }
     let groups = shape.locals.len() + extra.len();
@@ -538,13 +709,11 @@ pub(crate) fn emit(
     // Prologue.
     if boundary {
         e.op(GLOBAL_GET, globals.gas_left);
-        e.op(LOCAL_SET, gas);
-        if shape.budget {
+        e.set_gas();
+        if shape.recursive {
             e.op(GLOBAL_GET, globals.stack_budget);
-            if shape.recursive {
-                e.i32_const(as_i32(shape.frame_cost));
-                e.byte(I32_SUB);
-            }
+            e.i32_const(as_i32(shape.frame_cost));
+            e.byte(I32_SUB);
             e.op(LOCAL_SET, budget);
         }
     } else if absolute && shape.recursive {
@@ -580,6 +749,11 @@ pub(crate) fn emit(
     let mut charged_with_call = false;
     for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
         let (start, end) = (op.start as usize, op.end as usize);
+        // A charge placed right after this instruction, for calls to fold in.
+        let next_charge = notes
+            .get(i + 1)
+            .filter(|n| n.charge != 0 && !n.dead)
+            .map_or(0, |n| n.charge);
         if note.dead {
             e.flush(wasm, &mut raw, start);
             continue;
@@ -604,6 +778,12 @@ pub(crate) fn emit(
             | OpKind::BrTable { .. } => {
                 raw.get_or_insert(start);
             }
+            OpKind::CountedLoop { .. } => {
+                e.flush(wasm, &mut raw, start);
+                e.charge(note.precharge);
+                e.check(note.threshold);
+                raw = Some(start);
+            }
             OpKind::Loop => {
                 raw.get_or_insert(start);
                 e.flush(wasm, &mut raw, end);
@@ -621,7 +801,7 @@ pub(crate) fn emit(
             }
             OpKind::Br(Target::Function) | OpKind::Return(_) if !wrapped => {
                 e.flush(wasm, &mut raw, start);
-                e.op(LOCAL_GET, gas);
+                e.get_gas();
                 e.byte(RETURN);
             }
             OpKind::Br(Target::Function) => {
@@ -640,36 +820,60 @@ pub(crate) fn emit(
                     Convention::Relative => {
                         raw.get_or_insert(start);
                         e.flush(wasm, &mut raw, end);
-                        e.op(LOCAL_GET, gas);
+                        e.get_gas();
                         e.byte(I64_ADD);
-                        e.op(LOCAL_SET, gas);
+                        e.set_gas();
                     }
                     Convention::Absolute => {
                         e.flush(wasm, &mut raw, start);
-                        e.op(LOCAL_GET, gas);
-                        if info.budget {
-                            e.op(LOCAL_GET, budget);
-                        }
+                        let at_call = budget_at_call(
+                            shape.recursive,
+                            info.budget_parameter(),
+                            info.recursive,
+                            info.reaches_recursion,
+                        );
+                        e.get_gas();
+                        e.budget_before(at_call, budget, saved);
                         e.bytes(&wasm[start..end]);
-                        if let Some(next) = notes.get(i + 1).filter(|n| n.charge != 0 && !n.dead) {
-                            e.sub_const(next.charge);
-                            charged_with_call = true;
-                        }
-                        e.op(LOCAL_SET, gas);
+                        e.budget_after(at_call, saved);
+                        e.sub_const(next_charge);
+                        charged_with_call = next_charge != 0;
+                        e.set_gas();
                     }
                     Convention::Boundary => {
                         e.flush(wasm, &mut raw, start);
-                        e.sync_call(&wasm[start..end], info.budget.then_some(budget));
+                        let at_call = budget_at_call(
+                            shape.recursive,
+                            false,
+                            info.recursive,
+                            info.reaches_recursion,
+                        );
+                        e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                        charged_with_call = next_charge != 0;
                     }
                 }
             }
             OpKind::HostCall => {
                 e.flush(wasm, &mut raw, start);
-                e.sync_call(&wasm[start..end], None);
+                e.sync_call(
+                    &wasm[start..end],
+                    BudgetAtCall::Nothing,
+                    budget,
+                    saved,
+                    next_charge,
+                );
+                charged_with_call = next_charge != 0;
             }
             OpKind::CallIndirect => {
                 e.flush(wasm, &mut raw, start);
-                e.sync_call(&wasm[start..end], shape.table_budget.then_some(budget));
+                let at_call = budget_at_call(
+                    shape.recursive,
+                    false,
+                    shape.table_recursive,
+                    shape.table_reaches_recursion,
+                );
+                e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                charged_with_call = next_charge != 0;
             }
             OpKind::MemoryGrow => {
                 e.flush(wasm, &mut raw, start);
@@ -699,14 +903,14 @@ pub(crate) fn emit(
                     e.byte(END);
                 }
                 if boundary {
-                    e.op(LOCAL_GET, gas);
+                    e.get_gas();
                     e.sub_const(analysis.exit);
                     e.op(GLOBAL_SET, globals.gas_left);
                     if shape.exported {
                         e.check(analysis.exit);
                     }
                 } else {
-                    e.op(LOCAL_GET, gas);
+                    e.get_gas();
                 }
                 e.byte(END);
             }
@@ -724,6 +928,7 @@ const BR: u8 = 0x0c;
 const RETURN: u8 = 0x0f;
 const LOCAL_GET: u8 = 0x20;
 const LOCAL_SET: u8 = 0x21;
+const LOCAL_TEE: u8 = 0x22;
 const GLOBAL_GET: u8 = 0x23;
 const GLOBAL_SET: u8 = 0x24;
 const MEMORY_SIZE: u8 = 0x3f;
@@ -742,6 +947,7 @@ const EMPTY: u8 = 0x40;
 
 struct Emitter<'a> {
     out: &'a mut Vec<u8>,
+    /// The local holding the counter.
     gas: u32,
     globals: InjectedGlobals,
 }
@@ -786,20 +992,30 @@ impl Emitter<'_> {
         }
     }
 
-    fn charge(&mut self, amount: i64) {
+    /// Pushes the counter.
+    fn get_gas(&mut self) {
         self.op(LOCAL_GET, self.gas);
+    }
+
+    /// Pops the counter.
+    fn set_gas(&mut self) {
+        self.op(LOCAL_SET, self.gas);
+    }
+
+    fn charge(&mut self, amount: i64) {
+        self.get_gas();
         self.i64_const(amount);
         self.byte(I64_SUB);
-        self.op(LOCAL_SET, self.gas);
+        self.set_gas();
     }
 
     /// Out of gas if the counter is below `threshold` (the pending cost
     /// here), that is if the exact counter is negative.
     fn check(&mut self, threshold: i64) {
-        self.op(LOCAL_GET, self.gas);
+        self.get_gas();
         self.i64_const(threshold);
         self.bytes(&[I64_LT_S, IF, EMPTY]);
-        self.op(LOCAL_GET, self.gas);
+        self.get_gas();
         self.sub_const(threshold);
         self.op(GLOBAL_SET, self.globals.gas_left);
         self.i32_const(super::HaltCode::OutOfGas as i32);
@@ -809,28 +1025,67 @@ impl Emitter<'_> {
 
     /// A call through the globals: publish the counter (and the budget),
     /// call, take the counter back.
-    fn sync_call(&mut self, call: &[u8], budget: Option<u32>) {
-        self.op(LOCAL_GET, self.gas);
+    /// `then_charge`, if not 0, is subtracted from the counter as it is
+    /// read back (one wasmi instruction fewer than a separate charge).
+    fn sync_call(
+        &mut self,
+        call: &[u8],
+        at_call: BudgetAtCall,
+        budget: u32,
+        saved: u32,
+        then_charge: i64,
+    ) {
+        self.get_gas();
         self.op(GLOBAL_SET, self.globals.gas_left);
-        if let Some(budget) = budget {
-            self.op(LOCAL_GET, budget);
+        self.budget_before(at_call, budget, saved);
+        self.bytes(call);
+        self.budget_after(at_call, saved);
+        self.op(GLOBAL_GET, self.globals.gas_left);
+        self.sub_const(then_charge);
+        self.set_gas();
+    }
+
+    /// The stack budget before a call (see [`BudgetAtCall`]); pushes the
+    /// callee's budget parameter if it takes one.
+    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32) {
+        match at_call {
+            BudgetAtCall::Nothing => {}
+            BudgetAtCall::Publish => {
+                self.op(LOCAL_GET, budget);
+                self.op(GLOBAL_SET, self.globals.stack_budget);
+            }
+            BudgetAtCall::Pass => self.op(LOCAL_GET, budget),
+            BudgetAtCall::PassGlobalAndRestore => {
+                self.op(GLOBAL_GET, self.globals.stack_budget);
+                self.op(LOCAL_TEE, saved);
+            }
+            BudgetAtCall::Restore => {
+                self.op(GLOBAL_GET, self.globals.stack_budget);
+                self.op(LOCAL_SET, saved);
+            }
+        }
+    }
+
+    fn budget_after(&mut self, at_call: BudgetAtCall, saved: u32) {
+        if matches!(
+            at_call,
+            BudgetAtCall::PassGlobalAndRestore | BudgetAtCall::Restore
+        ) {
+            self.op(LOCAL_GET, saved);
             self.op(GLOBAL_SET, self.globals.stack_budget);
         }
-        self.bytes(call);
-        self.op(GLOBAL_GET, self.globals.gas_left);
-        self.op(LOCAL_SET, self.gas);
     }
 
     /// Charges `per_unit` times the i32 on top of the stack (left in place),
     /// then checks.
     fn dynamic_charge(&mut self, scratch: u32, per_unit: u64, threshold: i64) {
-        self.op(0x22, scratch); // local.tee
-        self.op(LOCAL_GET, self.gas);
+        self.op(LOCAL_TEE, scratch);
+        self.get_gas();
         self.op(LOCAL_GET, scratch);
         self.byte(I64_EXTEND_I32_U);
         self.i64_const(i64::try_from(per_unit).unwrap_or(i64::MAX));
         self.bytes(&[I64_MUL, I64_SUB]);
-        self.op(LOCAL_SET, self.gas);
+        self.set_gas();
         self.check(threshold);
     }
 }

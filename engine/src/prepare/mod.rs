@@ -47,7 +47,7 @@ pub use schedule::{CostClass, GasSchedule, INSTRUCTION_CLASSES, InstructionCosts
 use callgraph::{CallGraph, Node};
 use checks::ExportSummary;
 use meter::{Analysis, CalleeInfo, Convention, FunctionShape, InjectedGlobals, ValType, leb_u32};
-use plan::{FunctionPlan, OpKind};
+use plan::{FunctionPlan, OpKind, Shape};
 
 /// Name of the exported mutable i64 global holding the gas left.
 pub const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
@@ -542,7 +542,7 @@ impl<'a> Preparer<'a> {
                         Operator::Loop { .. } => (OpKind::Loop, height),
                         _ => (OpKind::If(false), height.saturating_sub(1)),
                     };
-                    plan.push(at, end, cost, kind, at_rest);
+                    plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
                     plan.open_frame_at(base);
                     continue;
                 }
@@ -602,9 +602,10 @@ impl<'a> Preparer<'a> {
                 | Operator::MemoryInit { .. } => OpKind::BulkMemory,
                 _ => OpKind::Plain,
             };
-            plan.push(at, end, cost, kind, at_rest);
+            plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
         }
         ops.finish().map_err(malformed)?;
+        plan.finish();
         if validator.control_stack_height() != 0 {
             return Err(
                 PrepareError::new(Rule::Malformed, "function body is not terminated")
@@ -672,7 +673,8 @@ impl<'a> Preparer<'a> {
                     Convention::Absolute
                 },
                 exit: 0,
-                budget: graph.reaches_recursion[d],
+                recursive: graph.recursive[d],
+                reaches_recursion: graph.reaches_recursion[d],
             })
             .collect();
         for component in &graph.components {
@@ -692,7 +694,6 @@ impl<'a> Preparer<'a> {
                     });
                 if passes_no_check {
                     info[d].convention = Convention::Relative;
-                    info[d].budget = false;
                 }
             }
         }
@@ -710,10 +711,11 @@ impl<'a> Preparer<'a> {
                         None => CalleeInfo {
                             convention: Convention::Boundary,
                             exit: 0,
-                            budget: false,
+                            recursive: false,
+                            reaches_recursion: false,
                         },
                     };
-                    let analysis = meter::analyze(&self.planned[d].plan, forced, &lookup);
+                    let analysis = analyze_function(&self.planned[d].plan, forced, &lookup);
                     if info[d].convention != Convention::Boundary {
                         info[d].exit = analysis.exit;
                     }
@@ -731,7 +733,8 @@ impl<'a> Preparer<'a> {
                 }
             }
         }
-        let table_budget = table.iter().any(|&t| info[t].budget);
+        let table_reaches_recursion = table.iter().any(|&t| graph.reaches_recursion[t]);
+        let table_recursive = table.iter().any(|&t| graph.recursive[t]);
 
         // New function types: parameters (+ counter, + budget) -> results + counter.
         let mut new_types: BTreeMap<(Vec<ValType>, Vec<ValType>), u32> = BTreeMap::new();
@@ -750,7 +753,7 @@ impl<'a> Preparer<'a> {
             let mut results: Vec<ValType> = ty.results().iter().map(|&t| to_val_type(t)).collect();
             if convention == Convention::Absolute {
                 params.push(ValType::I64);
-                if info[d].budget {
+                if graph.recursive[d] {
                     params.push(ValType::I32);
                 }
             }
@@ -780,19 +783,20 @@ impl<'a> Preparer<'a> {
                 locals: &f.locals,
                 params: f.params,
                 convention,
-                budget: info[d].budget,
                 recursive: graph.recursive[d],
                 exported: f.exported,
                 frame_cost: f.frame_cost,
                 result: f.result,
-                table_budget,
+                table_reaches_recursion,
+                table_recursive,
             };
             let lookup = |index: u32| match defined(index) {
                 Some(c) => info[c],
                 None => CalleeInfo {
                     convention: Convention::Boundary,
                     exit: 0,
-                    budget: false,
+                    recursive: false,
+                    reaches_recursion: false,
                 },
             };
             let analysis = analyses[d].as_ref().expect("every function was analysed");
@@ -914,6 +918,37 @@ impl<'a> Preparer<'a> {
         module.section(&section);
         Ok(())
     }
+}
+
+/// [`meter::analyze`], then, if some loop's back edge arrives with a pending
+/// cost that does not depend on the value agreed at its header (it follows
+/// a call or host call inside the loop), again with that value agreed at the
+/// header: the charge moves from every iteration to the loop's entry.
+fn analyze_function(
+    plan: &FunctionPlan,
+    exit: Option<i64>,
+    callee: &dyn Fn(u32) -> CalleeInfo,
+) -> Analysis {
+    use meter::LoopHeaders;
+    let first = meter::analyze(plan, exit, LoopHeaders::Entry, callee);
+    if first.back_edges.is_empty() {
+        return first;
+    }
+    // Shift every header by a constant no path cost reaches: back edges that
+    // arrive with the same pending cost do not depend on their header.
+    let probe = meter::analyze(plan, exit, LoopHeaders::Shifted(1 << 40), callee);
+    let mut hints = vec![None; plan.ops.len()];
+    let mut any = false;
+    for (&(l, pending), &(probed_l, probed)) in first.back_edges.iter().zip(&probe.back_edges) {
+        if l == probed_l && pending == probed {
+            hints[l] = Some(pending);
+            any = true;
+        }
+    }
+    if !any {
+        return first;
+    }
+    meter::analyze(plan, exit, LoopHeaders::Given(&hints), callee)
 }
 
 /// Writes a vector section's contents `data` (a LEB128 count, then the

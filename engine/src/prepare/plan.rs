@@ -29,6 +29,9 @@ pub(crate) enum OpKind {
     Block,
     /// `loop`.
     Loop,
+    /// A counted `loop` (`specs/gas.md`, "Counted loops"): its body runs
+    /// exactly `trips` times, each costing `cost`.
+    CountedLoop { trips: u32, cost: u32 },
     /// `if`; `true` if it has an `else`.
     If(bool),
     /// `else`.
@@ -58,6 +61,108 @@ pub(crate) enum OpKind {
     MemoryGrow,
     /// `memory.copy`, `memory.fill`, `memory.init`.
     BulkMemory,
+}
+
+/// The shape of an instruction, as far as the counted-loop rule cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    I32Const(i32),
+    LocalGet(u32),
+    LocalSet(u32),
+    LocalTee(u32),
+    I32Add,
+    I32Sub,
+    I32LtU,
+    I32LtS,
+    I32Ne,
+    /// `br_if 0`.
+    BrIfInnermost,
+    /// `loop` with an empty block type.
+    LoopEmpty,
+    Other,
+}
+
+impl Shape {
+    pub(crate) fn of(op: &wasmparser::Operator<'_>) -> Self {
+        use wasmparser::Operator as O;
+        match *op {
+            O::I32Const { value } => Self::I32Const(value),
+            O::LocalGet { local_index } => Self::LocalGet(local_index),
+            O::LocalSet { local_index } => Self::LocalSet(local_index),
+            O::LocalTee { local_index } => Self::LocalTee(local_index),
+            O::I32Add => Self::I32Add,
+            O::I32Sub => Self::I32Sub,
+            O::I32LtU => Self::I32LtU,
+            O::I32LtS => Self::I32LtS,
+            O::I32Ne => Self::I32Ne,
+            O::BrIf { relative_depth: 0 } => Self::BrIfInnermost,
+            O::Loop {
+                blockty: wasmparser::BlockType::Empty,
+            } => Self::LoopEmpty,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Most iterations a counted loop may have.
+pub(crate) const MAX_COUNTED_TRIPS: i64 = 65_536;
+
+/// The loop test of a counted loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Test {
+    LtU,
+    LtS,
+    Ne,
+}
+
+/// The number of times the body of a counted loop runs: `x` starts at
+/// `start`, each iteration adds `step` (`add`) or subtracts it, and the loop
+/// goes on while `test(x, bound)` holds. Computed on integers; `None` unless
+/// it stops within [`MAX_COUNTED_TRIPS`] iterations without `x` leaving the
+/// range of its interpretation (unsigned for `lt_u`, signed otherwise), where
+/// the integer and the Wasm arithmetic agree. Normative: `specs/gas.md`.
+fn counted_trips(start: i32, step: i32, add: bool, test: Test, bound: i32) -> Option<u32> {
+    if step <= 0 {
+        return None;
+    }
+    let unsigned = |v: i32| i64::from(v.cast_unsigned());
+    let (start, bound, range) = match test {
+        Test::LtU => (unsigned(start), unsigned(bound), 0..=i64::from(u32::MAX)),
+        Test::LtS | Test::Ne => (
+            i64::from(start),
+            i64::from(bound),
+            i64::from(i32::MIN)..=i64::from(i32::MAX),
+        ),
+    };
+    let step = i64::from(step);
+    let trips = match (test, add) {
+        (Test::LtU | Test::LtS, true) => {
+            if start + step >= bound {
+                1
+            } else {
+                (bound - start + step - 1) / step
+            }
+        }
+        (Test::LtU | Test::LtS, false) => {
+            if start - step >= bound {
+                1
+            } else {
+                return None;
+            }
+        }
+        (Test::Ne, true) if bound > start && (bound - start) % step == 0 => (bound - start) / step,
+        (Test::Ne, false) if start > bound && (start - bound) % step == 0 => (start - bound) / step,
+        (Test::Ne, _) => return None,
+    };
+    let last = if add {
+        start + trips * step
+    } else {
+        start - trips * step
+    };
+    if trips > MAX_COUNTED_TRIPS || !range.contains(&last) {
+        return None;
+    }
+    u32::try_from(trips).ok()
 }
 
 /// One recorded instruction.
@@ -94,6 +199,8 @@ pub(crate) struct FunctionPlan {
     /// While recording: (index of the opening instruction, operand stack
     /// height at the frame's start) of every open frame.
     open: Vec<(u32, u32)>,
+    /// While recording: the shape of every instruction.
+    shapes: Vec<Shape>,
 }
 
 impl FunctionPlan {
@@ -143,8 +250,110 @@ impl FunctionPlan {
     }
 
     /// Closes the innermost frame; returns false for the body's final `end`.
+    /// A `loop` that turns out to be counted is marked so.
     pub(crate) fn close_frame(&mut self) -> bool {
-        self.open.pop().is_some()
+        let Some((opener, _)) = self.open.pop() else {
+            return false;
+        };
+        let opener = opener as usize;
+        if self
+            .ops
+            .get(opener)
+            .is_some_and(|op| op.kind == OpKind::Loop)
+            && let Some((trips, cost)) = self.counted(opener)
+        {
+            self.ops[opener].kind = OpKind::CountedLoop { trips, cost };
+        }
+        true
+    }
+
+    /// Whether the `loop` at `opener`, whose body is every instruction
+    /// recorded after it, is counted; if so its trip count and the cost of
+    /// one iteration.
+    fn counted(&self, opener: usize) -> Option<(u32, u32)> {
+        use Shape as S;
+        let shapes = &self.shapes;
+        if shapes.get(opener) != Some(&S::LoopEmpty) || opener < 2 {
+            return None;
+        }
+        let (S::I32Const(start), S::LocalSet(counter)) = (shapes[opener - 2], shapes[opener - 1])
+        else {
+            return None;
+        };
+        let body = &shapes[opener + 1..];
+        // The step and test at the end of the body, longest forms first.
+        let step_of = |s: Shape| match s {
+            S::I32Add => Some(true),
+            S::I32Sub => Some(false),
+            _ => None,
+        };
+        let test_of = |s: Shape| match s {
+            S::I32LtU => Some(Test::LtU),
+            S::I32LtS => Some(Test::LtS),
+            S::I32Ne => Some(Test::Ne),
+            _ => None,
+        };
+        let x = counter;
+        let (tail, step, add, test, bound) = match *body {
+            [
+                ..,
+                S::LocalGet(a),
+                S::I32Const(step),
+                op,
+                S::LocalSet(b),
+                S::LocalGet(c),
+                S::I32Const(bound),
+                cmp,
+                S::BrIfInnermost,
+            ] if a == x && b == x && c == x && step_of(op).is_some() && test_of(cmp).is_some() => {
+                (8, step, step_of(op)?, test_of(cmp)?, bound)
+            }
+            [
+                ..,
+                S::LocalGet(a),
+                S::I32Const(step),
+                op,
+                S::LocalTee(b),
+                S::I32Const(bound),
+                cmp,
+                S::BrIfInnermost,
+            ] if a == x && b == x && step_of(op).is_some() && test_of(cmp).is_some() => {
+                (7, step, step_of(op)?, test_of(cmp)?, bound)
+            }
+            [
+                ..,
+                S::LocalGet(a),
+                S::I32Const(step),
+                op,
+                S::LocalSet(b),
+                S::LocalGet(c),
+                S::BrIfInnermost,
+            ] if a == x && b == x && c == x && step_of(op).is_some() => {
+                (6, step, step_of(op)?, Test::Ne, 0)
+            }
+            [
+                ..,
+                S::LocalGet(a),
+                S::I32Const(step),
+                op,
+                S::LocalTee(b),
+                S::BrIfInnermost,
+            ] if a == x && b == x && step_of(op).is_some() => (5, step, step_of(op)?, Test::Ne, 0),
+            _ => return None,
+        };
+        // Before the tail: straight-line code that leaves the counter alone.
+        let ops = &self.ops[opener + 1..];
+        let straight = ops[..ops.len() - tail].iter().all(|op| match op.kind {
+            OpKind::Plain => true,
+            OpKind::Local(opcode, index) => index != x || opcode == 0x20,
+            _ => false,
+        });
+        if !straight {
+            return None;
+        }
+        let trips = counted_trips(start, step, add, test, bound)?;
+        let cost: u64 = ops.iter().map(|op| u64::from(op.cost)).sum();
+        Some((trips, u32::try_from(cost).ok()?))
     }
 
     /// Records the next instruction.
@@ -154,8 +363,10 @@ impl FunctionPlan {
         end: usize,
         cost: u32,
         kind: OpKind,
+        shape: Shape,
         at_rest: bool,
     ) {
+        self.shapes.push(shape);
         match kind {
             OpKind::Loop => self.has_loop = true,
             OpKind::HostCall => self.has_host_call = true,
@@ -194,22 +405,81 @@ impl FunctionPlan {
         &self.table_targets[first..first + len as usize]
     }
 
-    /// The function's total cost if it is straight-line code, else `None`.
-    #[cfg(test)]
-    pub(crate) fn straight_line_cost(&self) -> Option<u64> {
-        let mut total = 0u64;
-        for op in &self.ops {
-            match op.kind {
-                OpKind::Plain
-                | OpKind::Local(..)
-                | OpKind::Block
-                | OpKind::End
-                | OpKind::FinalEnd => {
-                    total += u64::from(op.cost);
-                }
-                _ => return None,
+    /// Drops what only recording needed.
+    pub(crate) fn finish(&mut self) {
+        self.shapes = Vec::new();
+        self.open = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closed forms agree with running the loop in Wasm arithmetic.
+    fn simulate(start: i32, step: i32, add: bool, test: Test, bound: i32) -> Option<u32> {
+        let mut x = start;
+        for trips in 1..=MAX_COUNTED_TRIPS + 1 {
+            x = if add {
+                x.wrapping_add(step)
+            } else {
+                x.wrapping_sub(step)
+            };
+            let again = match test {
+                Test::LtU => x.cast_unsigned() < bound.cast_unsigned(),
+                Test::LtS => x < bound,
+                Test::Ne => x != bound,
+            };
+            if !again {
+                return u32::try_from(trips).ok();
             }
         }
-        Some(total)
+        None
+    }
+
+    #[test]
+    fn counted_trips_match_wasm_arithmetic() {
+        let interesting = [
+            0,
+            1,
+            2,
+            3,
+            7,
+            8,
+            16,
+            24,
+            40,
+            1_000,
+            65_535,
+            65_536,
+            65_537,
+            i32::MAX,
+            i32::MAX - 1,
+            i32::MIN,
+            i32::MIN + 1,
+            -1,
+            -2,
+            -8,
+        ];
+        let mut checked = 0;
+        for &start in &interesting {
+            for &step in &[1, 2, 3, 4, 8, 40, 65_536, i32::MAX, 0, -1] {
+                for &bound in &interesting {
+                    for add in [true, false] {
+                        for test in [Test::LtU, Test::LtS, Test::Ne] {
+                            if let Some(trips) = counted_trips(start, step, add, test, bound) {
+                                assert_eq!(
+                                    Some(trips),
+                                    simulate(start, step, add, test, bound),
+                                    "{start} {step} {add} {test:?} {bound}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 }

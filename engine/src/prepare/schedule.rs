@@ -316,7 +316,7 @@ impl GasSchedule {
 
     /// The cost of one execution of `op` (without the dynamic per-page or
     /// per-byte part), or `None` if `op` is outside the accepted subset.
-    pub(crate) fn cost_of(&self, op: &Operator<'_>) -> Option<u32> {
+    pub fn cost_of(&self, op: &Operator<'_>) -> Option<u32> {
         classify(op).map(|class| self.instructions.get(class))
     }
 
