@@ -627,27 +627,33 @@ mod reference {
         s
     }
 
-    /// Counted loops (`specs/gas.md`, "Counted loops") among `ops`: index of
-    /// the `loop` -> its trip count times the cost of one iteration. Found
-    /// by running the counter on integers, as the spec defines it.
-    fn counted_loops(ops: &[Operator<'_>], schedule: &GasSchedule) -> Vec<(usize, i64)> {
+    /// Counted loops (`specs/gas.md`, "Counted loops") among `ops`, the
+    /// body of a function with `params` parameters: index of the `loop` ->
+    /// its trip count times the cost of one iteration. The trip count is
+    /// found by running the counter on integers, as the spec defines it.
+    fn counted_loops(
+        ops: &[Operator<'_>],
+        params: u32,
+        schedule: &GasSchedule,
+    ) -> Vec<(usize, i64)> {
         let mut found = Vec::new();
+        let mut loops_open = Vec::new();
         for (l, op) in ops.iter().enumerate() {
-            let Operator::Loop {
-                blockty: wasmparser::BlockType::Empty,
-            } = op
-            else {
+            match op {
+                Operator::Block { .. } | Operator::If { .. } => loops_open.push(false),
+                Operator::End => {
+                    loops_open.pop();
+                }
+                _ => {}
+            }
+            let Operator::Loop { blockty } = op else {
                 continue;
             };
-            if l < 2 {
+            let inside_a_loop = loops_open.contains(&true);
+            loops_open.push(true);
+            if *blockty != wasmparser::BlockType::Empty {
                 continue;
             }
-            let (Operator::I32Const { value: start }, Operator::LocalSet { local_index: x }) =
-                (&ops[l - 2], &ops[l - 1])
-            else {
-                continue;
-            };
-            let (start, x) = (*start, *x);
             // The matching `end`.
             let mut depth = 0;
             let mut end = None;
@@ -666,73 +672,116 @@ mod reference {
             }
             let Some(end) = end else { continue };
             let body = &ops[l + 1..end];
-            let get = |o: &Operator<'_>| matches!(o, Operator::LocalGet { local_index } if *local_index == x);
-            let set = |o: &Operator<'_>| matches!(o, Operator::LocalSet { local_index } if *local_index == x);
-            let tee = |o: &Operator<'_>| matches!(o, Operator::LocalTee { local_index } if *local_index == x);
+            let n = body.len();
+            let local = |o: &Operator<'_>, want: u8| match (o, want) {
+                (Operator::LocalGet { local_index }, 0)
+                | (Operator::LocalSet { local_index }, 1)
+                | (Operator::LocalTee { local_index }, 2) => Some(*local_index),
+                _ => None,
+            };
             let konst = |o: &Operator<'_>| match o {
                 Operator::I32Const { value } => Some(*value),
                 _ => None,
             };
-            let step = |o: &Operator<'_>| match o {
+            let sign = |o: &Operator<'_>| match o {
                 Operator::I32Add => Some(1i64),
                 Operator::I32Sub => Some(-1i64),
                 _ => None,
             };
-            let br0 = |o: &Operator<'_>| matches!(o, Operator::BrIf { relative_depth: 0 });
-            let n = body.len();
-            let at = |k: usize| &body[n - k];
-            // (tail length, step, sign, test: 0 lt_u, 1 lt_s, 2 ne, bound)
+            // test: 0 lt_u, 1 lt_s, 2 ne
             let test = |o: &Operator<'_>| match o {
                 Operator::I32LtU => Some(0),
                 Operator::I32LtS => Some(1),
                 Operator::I32Ne => Some(2),
                 _ => None,
             };
-            let tail = if n >= 8
-                && get(at(8))
-                && konst(at(7)).is_some()
-                && step(at(6)).is_some()
-                && set(at(5))
-                && get(at(4))
-                && konst(at(3)).is_some()
-                && test(at(2)).is_some()
-                && br0(at(1))
-            {
-                Some((8, konst(at(7)), step(at(6)), test(at(2)), konst(at(3))))
-            } else if n >= 7
-                && get(at(7))
-                && konst(at(6)).is_some()
-                && step(at(5)).is_some()
-                && tee(at(4))
-                && konst(at(3)).is_some()
-                && test(at(2)).is_some()
-                && br0(at(1))
-            {
-                Some((7, konst(at(6)), step(at(5)), test(at(2)), konst(at(3))))
-            } else if n >= 6
-                && get(at(6))
-                && konst(at(5)).is_some()
-                && step(at(4)).is_some()
-                && set(at(3))
-                && get(at(2))
-                && br0(at(1))
-            {
-                Some((6, konst(at(5)), step(at(4)), Some(2), Some(0)))
-            } else if n >= 5
-                && get(at(5))
-                && konst(at(4)).is_some()
-                && step(at(3)).is_some()
-                && tee(at(2))
-                && br0(at(1))
-            {
-                Some((5, konst(at(4)), step(at(3)), Some(2), Some(0)))
-            } else {
-                None
-            };
-            let Some((tail, Some(by), Some(sign), Some(test), Some(bound))) = tail else {
+            let br_if0 = |o: &Operator<'_>| matches!(o, Operator::BrIf { relative_depth: 0 });
+            let at = |k: usize| &body[n - k];
+            // (counter, step, sign, test, bound, straight-line part, test at the top)
+            let mut shape = None;
+            if n >= 8 && br_if0(at(1)) {
+                if let (Some(x), Some(by), Some(sg), Some(x2), Some(x3), Some(bound), Some(t)) = (
+                    local(at(8), 0),
+                    konst(at(7)),
+                    sign(at(6)),
+                    local(at(5), 1),
+                    local(at(4), 0),
+                    konst(at(3)),
+                    test(at(2)),
+                ) {
+                    if x == x2 && x == x3 {
+                        shape = Some((x, by, sg, t, bound, 0..n - 8, false));
+                    }
+                }
+            }
+            if shape.is_none() && n >= 7 && br_if0(at(1)) {
+                if let (Some(x), Some(by), Some(sg), Some(x2), Some(bound), Some(t)) = (
+                    local(at(7), 0),
+                    konst(at(6)),
+                    sign(at(5)),
+                    local(at(4), 2),
+                    konst(at(3)),
+                    test(at(2)),
+                ) {
+                    if x == x2 {
+                        shape = Some((x, by, sg, t, bound, 0..n - 7, false));
+                    }
+                }
+            }
+            if shape.is_none() && n >= 6 && br_if0(at(1)) {
+                if let (Some(x), Some(by), Some(sg), Some(x2), Some(x3)) = (
+                    local(at(6), 0),
+                    konst(at(5)),
+                    sign(at(4)),
+                    local(at(3), 1),
+                    local(at(2), 0),
+                ) {
+                    if x == x2 && x == x3 {
+                        shape = Some((x, by, sg, 2, 0, 0..n - 6, false));
+                    }
+                }
+            }
+            if shape.is_none() && n >= 5 && br_if0(at(1)) {
+                if let (Some(x), Some(by), Some(sg), Some(x2)) =
+                    (local(at(5), 0), konst(at(4)), sign(at(3)), local(at(2), 2))
+                {
+                    if x == x2 {
+                        shape = Some((x, by, sg, 2, 0, 0..n - 5, false));
+                    }
+                }
+            }
+            if shape.is_none() && n >= 10 {
+                // Test at the top: `x cmp N; if; ...; x := x +- S; br 1; end`.
+                let (t, if_at) = match (&body[2], body.get(3)) {
+                    (Operator::I32Eq, Some(Operator::I32Eqz)) => (Some(2), 4),
+                    (o, _) => (test(o), 3),
+                };
+                let opens_if = matches!(
+                    body[if_at],
+                    Operator::If {
+                        blockty: wasmparser::BlockType::Empty
+                    }
+                );
+                let closes = matches!(at(2), Operator::Br { relative_depth: 1 })
+                    && matches!(at(1), Operator::End);
+                if let (Some(x), Some(bound), Some(t), Some(x2), Some(by), Some(sg), Some(x3)) = (
+                    local(&body[0], 0),
+                    konst(&body[1]),
+                    t,
+                    local(at(6), 0),
+                    konst(at(5)),
+                    sign(at(4)),
+                    local(at(3), 1),
+                ) {
+                    if opens_if && closes && x == x2 && x == x3 && n >= if_at + 7 {
+                        shape = Some((x, by, sg, t, bound, if_at + 1..n - 6, true));
+                    }
+                }
+            }
+            let Some((x, by, sign, test, bound, straight, test_first)) = shape else {
                 continue;
             };
-            let plain = body[..n - tail].iter().all(|o| {
+            let plain = body[straight].iter().all(|o| {
                 !matches!(
                     o,
                     Operator::Block { .. }
@@ -751,12 +800,32 @@ mod reference {
                         | Operator::MemoryCopy { .. }
                         | Operator::MemoryFill { .. }
                         | Operator::MemoryInit { .. }
-                ) && !set(o)
-                    && !tee(o)
+                ) && local(o, 1) != Some(x)
+                    && local(o, 2) != Some(x)
             });
             if !plain || by <= 0 {
                 continue;
             }
+            // The counter on entry.
+            let start = match (
+                l.checked_sub(2).map(|i| &ops[i]),
+                l.checked_sub(1).map(|i| &ops[i]),
+            ) {
+                (Some(Operator::I32Const { value }), Some(Operator::LocalSet { local_index }))
+                    if *local_index == x =>
+                {
+                    *value
+                }
+                _ => {
+                    let written = ops[..l]
+                        .iter()
+                        .any(|o| local(o, 1) == Some(x) || local(o, 2) == Some(x));
+                    if x < params || written || inside_a_loop {
+                        continue;
+                    }
+                    0
+                }
+            };
             // Run the counter on integers, in the interpretation of the test.
             let read = |v: i32| {
                 if test == 0 {
@@ -770,21 +839,21 @@ mod reference {
             } else {
                 (i64::from(i32::MIN), i64::from(i32::MAX))
             };
+            let holds = |v: i64, bound: i64| if test == 2 { v != bound } else { v < bound };
             let (mut value, bound) = (read(start), read(bound));
             let mut trips = None;
-            for k in 1..=65_537i64 {
-                value += sign * i64::from(by);
-                if value < lo || value > hi {
-                    break;
-                }
-                let again = if test == 2 {
-                    value != bound
-                } else {
-                    value < bound
-                };
-                if !again {
-                    trips = Some(k);
-                    break;
+            if test_first && !holds(value, bound) {
+                trips = Some(0);
+            } else {
+                for k in 1..=65_537i64 {
+                    value += sign * i64::from(by);
+                    if value < lo || value > hi {
+                        break;
+                    }
+                    if !holds(value, bound) {
+                        trips = Some(k);
+                        break;
+                    }
                 }
             }
             let Some(trips) = trips.filter(|&t| t <= 65_536) else {
@@ -978,7 +1047,7 @@ mod reference {
             while !reader.eof() {
                 ops.push(reader.read()?);
             }
-            let counted = counted_loops(&ops, &self.schedule);
+            let counted = counted_loops(&ops, params, &self.schedule);
             for (i, op) in ops.into_iter().enumerate() {
                 let cost = self.schedule.cost_of(&op).expect("accepted instruction");
                 self.charge(&mut f, i64::from(cost));
@@ -1091,6 +1160,36 @@ fn hand_written_modules_match_the_model() {
             (local.set $i (i32.const 12))
             (loop $l (i32.store8 (local.get $i) (i32.const 7))
               (br_if $l (local.tee $i (i32.sub (local.get $i) (i32.const 3))))))"),
+        ("counted, test at the top, zero-initialised counter", "(func (export \"call\") (local $i i32)
+            (call $write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1))
+            (loop $l (if (i32.eqz (i32.eq (local.get $i) (i32.const 32)))
+              (then (i64.store (local.get $i) (i64.load offset=64 (local.get $i)))
+                (local.set $i (i32.add (local.get $i) (i32.const 8)))
+                (br $l)))))"),
+        ("counted, test at the top, lt_u and ne, zero trips", "(func (export \"call\") (local $i i32) (local $j i32)
+            (local.set $i (i32.const 3))
+            (loop $l (if (i32.lt_u (local.get $i) (i32.const 40))
+              (then (i32.store8 (local.get $i) (local.get $i))
+                (local.set $i (i32.add (local.get $i) (i32.const 5)))
+                (br $l))))
+            (local.set $j (i32.const 7))
+            (loop $m (if (i32.ne (local.get $j) (i32.const 7))
+              (then (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+                (br $m)))))"),
+        ("near miss: zero-initialised counter written before", "(func (export \"call\") (local $i i32)
+            (if (call $size) (then (local.set $i (i32.const 16))))
+            (loop $l (if (i32.ne (local.get $i) (i32.const 32))
+              (then (i32.store (local.get $i) (i32.const 1))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $l)))))"),
+        ("near miss: zero-initialised counter in a loop", "(func (export \"call\") (local $i i32) (local $k i32)
+            (loop $outer
+              (loop $l (if (i32.ne (local.get $i) (i32.const 32))
+                (then (i32.store (local.get $i) (local.get $k))
+                  (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                  (br $l))))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br_if $outer (i32.lt_u (local.get $k) (i32.const 3)))))"),
         ("counted loop trapping inside", "(func (export \"call\") (local $i i32)
             (local.set $i (i32.const 0))
             (loop $l (i32.store (i32.mul (local.get $i) (i32.const 8000)) (local.get $i))

@@ -62,6 +62,8 @@ pub(crate) struct CalleeInfo {
     /// innermost recursive frame (as a parameter if it is `Absolute` and
     /// recursive, else in the budget global).
     pub(crate) reaches_recursion: bool,
+    /// Stack units of one activation (if recursive).
+    pub(crate) frame_cost: u32,
 }
 
 impl CalleeInfo {
@@ -600,11 +602,12 @@ enum BudgetAtCall {
     Nothing,
     /// A recursive caller publishes its budget in the global first.
     Publish,
-    /// A recursive caller passes its budget as the callee's parameter.
+    /// A recursive caller passes its budget minus the callee's frame (the
+    /// budget of the callee's frame) as the callee's parameter.
     Pass,
-    /// A non-recursive caller passes the global's value as the callee's
-    /// parameter, and puts it back afterwards (the callee's frames may have
-    /// lowered the global).
+    /// A non-recursive caller passes the global's value minus the callee's
+    /// frame, and puts the global back afterwards (the callee's frames may
+    /// have lowered it).
     PassGlobalAndRestore,
     /// A non-recursive caller puts the global's value back after the call.
     Restore,
@@ -716,12 +719,9 @@ pub(crate) fn emit(
             e.byte(I32_SUB);
             e.op(LOCAL_SET, budget);
         }
-    } else if absolute && shape.recursive {
-        e.op(LOCAL_GET, budget);
-        e.i32_const(as_i32(shape.frame_cost));
-        e.byte(I32_SUB);
-        e.op(LOCAL_SET, budget);
     }
+    // An `Absolute` recursive function's caller already took its frame out
+    // of the budget it passes.
     if shape.recursive {
         e.op(LOCAL_GET, budget);
         e.i32_const(0);
@@ -833,7 +833,7 @@ pub(crate) fn emit(
                             info.reaches_recursion,
                         );
                         e.get_gas();
-                        e.budget_before(at_call, budget, saved);
+                        e.budget_before(at_call, budget, saved, info.frame_cost);
                         e.bytes(&wasm[start..end]);
                         e.budget_after(at_call, saved);
                         e.sub_const(next_charge);
@@ -1037,7 +1037,7 @@ impl Emitter<'_> {
     ) {
         self.get_gas();
         self.op(GLOBAL_SET, self.globals.gas_left);
-        self.budget_before(at_call, budget, saved);
+        self.budget_before(at_call, budget, saved, 0);
         self.bytes(call);
         self.budget_after(at_call, saved);
         self.op(GLOBAL_GET, self.globals.gas_left);
@@ -1047,17 +1047,23 @@ impl Emitter<'_> {
 
     /// The stack budget before a call (see [`BudgetAtCall`]); pushes the
     /// callee's budget parameter if it takes one.
-    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32) {
+    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32, frame: u32) {
         match at_call {
             BudgetAtCall::Nothing => {}
             BudgetAtCall::Publish => {
                 self.op(LOCAL_GET, budget);
                 self.op(GLOBAL_SET, self.globals.stack_budget);
             }
-            BudgetAtCall::Pass => self.op(LOCAL_GET, budget),
+            BudgetAtCall::Pass => {
+                self.op(LOCAL_GET, budget);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
+            }
             BudgetAtCall::PassGlobalAndRestore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);
                 self.op(LOCAL_TEE, saved);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
             }
             BudgetAtCall::Restore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);

@@ -508,6 +508,7 @@ impl<'a> Preparer<'a> {
         }
 
         let mut plan = FunctionPlan::default();
+        plan.params = params;
         let mut max_height = 0u32;
         // wasmi keeps no operand in a register across a call, so code
         // injected right after one spills nothing either.
@@ -675,6 +676,7 @@ impl<'a> Preparer<'a> {
                 exit: 0,
                 recursive: graph.recursive[d],
                 reaches_recursion: graph.reaches_recursion[d],
+                frame_cost: self.planned[d].frame_cost,
             })
             .collect();
         for component in &graph.components {
@@ -713,6 +715,7 @@ impl<'a> Preparer<'a> {
                             exit: 0,
                             recursive: false,
                             reaches_recursion: false,
+                            frame_cost: 0,
                         },
                     };
                     let analysis = analyze_function(&self.planned[d].plan, forced, &lookup);
@@ -797,6 +800,7 @@ impl<'a> Preparer<'a> {
                     exit: 0,
                     recursive: false,
                     reaches_recursion: false,
+                    frame_cost: 0,
                 },
             };
             let analysis = analyses[d].as_ref().expect("every function was analysed");

@@ -75,6 +75,8 @@ pub(crate) enum Shape {
     I32LtU,
     I32LtS,
     I32Ne,
+    I32Eq,
+    I32Eqz,
     /// `br_if 0`.
     BrIfInnermost,
     /// `loop` with an empty block type.
@@ -95,6 +97,8 @@ impl Shape {
             O::I32LtU => Self::I32LtU,
             O::I32LtS => Self::I32LtS,
             O::I32Ne => Self::I32Ne,
+            O::I32Eq => Self::I32Eq,
+            O::I32Eqz => Self::I32Eqz,
             O::BrIf { relative_depth: 0 } => Self::BrIfInnermost,
             O::Loop {
                 blockty: wasmparser::BlockType::Empty,
@@ -165,6 +169,15 @@ fn counted_trips(start: i32, step: i32, add: bool, test: Test, bound: i32) -> Op
     u32::try_from(trips).ok()
 }
 
+/// Whether the loop test holds for `x`, read as the test reads it.
+fn test_holds(test: Test, x: i32, bound: i32) -> bool {
+    match test {
+        Test::LtU => x.cast_unsigned() < bound.cast_unsigned(),
+        Test::LtS => x < bound,
+        Test::Ne => x != bound,
+    }
+}
+
 /// One recorded instruction.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PlannedOp {
@@ -196,6 +209,8 @@ pub(crate) struct FunctionPlan {
     pub(crate) exits_by_branch: bool,
     /// Defined functions called directly, in order of appearance (repeats included).
     pub(crate) callees: Vec<u32>,
+    /// Number of parameters (locals below it are parameters).
+    pub(crate) params: u32,
     /// While recording: (index of the opening instruction, operand stack
     /// height at the frame's start) of every open frame.
     open: Vec<(u32, u32)>,
@@ -268,20 +283,15 @@ impl FunctionPlan {
     }
 
     /// Whether the `loop` at `opener`, whose body is every instruction
-    /// recorded after it, is counted; if so its trip count and the cost of
-    /// one iteration.
+    /// recorded after it, is counted (`specs/gas.md`, "Counted loops"); if
+    /// so its trip count and the cost of one iteration.
     fn counted(&self, opener: usize) -> Option<(u32, u32)> {
         use Shape as S;
-        let shapes = &self.shapes;
-        if shapes.get(opener) != Some(&S::LoopEmpty) || opener < 2 {
+        if self.shapes.get(opener) != Some(&S::LoopEmpty) {
             return None;
         }
-        let (S::I32Const(start), S::LocalSet(counter)) = (shapes[opener - 2], shapes[opener - 1])
-        else {
-            return None;
-        };
-        let body = &shapes[opener + 1..];
-        // The step and test at the end of the body, longest forms first.
+        let body = &self.shapes[opener + 1..];
+        let ops = &self.ops[opener + 1..];
         let step_of = |s: Shape| match s {
             S::I32Add => Some(true),
             S::I32Sub => Some(false),
@@ -293,8 +303,10 @@ impl FunctionPlan {
             S::I32Ne => Some(Test::Ne),
             _ => None,
         };
-        let x = counter;
-        let (tail, step, add, test, bound) = match *body {
+        // (counter, step, add, test, bound, instructions around the
+        // straight-line part: before it, after it, test at the top)
+        let shape = match *body {
+            // Test at the bottom, longest forms first.
             [
                 ..,
                 S::LocalGet(a),
@@ -305,8 +317,8 @@ impl FunctionPlan {
                 S::I32Const(bound),
                 cmp,
                 S::BrIfInnermost,
-            ] if a == x && b == x && c == x && step_of(op).is_some() && test_of(cmp).is_some() => {
-                (8, step, step_of(op)?, test_of(cmp)?, bound)
+            ] if a == b && b == c => {
+                Some((a, step, step_of(op)?, test_of(cmp)?, bound, 0, 8, false))
             }
             [
                 ..,
@@ -317,9 +329,7 @@ impl FunctionPlan {
                 S::I32Const(bound),
                 cmp,
                 S::BrIfInnermost,
-            ] if a == x && b == x && step_of(op).is_some() && test_of(cmp).is_some() => {
-                (7, step, step_of(op)?, test_of(cmp)?, bound)
-            }
+            ] if a == b => Some((a, step, step_of(op)?, test_of(cmp)?, bound, 0, 7, false)),
             [
                 ..,
                 S::LocalGet(a),
@@ -328,9 +338,7 @@ impl FunctionPlan {
                 S::LocalSet(b),
                 S::LocalGet(c),
                 S::BrIfInnermost,
-            ] if a == x && b == x && c == x && step_of(op).is_some() => {
-                (6, step, step_of(op)?, Test::Ne, 0)
-            }
+            ] if a == b && b == c => Some((a, step, step_of(op)?, Test::Ne, 0, 0, 6, false)),
             [
                 ..,
                 S::LocalGet(a),
@@ -338,12 +346,42 @@ impl FunctionPlan {
                 op,
                 S::LocalTee(b),
                 S::BrIfInnermost,
-            ] if a == x && b == x && step_of(op).is_some() => (5, step, step_of(op)?, Test::Ne, 0),
-            _ => return None,
+            ] if a == b => Some((a, step, step_of(op)?, Test::Ne, 0, 0, 5, false)),
+            _ => None,
         };
-        // Before the tail: straight-line code that leaves the counter alone.
-        let ops = &self.ops[opener + 1..];
-        let straight = ops[..ops.len() - tail].iter().all(|op| match op.kind {
+        let shape = shape.or_else(|| {
+            // Test at the top: the body is one `if` that steps and branches back.
+            let (x, bound, test, head) = match *body {
+                [S::LocalGet(x), S::I32Const(bound), S::I32Eq, S::I32Eqz, ..] => {
+                    (x, bound, Test::Ne, 5)
+                }
+                [S::LocalGet(x), S::I32Const(bound), cmp, ..] => (x, bound, test_of(cmp)?, 4),
+                _ => return None,
+            };
+            let n = ops.len();
+            let tail_ok = n >= head + 6
+                && ops[head - 1].kind == OpKind::If(false)
+                && ops[n - 2].kind == OpKind::Br(Target::Frame(u32::try_from(opener).ok()?))
+                && ops[n - 1].kind == OpKind::End;
+            let [S::LocalGet(a), S::I32Const(step), op, S::LocalSet(b), _, _] = body[n - 6..]
+            else {
+                return None;
+            };
+            (tail_ok && a == x && b == x).then_some((
+                x,
+                step,
+                step_of(op)?,
+                test,
+                bound,
+                head,
+                6,
+                true,
+            ))
+        });
+        let (x, step, add, test, bound, head, tail, test_first) = shape?;
+        // Between the test and the step: straight-line code that leaves the
+        // counter alone.
+        let straight = ops[head..ops.len() - tail].iter().all(|op| match op.kind {
             OpKind::Plain => true,
             OpKind::Local(opcode, index) => index != x || opcode == 0x20,
             _ => false,
@@ -351,7 +389,34 @@ impl FunctionPlan {
         if !straight {
             return None;
         }
-        let trips = counted_trips(start, step, add, test, bound)?;
+        // The counter's value on entry: set right before the loop, or a
+        // declared local nothing has written yet, in a loop that runs once.
+        let start = match opener
+            .checked_sub(2)
+            .map(|i| (self.shapes[i], self.shapes[i + 1]))
+        {
+            Some((S::I32Const(start), S::LocalSet(set))) if set == x => start,
+            _ => {
+                let written = self.ops[..opener]
+                    .iter()
+                    .any(|op| matches!(op.kind, OpKind::Local(0x21 | 0x22, index) if index == x));
+                let in_loop = self.open.iter().any(|&(at, _)| {
+                    matches!(
+                        self.ops[at as usize].kind,
+                        OpKind::Loop | OpKind::CountedLoop { .. }
+                    )
+                });
+                if x < self.params || written || in_loop {
+                    return None;
+                }
+                0
+            }
+        };
+        let trips = if test_first && !test_holds(test, start, bound) {
+            0
+        } else {
+            counted_trips(start, step, add, test, bound)?
+        };
         let cost: u64 = ops.iter().map(|op| u64::from(op.cost)).sum();
         Some((trips, u32::try_from(cost).ok()?))
     }
@@ -425,12 +490,7 @@ mod tests {
             } else {
                 x.wrapping_sub(step)
             };
-            let again = match test {
-                Test::LtU => x.cast_unsigned() < bound.cast_unsigned(),
-                Test::LtS => x < bound,
-                Test::Ne => x != bound,
-            };
-            if !again {
+            if !test_holds(test, x, bound) {
                 return u32::try_from(trips).ok();
             }
         }
