@@ -10,7 +10,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/cairn/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
 
-.PHONY: deps demo test lint fmt bench fuzz contracts contracts-check help
+.PHONY: deps demo test lint fmt bench fuzz crash-state contracts contracts-check help
 
 help:
 	@echo "make demo   - build and run 'cairn demo' on an embedded RocksDB"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
 	@echo "make bench  - criterion benchmarks (long; not part of CI)"
 	@echo "make fuzz   - long differential fuzzing of the gas injector (not part of CI)"
+	@echo "make crash-state - 120 SIGKILLs of the resident state store at random moments (not part of CI)"
 	@echo "make contracts - rebuild the example contracts' .wasm artifacts"
 
 # System packages: RocksDB's bindgen needs libclang.
@@ -44,6 +45,12 @@ bench: deps
 
 fuzz: deps
 	CAIRN_FUZZ_CASES=$${CAIRN_FUZZ_CASES:-20000} $(CARGO) test --release --locked -p cairn-engine --test differential -- --ignored --nocapture
+
+# The long crash run of the resident state store: SIGKILL at random moments
+# (during commits, checkpoint image writes and recovery), then reopen and
+# compare every retained version with the model. CI runs 12 kills.
+crash-state: deps
+	CAIRN_CRASH_KILLS=$${CAIRN_CRASH_KILLS:-120} $(CARGO) test --release --locked -p cairn-state --test resident -- crash::sigkill --nocapture
 
 contracts:
 	./contracts/build.sh

@@ -36,6 +36,25 @@ done
 
 log() { echo "contracts: $*" >&2; }
 
+# ---------------------------------------------------------------------------
+# One fixed source path
+# ---------------------------------------------------------------------------
+# Cargo's `-C metadata` hashes depend on the absolute path of path
+# dependencies, and with them the order of symbols in the linked module;
+# --remap-path-prefix does not reach them. The same sources built in two
+# checkouts at different paths gave different multisig and router bytes. So
+# the build always runs on a copy of the sources at one fixed path (file
+# times kept, so cargo's fingerprints still skip unchanged crates), under a
+# lock against concurrent builds.
+STAGE=/tmp/cairn-contracts-src
+exec 9>"$STAGE.lock"
+flock 9
+rm -rf "$STAGE"
+mkdir -p "$STAGE"
+tar -C "$REPO" --exclude=./target --exclude=./contracts/target --exclude=./.git \
+    --exclude=node_modules -cf - . | tar -C "$STAGE" -xf -
+SOURCES="$STAGE/contracts"
+
 # Flags from the caller's environment would change the output; only ours count.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
 export CARGO_TARGET_DIR="${CAIRN_CONTRACTS_TARGET_DIR:-$HOME/.cache/cairn/contracts-target}"
@@ -114,7 +133,15 @@ if ! command -v wasm-opt >/dev/null 2>&1; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends binaryen >&2
 fi
-TOOLCHAIN="$ROUTE: $("$WASM_RUSTC" -V); $(wasm-opt --version)"
+# Debian revisions of the same rustc release can differ in the library
+# sources -Zbuild-std compiles (1.96.0+dfsg1-1~deb12u1 and ~deb12u2 give
+# different multisig and router bytes), so the manifest records them: a
+# --check mismatch then shows which package moved.
+PACKAGES=""
+if [ "$ROUTE" = debian ]; then
+    PACKAGES=" ($(dpkg-query -W -f='rustc-web ${Version}, rust-web-src ' rustc-web 2>/dev/null)$(dpkg-query -W -f='${Version}' rust-web-src 2>/dev/null))"
+fi
+TOOLCHAIN="$ROUTE: $("$WASM_RUSTC" -V)$PACKAGES; $(wasm-opt --version)"
 
 # ---------------------------------------------------------------------------
 # Reproducibility: no absolute path of this machine may reach the output.
@@ -122,7 +149,7 @@ TOOLCHAIN="$ROUTE: $("$WASM_RUSTC" -V); $(wasm-opt --version)"
 # Registry sources live under $CARGO_HOME/registry/src/<index>-<hash>/; the
 # index directory's name is the same wherever crates.io is the source, so one
 # prefix covers every crate whether or not it has been downloaded yet.
-REMAPS=("--remap-path-prefix=$REPO=/cairn" "--remap-path-prefix=$CARGO_HOME/registry/src=/cargo-registry")
+REMAPS=("--remap-path-prefix=$STAGE=/cairn" "--remap-path-prefix=$CARGO_HOME/registry/src=/cargo-registry")
 if [ "$ROUTE" = debian ]; then
     REMAPS+=("--remap-path-prefix=$SYSROOT_SRC=/rust-src")
     REMAPS+=("--remap-path-prefix=$(readlink -f "$SYSROOT_SRC")=/rust-src")
@@ -137,11 +164,11 @@ CONFIG_ARG="target.$TARGET_TRIPLE.rustflags=[${RUSTFLAGS_TOML%, }]"
 # Build
 # ---------------------------------------------------------------------------
 CONTRACTS=()
-for dir in "$HERE"/examples/*/ "$HERE"/fixtures/*/; do
+for dir in "$SOURCES"/examples/*/ "$SOURCES"/fixtures/*/; do
     [ -f "$dir/Cargo.toml" ] && CONTRACTS+=("$(basename "$dir")")
 done
 
-cd "$HERE"
+cd "$SOURCES"
 log "building ${#CONTRACTS[@]} contracts with $TOOLCHAIN"
 # One cargo invocation per contract: features of the SDK (e.g.
 # `formatted-panics`) must not unify across contracts, or one contract's choice

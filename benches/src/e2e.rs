@@ -1,7 +1,9 @@
 //! End to end: blocks of signed token transfers executed, Merkleized and
-//! committed on RocksDB, next to the signature-recovery-only bound and a
-//! replay of the same chain, all in one run (`cairn bench e2e`, criterion
-//! group `e2e`).
+//! committed on [`ResidentStore`] (RocksDB), next to the
+//! signature-recovery-only bound and a replay of the same chain, all in one
+//! run (`cairn bench e2e`, criterion group `e2e`). `--accounts N` adds `N`
+//! funded genesis accounts that never transact (a state of realistic
+//! size); `--active M` sets the number of distinct senders.
 //!
 //! - **execution**: `Chain::produce_blocks_pipelined`: signature recovery
 //!   of block n+1 on the other cores while block n executes, admission, sequential execution of the token contract on
@@ -15,11 +17,12 @@
 
 use std::time::Instant;
 
+use cairn_chain::genesis::GenesisAccount;
 use cairn_chain::replay::{ReplayOptions, replay};
 use cairn_chain::{Chain, SignedTransaction};
 use cairn_engine::runtime::{ExecConfig, Executor};
-use cairn_host_api::world::Address;
-use cairn_state::{RocksStore, StoreOptions};
+use cairn_host_api::world::{Address, U256};
+use cairn_state::{ResidentOptions, ResidentStore, keccak256};
 
 use crate::workload::TransferWorkload;
 use serde::Serialize;
@@ -31,8 +34,10 @@ pub struct E2eConfig {
     pub blocks: u64,
     /// Token transfers per block.
     pub txs_per_block: usize,
-    /// Distinct senders.
+    /// Distinct senders (active accounts).
     pub accounts: usize,
+    /// Funded genesis accounts that never transact.
+    pub extra_accounts: usize,
 }
 
 impl Default for E2eConfig {
@@ -41,6 +46,7 @@ impl Default for E2eConfig {
             blocks: 10,
             txs_per_block: 1_000,
             accounts: 256,
+            extra_accounts: 0,
         }
     }
 }
@@ -52,6 +58,12 @@ pub struct E2eReport {
     pub blocks: u64,
     /// Transactions per block.
     pub txs_per_block: usize,
+    /// Distinct senders.
+    pub active_accounts: usize,
+    /// Funded genesis accounts that never transact.
+    pub extra_accounts: usize,
+    /// Keys in the state after the run.
+    pub state_keys: u64,
     /// Transactions executed (excluding the funding block).
     pub txs: u64,
     /// Threads used for the signature bound (all cores).
@@ -79,7 +91,7 @@ pub struct E2eReport {
 #[derive(Debug)]
 pub struct E2eFixture {
     /// The chain.
-    pub chain: Chain<RocksStore>,
+    pub chain: Chain<ResidentStore>,
     /// The workload generating its transactions.
     pub workload: TransferWorkload,
     dir: tempfile::TempDir,
@@ -92,10 +104,24 @@ fn executor() -> Executor {
 impl E2eFixture {
     /// Genesis with the token, then one block that hands every account tokens.
     pub fn new(accounts: usize) -> Self {
+        Self::with_extra_accounts(accounts, 0)
+    }
+
+    /// As [`E2eFixture::new`], with `extra` more funded genesis accounts
+    /// that never transact.
+    pub fn with_extra_accounts(accounts: usize, extra: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut workload = TransferWorkload::new(accounts).token_transfers_only();
-        let store = RocksStore::open(dir.path(), StoreOptions::default()).expect("open RocksDB");
-        let chain = Chain::init(store, executor(), workload.genesis()).expect("genesis");
+        let store =
+            ResidentStore::open(dir.path(), ResidentOptions::default()).expect("open the store");
+        let mut genesis = workload.genesis();
+        genesis.accounts.extend((0..extra).map(|i| GenesisAccount {
+            address: Address::from_slice(
+                &keccak256(format!("cairn extra account {i}").as_bytes())[12..],
+            ),
+            balance: U256::from(1_000_000u64),
+        }));
+        let chain = Chain::init(store, executor(), genesis).expect("genesis");
         let funding = workload.next_transactions(accounts.saturating_sub(1).max(1));
         let mut fixture = Self {
             chain,
@@ -134,7 +160,10 @@ impl E2eFixture {
         let blocks = blocks
             .into_iter()
             .zip(1u64..)
-            .map(|(txs, i)| (start.saturating_add(i), beneficiary, txs))
+            .map(|(txs, i)| {
+                let txs = txs.into_iter().map(Into::into).collect();
+                (start.saturating_add(i), beneficiary, txs)
+            })
             .collect();
         let mut failed = 0u64;
         self.chain
@@ -204,7 +233,7 @@ pub fn recover_all(txs: &[SignedTransaction]) -> f64 {
     reason = "benchmark rates, never consensus data"
 )]
 pub fn run(config: &E2eConfig) -> E2eReport {
-    let mut fixture = E2eFixture::new(config.accounts);
+    let mut fixture = E2eFixture::with_extra_accounts(config.accounts, config.extra_accounts);
     let blocks: Vec<Vec<SignedTransaction>> = (0..config.blocks)
         .map(|_| fixture.next_block_txs(config.txs_per_block))
         .collect();
@@ -224,7 +253,7 @@ pub fn run(config: &E2eConfig) -> E2eReport {
     let head = fixture.chain.head().clone();
     let replay_dir = tempfile::tempdir().expect("temp dir");
     let scratch =
-        RocksStore::open(replay_dir.path(), StoreOptions::default()).expect("open scratch");
+        ResidentStore::open(replay_dir.path(), ResidentOptions::default()).expect("open scratch");
     let started = Instant::now();
     let report = replay(
         fixture.chain.state(),
@@ -248,6 +277,9 @@ pub fn run(config: &E2eConfig) -> E2eReport {
     E2eReport {
         blocks: config.blocks,
         txs_per_block: config.txs_per_block,
+        active_accounts: config.accounts,
+        extra_accounts: config.extra_accounts,
+        state_keys: fixture.chain.state().key_count(),
         txs,
         threads: threads(),
         tx_per_s,

@@ -1,19 +1,27 @@
-//! State store benchmarks: Merkleized commits and reads on RocksDB, each
-//! measured side by side with raw RocksDB doing the same key/value work in
-//! the same run (the floor), so results are ratios, not machine-bound
-//! absolute numbers.
+//! State store benchmarks: Merkleized commits and reads of
+//! [`ResidentStore`] (the trie in memory, values and journal on RocksDB),
+//! each measured side by side with raw RocksDB doing the same key/value
+//! work in the same run (the floor), so results are ratios, not
+//! machine-bound absolute numbers.
 //!
-//! Workload (issue 3): a state of `keys` keys (32-byte keys, 40-byte
-//! values), blocks of 10k random updates (overwrites of existing keys),
-//! latest-version reads of random existing keys, historical reads, proof
-//! generation and verification.
+//! Workload (issues 3 and 11): a state of `keys` keys (32-byte keys,
+//! 40-byte values), blocks of 10k random updates (overwrites of existing
+//! keys), latest-version reads of random existing keys, historical reads,
+//! proof generation and verification, bytes written per update on both
+//! sides (WAL, flush, compaction), the trie's memory, and the time to close
+//! and reopen the store (clean start) and to reopen it after an unclean
+//! close (journal replay).
 #![allow(
     clippy::float_arithmetic,
     reason = "benchmark reporting only; nothing here reaches a root or a receipt"
 )]
 #![allow(clippy::cast_precision_loss, reason = "benchmark reporting only")]
 
-use cairn_state::{AuxWrites, RocksStore, StateChanges, StoreOptions, keccak256, verify};
+use cairn_state::{
+    AuxWrites, ResidentOptions, ResidentRocksOptions, ResidentStore, StateChanges, StateRead,
+    keccak256, verify,
+};
+use rocksdb::statistics::Ticker;
 use rocksdb::{BlockBasedOptions, Cache, DB, DBCompressionType, Options, WriteBatch, WriteOptions};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -60,8 +68,37 @@ pub struct GrowthPoint {
     pub apply_us_per_update: f64,
     /// Of `us_per_update`: writing the batch to RocksDB.
     pub write_us_per_update: f64,
-    /// Trie nodes written per update.
-    pub nodes_per_update: f64,
+    /// Bytes written per update by the store: WAL, memtable flushes,
+    /// compactions (counted over the measured blocks, after a final flush).
+    pub bytes_per_update: BytesPerUpdate,
+    /// The same for raw RocksDB.
+    pub raw_bytes_per_update: BytesPerUpdate,
+}
+
+/// Bytes RocksDB wrote per update, by cause.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct BytesPerUpdate {
+    /// Write-ahead log.
+    pub wal: f64,
+    /// Memtable flushes.
+    pub flush: f64,
+    /// Compactions.
+    pub compaction: f64,
+    /// All three.
+    pub total: f64,
+}
+
+impl BytesPerUpdate {
+    fn between(before: [u64; 3], after: [u64; 3], updates: u64) -> Self {
+        let per = |i: usize| after[i].saturating_sub(before[i]) as f64 / updates.max(1) as f64;
+        let (wal, flush, compaction) = (per(0), per(1), per(2));
+        Self {
+            wal,
+            flush,
+            compaction,
+            total: wal + flush + compaction,
+        }
+    }
 }
 
 /// What `cairn bench state --json` prints.
@@ -97,6 +134,21 @@ pub struct StateBenchReport {
     pub witness_bytes_per_key_100: f64,
     /// Commit cost at a tenth of the size and at full size.
     pub growth: Vec<GrowthPoint>,
+    /// Memory of the trie and its reverse deltas, bytes per key.
+    pub trie_bytes_per_key: f64,
+    /// Resident set size of the whole benchmark process (both stores,
+    /// both block caches), bytes per key.
+    pub process_rss_bytes_per_key: f64,
+    /// Seconds to close the store (writing a checkpoint image).
+    pub close_s: f64,
+    /// Seconds to open it again from that image (clean start).
+    pub clean_start_s: f64,
+    /// Versions committed after the image before an unclean close.
+    pub recovery_versions: u64,
+    /// Seconds to open after the unclean close (image plus journal replay;
+    /// RocksDB was closed cleanly: `state/examples/resident_recovery.rs`
+    /// measures a real SIGKILL).
+    pub recovery_s: f64,
     /// Seconds the whole run took.
     pub total_s: f64,
 }
@@ -122,14 +174,18 @@ impl Indices {
     }
 }
 
-/// Raw RocksDB with the same block cache size and bloom filters as the
-/// store's `latest` column: the floor the store is compared with.
-fn open_raw(path: &std::path::Path) -> DB {
-    let cache = Cache::new_lru_cache(256 << 20);
+/// Raw RocksDB with the same block cache size, bloom filters, memtable
+/// size and WAL settings as the store's `values` column: the floor the
+/// store is compared with.
+fn open_raw(path: &std::path::Path) -> (DB, Options) {
+    let cache = Cache::new_lru_cache(ResidentRocksOptions::default().block_cache_bytes);
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(&cache);
     table.set_bloom_filter(10.0, false);
-    table.set_cache_index_and_filter_blocks(true);
+    table.set_block_size(4 << 10);
+    table.set_format_version(5);
+    // As the store's `values` column: index and filters outside the cache.
+    table.set_cache_index_and_filter_blocks(false);
     let mut options = Options::default();
     options.create_if_missing(true);
     options.set_block_based_table_factory(&table);
@@ -137,12 +193,40 @@ fn open_raw(path: &std::path::Path) -> DB {
     options.set_write_buffer_size(64 << 20);
     options.increase_parallelism(2);
     options.set_max_background_jobs(2);
-    DB::open(&options, path).expect("open raw rocksdb")
+    options.enable_statistics();
+    let db = DB::open(&options, path).expect("open raw rocksdb");
+    (db, options)
+}
+
+fn raw_bytes(options: &Options) -> [u64; 3] {
+    [
+        options.get_ticker_count(Ticker::WalFileBytes),
+        options.get_ticker_count(Ticker::FlushWriteBytes),
+        options.get_ticker_count(Ticker::CompactWriteBytes),
+    ]
+}
+
+fn store_bytes(store: &ResidentStore) -> [u64; 3] {
+    let b = store.write_bytes();
+    [b.wal, b.flush, b.compaction]
+}
+
+/// The resident store's options in the benchmark: defaults with
+/// statistics on (the raw side collects them too).
+fn store_options() -> ResidentOptions {
+    ResidentOptions {
+        rocks: ResidentRocksOptions {
+            statistics: true,
+            ..ResidentRocksOptions::default()
+        },
+        ..ResidentOptions::default()
+    }
 }
 
 struct Pair {
-    store: RocksStore,
+    store: Option<ResidentStore>,
     raw: DB,
+    raw_options: Options,
     version: u64,
     size: u64,
     round: u64,
@@ -153,16 +237,25 @@ impl Pair {
     fn new() -> Self {
         let a = tempfile::tempdir().expect("tempdir");
         let b = tempfile::tempdir().expect("tempdir");
-        let store = RocksStore::open(a.path(), StoreOptions::default()).expect("open store");
-        let raw = open_raw(b.path());
+        let store = ResidentStore::open(a.path(), store_options()).expect("open store");
+        let (raw, raw_options) = open_raw(b.path());
         Self {
-            store,
+            store: Some(store),
             raw,
+            raw_options,
             version: 0,
             size: 0,
             round: 0,
             _dirs: (a, b),
         }
+    }
+
+    fn store(&self) -> &ResidentStore {
+        self.store.as_ref().expect("store open")
+    }
+
+    fn store_mut(&mut self) -> &mut ResidentStore {
+        self.store.as_mut().expect("store open")
     }
 
     /// Inserts keys `size..target` into both, in blocks of 100k.
@@ -173,8 +266,9 @@ impl Pair {
                 .map(|i| (key(i), Some(value(i, 0))))
                 .collect();
             self.version += 1;
-            self.store
-                .commit(self.version, &changes, &AuxWrites::new())
+            let version = self.version;
+            self.store_mut()
+                .commit(version, &changes, &AuxWrites::new())
                 .expect("commit");
             let mut batch = WriteBatch::default();
             for (k, v) in &changes {
@@ -191,8 +285,10 @@ impl Pair {
     fn measure_commits(&mut self, blocks: u64, updates: u64, rng: &mut Indices) -> GrowthPoint {
         let mut merkle = Duration::ZERO;
         let mut applying = Duration::ZERO;
-        let mut nodes = 0usize;
         let mut raw = Duration::ZERO;
+        self.store().flush().expect("flush");
+        self.raw.flush().expect("raw flush");
+        let (store_before, raw_before) = (store_bytes(self.store()), raw_bytes(&self.raw_options));
         for _ in 0..blocks {
             self.round += 1;
             let changes: StateChanges = (0..updates)
@@ -202,11 +298,11 @@ impl Pair {
                 })
                 .collect();
             self.version += 1;
+            let version = self.version;
             let start = Instant::now();
-            let prepared = self.store.prepare(self.version, &changes).expect("prepare");
+            let prepared = self.store().prepare(version, &changes).expect("prepare");
             applying += start.elapsed();
-            nodes += prepared.node_writes();
-            self.store
+            self.store_mut()
                 .commit_prepared(prepared, &AuxWrites::new())
                 .expect("commit");
             merkle += start.elapsed();
@@ -220,7 +316,14 @@ impl Pair {
                 .expect("raw write");
             raw += start.elapsed();
         }
-        let total = (blocks * updates) as f64;
+        self.store().flush().expect("flush");
+        self.raw.flush().expect("raw flush");
+        let updates_total = blocks * updates;
+        let bytes_per_update =
+            BytesPerUpdate::between(store_before, store_bytes(self.store()), updates_total);
+        let raw_bytes_per_update =
+            BytesPerUpdate::between(raw_before, raw_bytes(&self.raw_options), updates_total);
+        let total = updates_total as f64;
         GrowthPoint {
             keys: self.size,
             updates_per_s: total / merkle.as_secs_f64(),
@@ -228,7 +331,8 @@ impl Pair {
             commit_ratio: merkle.as_secs_f64() / raw.as_secs_f64(),
             apply_us_per_update: applying.as_secs_f64() * 1e6 / total,
             write_us_per_update: (merkle - applying).as_secs_f64() * 1e6 / total,
-            nodes_per_update: nodes as f64 / total,
+            bytes_per_update,
+            raw_bytes_per_update,
         }
     }
 }
@@ -255,7 +359,7 @@ pub fn run(config: &StateBenchConfig) -> StateBenchReport {
     for chunk in read_keys.chunks(10_000) {
         let start = Instant::now();
         for k in chunk {
-            std::hint::black_box(pair.store.get(k).expect("get"));
+            std::hint::black_box(pair.store().get(k).expect("get"));
         }
         merkle_reads += start.elapsed();
         let start = Instant::now();
@@ -268,18 +372,18 @@ pub fn run(config: &StateBenchConfig) -> StateBenchReport {
     let old_version = pair.version.saturating_sub(5).max(1);
     let start = Instant::now();
     for k in &read_keys {
-        std::hint::black_box(pair.store.get_at(k, old_version).expect("get_at"));
+        std::hint::black_box(pair.store().get_at(k, old_version).expect("get_at"));
     }
     let historical = start.elapsed();
 
     let proof_keys: Vec<Vec<u8>> = (0..config.proofs)
         .map(|_| key(rng.next_below(pair.size)))
         .collect();
-    let root = pair.store.root();
+    let root = pair.store().root();
     let start = Instant::now();
     let proofs: Vec<(Option<Vec<u8>>, cairn_state::Proof)> = proof_keys
         .iter()
-        .map(|k| pair.store.prove(k, pair.version).expect("prove"))
+        .map(|k| pair.store().prove(k, pair.version).expect("prove"))
         .collect();
     let proving = start.elapsed();
     let start = Instant::now();
@@ -290,9 +394,32 @@ pub fn run(config: &StateBenchConfig) -> StateBenchReport {
     let sizes: Vec<usize> = proofs.iter().map(|(_, p)| p.size()).collect();
     let witness_keys: Vec<Vec<u8>> = proof_keys.iter().take(100).cloned().collect();
     let witness = pair
-        .store
+        .store()
         .witness(&witness_keys, pair.version)
         .expect("witness");
+    let trie_bytes_per_key = pair.store().memory_bytes() as f64 / pair.size as f64;
+    let process_rss_bytes_per_key = rss_bytes() as f64 / pair.size as f64;
+
+    // Clean start: close (writes an image), reopen.
+    let path = pair.store().path().to_path_buf();
+    let start = Instant::now();
+    drop(pair.store.take());
+    let close_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    pair.store = Some(ResidentStore::open(&path, store_options()).expect("reopen"));
+    let clean_start_s = start.elapsed().as_secs_f64();
+    assert_eq!(pair.store().root(), root, "reopened root");
+    // Unclean close after a few more blocks: reopen replays the journal.
+    let recovery_versions = config.blocks;
+    let _ = pair.measure_commits(recovery_versions, config.block_updates, &mut rng);
+    let root_before = pair.store().root();
+    if let Some(store) = pair.store.take() {
+        store.abandon();
+    }
+    let start = Instant::now();
+    pair.store = Some(ResidentStore::open(&path, store_options()).expect("recover"));
+    let recovery_s = start.elapsed().as_secs_f64();
+    assert_eq!(pair.store().root(), root_before, "recovered root");
 
     let reads = config.reads as f64;
     let proofs_n = config.proofs as f64;
@@ -313,8 +440,27 @@ pub fn run(config: &StateBenchConfig) -> StateBenchReport {
         proof_bytes_max: sizes.iter().copied().max().unwrap_or(0),
         witness_bytes_per_key_100: witness.size() as f64 / witness_keys.len().max(1) as f64,
         growth,
+        trie_bytes_per_key,
+        process_rss_bytes_per_key,
+        close_s,
+        clean_start_s,
+        recovery_versions,
+        recovery_s,
         total_s: started.elapsed().as_secs_f64(),
     }
+}
+
+/// The process's resident set size (Linux; 0 elsewhere).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// A prefilled store and raw RocksDB side by side, for the criterion groups
@@ -359,9 +505,10 @@ impl StateFixture {
     pub fn commit_block(&mut self, updates: u64) {
         let changes = self.random_changes(updates);
         self.pair.version += 1;
+        let version = self.pair.version;
         self.pair
-            .store
-            .commit(self.pair.version, &changes, &AuxWrites::new())
+            .store_mut()
+            .commit(version, &changes, &AuxWrites::new())
             .expect("commit");
     }
 
@@ -381,7 +528,7 @@ impl StateFixture {
     /// Reads a random key at the latest version.
     pub fn get_latest(&mut self) -> Option<Vec<u8>> {
         let k = key(self.rng.next_below(self.pair.size));
-        self.pair.store.get(&k).expect("get")
+        self.pair.store().get(&k).expect("get")
     }
 
     /// Reads a random key from raw RocksDB.
@@ -394,7 +541,7 @@ impl StateFixture {
     pub fn prove(&mut self) -> usize {
         let k = key(self.rng.next_below(self.pair.size));
         self.pair
-            .store
+            .store()
             .prove(&k, self.pair.version)
             .expect("prove")
             .1
@@ -412,7 +559,11 @@ impl StateFixture {
         cairn_state::Proof,
     ) {
         let k = key(1);
-        let (v, p) = self.pair.store.prove(&k, self.pair.version).expect("prove");
-        (self.pair.store.root(), k, v, p)
+        let (v, p) = self
+            .pair
+            .store()
+            .prove(&k, self.pair.version)
+            .expect("prove");
+        (self.pair.store().root(), k, v, p)
     }
 }

@@ -7,7 +7,7 @@
 use cairn_host_api::world::{Account, Address, U256};
 
 use crate::keys::SignatureError;
-use crate::tx::{SignedTransaction, TxAction};
+use crate::tx::{Envelope, TxAction};
 
 /// Gas every transaction pays before it runs.
 pub const TX_BASE_GAS: u64 = 21_000;
@@ -86,20 +86,20 @@ pub enum AdmissionError {
 
 /// Intrinsic gas of `tx`: [`TX_BASE_GAS`], plus [`DEPLOY_BASE_GAS`] for a
 /// deploy, plus [`TX_GAS_PER_BYTE`] per payload byte (saturating).
-pub fn intrinsic_gas(tx: &SignedTransaction) -> u64 {
-    let base = match tx.tx.action {
+pub fn intrinsic_gas(tx: &Envelope) -> u64 {
+    let base = match tx.action() {
         TxAction::Call { .. } => TX_BASE_GAS,
         TxAction::Deploy { .. } => TX_BASE_GAS + DEPLOY_BASE_GAS,
     };
-    let bytes = u64::try_from(tx.tx.payload_len()).unwrap_or(u64::MAX);
+    let bytes = u64::try_from(tx.payload_len()).unwrap_or(u64::MAX);
     base.saturating_add(TX_GAS_PER_BYTE.saturating_mul(bytes))
 }
 
 /// The most a transaction can cost its sender: gas limit x gas price + value.
-pub fn max_cost(tx: &SignedTransaction) -> U256 {
-    U256::from(tx.tx.gas_limit)
-        .saturating_mul(U256::from(tx.tx.gas_price))
-        .saturating_add(tx.tx.value)
+pub fn max_cost(tx: &Envelope) -> U256 {
+    U256::from(tx.gas_limit())
+        .saturating_mul(U256::from(tx.gas_price()))
+        .saturating_add(tx.value())
 }
 
 /// The checks that need no state: size, chain id, gas limits. Run before
@@ -109,7 +109,7 @@ pub fn max_cost(tx: &SignedTransaction) -> U256 {
 ///
 /// The first failing check.
 pub fn check_stateless(
-    tx: &SignedTransaction,
+    tx: &Envelope,
     encoded_len: usize,
     chain_id: u64,
     block_gas_available: u64,
@@ -120,23 +120,23 @@ pub fn check_stateless(
             limit: MAX_TX_BYTES,
         });
     }
-    if tx.tx.chain_id != chain_id {
+    if tx.chain_id() != chain_id {
         return Err(AdmissionError::WrongChainId {
             expected: chain_id,
-            got: tx.tx.chain_id,
+            got: tx.chain_id(),
         });
     }
-    if tx.tx.gas_limit > block_gas_available {
+    if tx.gas_limit() > block_gas_available {
         return Err(AdmissionError::GasLimitAboveBlock {
-            gas_limit: tx.tx.gas_limit,
+            gas_limit: tx.gas_limit(),
             available: block_gas_available,
         });
     }
     let intrinsic = intrinsic_gas(tx);
-    if intrinsic > tx.tx.gas_limit {
+    if intrinsic > tx.gas_limit() {
         return Err(AdmissionError::IntrinsicGasAboveLimit {
             intrinsic,
-            gas_limit: tx.tx.gas_limit,
+            gas_limit: tx.gas_limit(),
         });
     }
     Ok(())
@@ -148,15 +148,15 @@ pub fn check_stateless(
 ///
 /// The first failing check.
 pub fn check_sender(
-    tx: &SignedTransaction,
+    tx: &Envelope,
     sender: Address,
     account: &Account,
 ) -> Result<(), AdmissionError> {
-    if tx.tx.nonce != account.nonce {
+    if tx.nonce() != account.nonce {
         return Err(AdmissionError::NonceNotNext {
             sender,
             expected: account.nonce,
-            got: tx.tx.nonce,
+            got: tx.nonce(),
         });
     }
     let needed = max_cost(tx);

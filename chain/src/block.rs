@@ -7,7 +7,7 @@ use parity_scale_codec::{Decode, Encode};
 
 use crate::keys::keccak256;
 use crate::merkle::merkle_root;
-use crate::tx::SignedTransaction;
+use crate::tx::Envelope;
 use cairn_engine::runtime::{ExecStatus, Log};
 
 /// A block header. Its hash is keccak256 of its SCALE encoding.
@@ -49,8 +49,8 @@ impl BlockHeader {
 pub struct Block {
     /// The header.
     pub header: BlockHeader,
-    /// Signed transactions, executed in this order.
-    pub transactions: Vec<SignedTransaction>,
+    /// Signed transactions (native or Ethereum), executed in this order.
+    pub transactions: Vec<Envelope>,
 }
 
 impl Block {

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_host_api::world::{Account, H256};
 use cairn_engine::runtime::Executor;
+use cairn_host_api::world::{Account, H256};
 use cairn_state::{ProofError, StateChanges, StateError, StateRead, StateRoot, StateView, Witness};
 use parity_scale_codec::{Decode, Encode};
 

@@ -22,7 +22,7 @@ use crate::merkle::merkle_root;
 use crate::reader::ChainReader;
 use crate::schema::{block_records, decode_record, genesis_records};
 use crate::storage::BlockStore;
-use crate::tx::SignedTransaction;
+use crate::tx::Envelope;
 use crate::world::{BlockState, account_key};
 
 /// A block executed but not yet committed. `P` is the state database's
@@ -210,7 +210,13 @@ impl<S: StateDb> Chain<S> {
     ///
     /// Node failures.
     pub fn query(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
-        dry_run(&self.executor, &self.state, &self.genesis, &self.head, message)
+        dry_run(
+            &self.executor,
+            &self.state,
+            &self.genesis,
+            &self.head,
+            message,
+        )
     }
 
     fn env(&self, timestamp: u64, beneficiary: Address) -> BlockEnv {
@@ -233,10 +239,11 @@ impl<S: StateDb> Chain<S> {
         &self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<impl Into<Envelope>>,
         policy: InvalidTxPolicy,
         record_reads: bool,
     ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let txs: Vec<Envelope> = txs.into_iter().map(Into::into).collect();
         let prechecked = self.precheck(&txs);
         self.execute_block_prechecked(
             timestamp,
@@ -250,7 +257,7 @@ impl<S: StateDb> Chain<S> {
 
     /// Stateless admission checks and sender recovery of `txs` under this
     /// chain's parameters, on all cores.
-    pub fn precheck(&self, txs: &[SignedTransaction]) -> Prechecked {
+    pub fn precheck(&self, txs: &[Envelope]) -> Prechecked {
         precheck_transactions(txs, self.genesis.chain_id, self.genesis.block_gas_limit)
     }
 
@@ -263,7 +270,7 @@ impl<S: StateDb> Chain<S> {
         &self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<Envelope>,
         prechecked: Prechecked,
         policy: InvalidTxPolicy,
         record_reads: bool,
@@ -339,6 +346,13 @@ impl<S: StateDb> Chain<S> {
         }
         self.state
             .commit_prepared(prepared, &block_records(&block, &receipts))?;
+        tracing::debug!(
+            number = block.header.number,
+            txs = block.transactions.len(),
+            gas_used = block.header.gas_used,
+            state_root = %crate::codec::to_hex(block.header.state_root),
+            "block committed"
+        );
         self.set_head(block.header.clone());
         Ok((block, receipts))
     }
@@ -353,7 +367,7 @@ impl<S: StateDb> Chain<S> {
         &mut self,
         timestamp: u64,
         beneficiary: Address,
-        txs: Vec<SignedTransaction>,
+        txs: Vec<impl Into<Envelope>>,
     ) -> Result<(Block, Vec<Receipt>, Rejected), ChainError> {
         let mut executed =
             self.execute_block(timestamp, beneficiary, txs, InvalidTxPolicy::Skip, false)?;
@@ -372,7 +386,7 @@ impl<S: StateDb> Chain<S> {
     /// Node failures; blocks before the failing one stay committed.
     pub fn produce_blocks_pipelined(
         &mut self,
-        blocks: Vec<(u64, Address, Vec<SignedTransaction>)>,
+        blocks: Vec<(u64, Address, Vec<Envelope>)>,
         mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
     ) -> Result<(), ChainError> {
         let mut blocks = blocks.into_iter();
@@ -503,4 +517,92 @@ pub(crate) fn dry_run(
         chain_id: genesis.chain_id,
     };
     Ok(executor.execute(&state, &context, message)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_engine::prepare::Rule;
+    use cairn_engine::runtime::{ExecConfig, ExecStatus, Executor, HaltReason};
+    use cairn_host_api::world::U256;
+    use cairn_state::MemoryStore;
+    use parity_scale_codec::Encode;
+
+    use super::*;
+    use crate::genesis::GenesisAccount;
+    use crate::keys::SigningKey;
+    use crate::tx::{Transaction, TxAction};
+
+    /// Deploys `code` in a fresh chain and returns the receipt and the
+    /// diagnostics message a developer tool gets for the same deploy.
+    fn deploy_receipt(code: Vec<u8>) -> (Receipt, String) {
+        let key = SigningKey::from_seed(b"deployer");
+        let genesis = Genesis {
+            chain_id: 9,
+            block_gas_limit: 1_000_000_000,
+            timestamp: 0,
+            accounts: vec![GenesisAccount {
+                address: key.address(),
+                balance: U256::from(u64::MAX),
+            }],
+            contracts: vec![],
+        };
+        let mut chain = Chain::init(
+            MemoryStore::in_memory(),
+            Executor::new(ExecConfig::default()),
+            genesis,
+        )
+        .unwrap();
+        let tx = Transaction {
+            chain_id: 9,
+            nonce: 0,
+            gas_limit: 1_000_000,
+            gas_price: 1,
+            value: U256::zero(),
+            action: TxAction::Deploy {
+                code: code.clone(),
+                data: vec![],
+            },
+        }
+        .sign(&key);
+        let message = Message {
+            origin: key.address(),
+            caller: key.address(),
+            target: crate::tx::contract_address(&key.address(), 0),
+            value: U256::zero(),
+            input: vec![],
+            gas_limit: 1_000_000,
+            kind: cairn_engine::runtime::MessageKind::Deploy { code },
+        };
+        let diagnostics = chain
+            .query(&message)
+            .unwrap()
+            .diagnostics
+            .expect("a rejected deploy has diagnostics")
+            .message;
+        let (_, receipts, rejected) = chain.produce_block(1, Address::zero(), vec![tx]).unwrap();
+        assert!(rejected.is_empty());
+        (receipts.into_iter().next().unwrap(), diagnostics)
+    }
+
+    #[test]
+    fn validator_messages_never_reach_receipts() {
+        // Two modules of the same size that break the same rule in different
+        // ways: the validator describes them differently, the receipts (and
+        // so the receipts root) are byte for byte the same.
+        let a = wat::parse_str(r#"(module (func (export "call") (local f32)))"#).unwrap();
+        let b = wat::parse_str(r#"(module (func (export "call") (local f64)))"#).unwrap();
+        assert_eq!(a.len(), b.len());
+        let (receipt_a, text_a) = deploy_receipt(a);
+        let (receipt_b, text_b) = deploy_receipt(b);
+        assert_eq!(
+            receipt_a.status,
+            ExecStatus::Halt {
+                reason: HaltReason::InvalidCode(Rule::FloatingPoint)
+            }
+        );
+        assert_ne!(text_a, text_b, "the diagnostics should differ");
+        assert!(text_a.contains("floating-point"), "{text_a}");
+        assert_eq!(receipt_a.encode(), receipt_b.encode());
+        assert_eq!(receipts_root(&[receipt_a]), receipts_root(&[receipt_b]));
+    }
 }

@@ -14,7 +14,7 @@ use crate::admission::{self, AdmissionError, intrinsic_gas};
 use crate::block::Receipt;
 use crate::error::{ChainError, InvalidBlock, SetupError};
 use crate::genesis::Genesis;
-use crate::tx::{SignedTransaction, TxAction, contract_address};
+use crate::tx::{Envelope, TxAction, contract_address};
 use crate::world::BlockState;
 
 /// Gas a genesis contract's `deploy` export may use.
@@ -76,7 +76,7 @@ pub struct BlockEnv {
 #[derive(Debug, Default)]
 pub struct TxsOutcome {
     /// Included transactions.
-    pub included: Vec<SignedTransaction>,
+    pub included: Vec<Envelope>,
     /// Their receipts.
     pub receipts: Vec<Receipt>,
     /// Left-out transactions.
@@ -116,7 +116,7 @@ pub fn execute_transactions<R: StateRead + ?Sized>(
     executor: &Executor,
     state: &mut BlockState<'_, R>,
     env: &BlockEnv,
-    txs: Vec<SignedTransaction>,
+    txs: Vec<Envelope>,
     policy: InvalidTxPolicy,
 ) -> Result<TxsOutcome, ChainError> {
     let prechecked = precheck_transactions(&txs, env.chain_id, env.gas_limit);
@@ -129,11 +129,7 @@ pub type Prechecked = Vec<Result<Address, AdmissionError>>;
 
 /// Runs the stateless admission checks and recovers every sender, in
 /// parallel on all cores: they are independent per transaction.
-pub fn precheck_transactions(
-    txs: &[SignedTransaction],
-    chain_id: u64,
-    block_gas_limit: u64,
-) -> Prechecked {
+pub fn precheck_transactions(txs: &[Envelope], chain_id: u64, block_gas_limit: u64) -> Prechecked {
     txs.par_iter()
         .map(|tx| {
             admission::check_stateless(tx, tx.encoded_size(), chain_id, block_gas_limit)?;
@@ -153,7 +149,7 @@ pub fn execute_prechecked<R: StateRead + ?Sized>(
     executor: &Executor,
     state: &mut BlockState<'_, R>,
     env: &BlockEnv,
-    txs: Vec<SignedTransaction>,
+    txs: Vec<Envelope>,
     prechecked: Prechecked,
     policy: InvalidTxPolicy,
 ) -> Result<TxsOutcome, ChainError> {
@@ -171,9 +167,9 @@ pub fn execute_prechecked<R: StateRead + ?Sized>(
     for (index, (tx, sender)) in txs.into_iter().zip(prechecked).enumerate() {
         let admitted = sender.and_then(|sender| {
             let available = env.gas_limit.saturating_sub(out.gas_used);
-            if tx.tx.gas_limit > available {
+            if tx.gas_limit() > available {
                 return Err(AdmissionError::GasLimitAboveBlock {
-                    gas_limit: tx.tx.gas_limit,
+                    gas_limit: tx.gas_limit(),
                     available,
                 });
             }
@@ -217,7 +213,7 @@ fn execute_admitted<R: StateRead + ?Sized>(
     state: &mut BlockState<'_, R>,
     context: &BlockContext,
     env: &BlockEnv,
-    tx: &SignedTransaction,
+    tx: &Envelope,
     sender: Address,
     account: &mut Account,
     gas_before: u64,
@@ -227,13 +223,13 @@ fn execute_admitted<R: StateRead + ?Sized>(
     account.nonce = account.nonce.saturating_add(1);
     account.balance = account
         .balance
-        .saturating_sub(fee(tx.tx.gas_limit, tx.tx.gas_price));
+        .saturating_sub(fee(tx.gas_limit(), tx.gas_price()));
     state.put_account(&sender, account);
 
-    let (target, kind, input) = match &tx.tx.action {
+    let (target, kind, input) = match tx.action() {
         TxAction::Call { to, data } => (*to, MessageKind::Call, data.clone()),
         TxAction::Deploy { code, data } => (
-            contract_address(&sender, tx.tx.nonce),
+            contract_address(&sender, tx.nonce()),
             MessageKind::Deploy { code: code.clone() },
             data.clone(),
         ),
@@ -242,9 +238,9 @@ fn execute_admitted<R: StateRead + ?Sized>(
         origin: sender,
         caller: sender,
         target,
-        value: tx.tx.value,
+        value: tx.value(),
         input,
-        gas_limit: tx.tx.gas_limit.saturating_sub(intrinsic),
+        gas_limit: tx.gas_limit().saturating_sub(intrinsic),
         kind,
     };
     let outcome: ExecOutcome = executor.execute(state, context, &message)?;
@@ -253,14 +249,14 @@ fn execute_admitted<R: StateRead + ?Sized>(
     }
     let gas_used = intrinsic
         .saturating_add(outcome.gas_used)
-        .min(tx.tx.gas_limit);
+        .min(tx.gas_limit());
     credit(
         state,
         &sender,
-        fee(tx.tx.gas_limit.saturating_sub(gas_used), tx.tx.gas_price),
+        fee(tx.gas_limit().saturating_sub(gas_used), tx.gas_price()),
     )?;
-    credit(state, &env.beneficiary, fee(gas_used, tx.tx.gas_price))?;
-    let created = matches!(tx.tx.action, TxAction::Deploy { .. }) && outcome.is_success();
+    credit(state, &env.beneficiary, fee(gas_used, tx.gas_price()))?;
+    let created = matches!(tx.action(), TxAction::Deploy { .. }) && outcome.is_success();
     Ok(Receipt {
         status: outcome.status,
         gas_used,
@@ -319,4 +315,3 @@ pub fn apply_genesis<R: StateRead + ?Sized>(
     }
     Ok(())
 }
-

@@ -1,7 +1,9 @@
 //! Signing keys. Recovery and addresses are the engine's
 //! ([`cairn_engine::crypto`]), shared with the `ecrecover` host function.
 
-pub use cairn_engine::crypto::{SignatureError, public_key_address, recover_address_rsv as recover_address};
+pub use cairn_engine::crypto::{
+    SignatureError, public_key_address, recover_address_rsv as recover_address,
+};
 pub use cairn_host_api::keccak256;
 use cairn_host_api::world::{Address, H256};
 use secp256k1::ecdsa::RecoverableSignature;

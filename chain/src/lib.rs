@@ -8,8 +8,9 @@
 //! [`BlockStore`] for its records), never through a concrete store, and
 //! executes contracts through [`cairn_engine::runtime::Executor`].
 //!
-//! - [`keys`], [`tx`]: signing keys, SCALE transactions with recoverable
-//!   low-s secp256k1 signatures, contract addresses;
+//! - [`keys`], [`tx`], [`ethereum`]: signing keys, native SCALE transactions
+//!   and Ethereum typed transactions (the two [`Envelope`]s a block holds),
+//!   recoverable low-s secp256k1 signatures, contract addresses;
 //! - [`admission`]: the named checks a transaction must pass to be included;
 //! - [`execute`]: the transaction handler (fees, execution, genesis state);
 //! - [`block`], [`merkle`]: headers, receipts, binary Merkle roots;
@@ -66,6 +67,7 @@ pub mod bundle;
 pub mod chain;
 pub mod codec;
 pub mod error;
+pub mod ethereum;
 pub mod execute;
 pub mod genesis;
 pub mod keys;
@@ -81,17 +83,18 @@ pub mod world;
 pub use admission::{AdmissionError, intrinsic_gas};
 pub use block::{Block, BlockHeader, Receipt, receipts_root};
 pub use bundle::{BundleError, BundleVerification, ReplayBundle, export_bundle, verify_bundle};
+pub use cairn_state::{StateDb, StateView};
 pub use chain::{Chain, ExecutedBlock};
 pub use error::{ChainError, InvalidBlock, NodeFailure, SetupError};
+pub use ethereum::{EthereumTransaction, EthereumTxError};
 pub use execute::{BlockEnv, InvalidTxPolicy, Rejected};
 pub use genesis::{Genesis, GenesisAccount, GenesisContract, GenesisError};
 pub use keys::{SignatureError, SigningKey, keccak256, recover_address};
 pub use merkle::merkle_root;
 pub use reader::{ChainReader, ChainSnapshot};
 pub use replay::{Divergence, ReplayError, ReplayOptions, ReplayReport, replay};
-pub use cairn_state::{StateDb, StateView};
 pub use storage::BlockStore;
-pub use tx::{SignedTransaction, Transaction, TxAction, contract_address};
+pub use tx::{Envelope, SignedTransaction, Transaction, TxAction, contract_address};
 pub use world::BlockState;
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! unchanged (never duplicated, so two different lists never share a root).
 //! The root of the empty list is 32 zero bytes.
 
-use cairn_host_api::world::H256;
 use cairn_host_api::keccak256;
+use cairn_host_api::world::H256;
 
 const LEAF: u8 = 0x00;
 const INNER: u8 = 0x01;

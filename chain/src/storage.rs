@@ -14,9 +14,7 @@ use cairn_state::StateView;
 use crate::block::{Block, Receipt};
 use crate::error::{ChainError, SetupError};
 use crate::genesis::Genesis;
-use crate::schema::{
-    AUX_GENESIS, AUX_HEAD, block_key, decode_record, receipts_key, tx_key,
-};
+use crate::schema::{AUX_GENESIS, AUX_HEAD, block_key, decode_record, receipts_key, tx_key};
 
 /// Reads of the chain's stored records.
 pub trait BlockStore {

@@ -6,6 +6,7 @@ use cairn_host_api::world::{Address, H256, U256};
 use parity_scale_codec::{Decode, Encode};
 
 use crate::codec::decode_exact;
+use crate::ethereum::EthereumTransaction;
 use crate::keys::{SignatureError, SigningKey, keccak256, recover_address};
 
 /// What a transaction does.
@@ -105,6 +106,133 @@ impl SignedTransaction {
     }
 
     /// Decodes a signed transaction, refusing trailing bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`parity_scale_codec::Error`] if `bytes` is not exactly one encoding.
+    pub fn decode_exact(bytes: &[u8]) -> Result<Self, parity_scale_codec::Error> {
+        decode_exact(bytes)
+    }
+}
+
+/// A transaction as a block holds it: Cairn's native SCALE transaction, or
+/// an Ethereum typed transaction any Ethereum wallet can sign. Both run the
+/// same way once their fields are read (`specs/chain.md`, "Transactions").
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index"
+)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "both variants are heap-backed transactions of similar size"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Envelope {
+    /// Cairn's SCALE transaction, signed over its SCALE encoding.
+    #[codec(index = 0)]
+    Native(SignedTransaction),
+    /// An Ethereum legacy (EIP-155) or EIP-1559 transaction.
+    #[codec(index = 1)]
+    Ethereum(EthereumTransaction),
+}
+
+impl From<SignedTransaction> for Envelope {
+    fn from(tx: SignedTransaction) -> Self {
+        Self::Native(tx)
+    }
+}
+
+impl From<EthereumTransaction> for Envelope {
+    fn from(tx: EthereumTransaction) -> Self {
+        Self::Ethereum(tx)
+    }
+}
+
+impl Envelope {
+    /// The transaction hash: keccak256 of the native SCALE encoding, or
+    /// Ethereum's hash (keccak256 of the EIP-2718 bytes).
+    pub fn hash(&self) -> H256 {
+        match self {
+            Self::Native(tx) => tx.hash(),
+            Self::Ethereum(tx) => tx.hash(),
+        }
+    }
+
+    /// The sender, recovered from the signature.
+    ///
+    /// # Errors
+    ///
+    /// A [`SignatureError`] if the signature is malformed, high-s or does not recover.
+    pub fn recover_sender(&self) -> Result<Address, SignatureError> {
+        match self {
+            Self::Native(tx) => tx.recover_sender(),
+            Self::Ethereum(tx) => tx.recover_sender(),
+        }
+    }
+
+    /// The chain id it is signed for.
+    pub fn chain_id(&self) -> u64 {
+        match self {
+            Self::Native(tx) => tx.tx.chain_id,
+            Self::Ethereum(tx) => tx.chain_id(),
+        }
+    }
+
+    /// The sender's nonce it uses.
+    pub fn nonce(&self) -> u64 {
+        match self {
+            Self::Native(tx) => tx.tx.nonce,
+            Self::Ethereum(tx) => tx.nonce(),
+        }
+    }
+
+    /// Gas the sender pays for at most, intrinsic gas included.
+    pub fn gas_limit(&self) -> u64 {
+        match self {
+            Self::Native(tx) => tx.tx.gas_limit,
+            Self::Ethereum(tx) => tx.gas_limit(),
+        }
+    }
+
+    /// Native units paid per gas used (for an Ethereum transaction, the
+    /// effective gas price).
+    pub fn gas_price(&self) -> u64 {
+        match self {
+            Self::Native(tx) => tx.tx.gas_price,
+            Self::Ethereum(tx) => tx.gas_price(),
+        }
+    }
+
+    /// The value moved to the callee or the new contract.
+    pub fn value(&self) -> U256 {
+        match self {
+            Self::Native(tx) => tx.tx.value,
+            Self::Ethereum(tx) => tx.value(),
+        }
+    }
+
+    /// Call or deploy.
+    pub fn action(&self) -> &TxAction {
+        match self {
+            Self::Native(tx) => &tx.tx.action,
+            Self::Ethereum(tx) => tx.action(),
+        }
+    }
+
+    /// Bytes of call data or code + constructor data, the base of intrinsic gas.
+    pub fn payload_len(&self) -> usize {
+        match self.action() {
+            TxAction::Call { data, .. } => data.len(),
+            TxAction::Deploy { code, data } => code.len().saturating_add(data.len()),
+        }
+    }
+
+    /// The SCALE encoding, as the block and the tx root hold it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    /// Decodes one envelope, refusing trailing bytes.
     ///
     /// # Errors
     ///

@@ -83,7 +83,9 @@ impl ErrorView {
     pub fn of(status: &ExecStatus, diagnostics: Option<&TrapDiagnostics>) -> Option<Self> {
         let (kind, message, halted) = match status {
             ExecStatus::Success { .. } => return None,
-            ExecStatus::Revert { data } => ("revert".to_owned(), decode_revert(data).to_string(), false),
+            ExecStatus::Revert { data } => {
+                ("revert".to_owned(), decode_revert(data).to_string(), false)
+            }
             ExecStatus::Halt { reason } => (reason.kind().to_owned(), reason.to_string(), true),
         };
         Some(Self {
@@ -231,10 +233,10 @@ pub struct OutcomeView {
     /// Storage writes of a success.
     pub storage_changes: Vec<StorageChangeView>,
     /// `debug_print` output (dev mode only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub debug_output: Vec<String>,
     /// Every frame of a traced run, in the order they ended.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub frames: Vec<FrameView>,
 }
 
@@ -326,7 +328,11 @@ impl From<&Block> for BlockView {
     fn from(block: &Block) -> Self {
         Self {
             header: HeaderView::from(&block.header),
-            transactions: block.transactions.iter().map(|tx| to_hex(tx.hash())).collect(),
+            transactions: block
+                .transactions
+                .iter()
+                .map(|tx| to_hex(tx.hash()))
+                .collect(),
         }
     }
 }

@@ -24,8 +24,9 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The state store on RocksDB against raw RocksDB in the same run:
-    /// commit and read ratios, historical reads, proofs.
+    /// The resident state store against raw RocksDB in the same run:
+    /// commit and read ratios, bytes written, historical reads, proofs,
+    /// memory, clean start and recovery times.
     State {
         /// Keys in the state.
         #[arg(long, default_value_t = 1_000_000)]
@@ -43,6 +44,12 @@ enum BenchCommand {
         /// Token transfers per block.
         #[arg(long, default_value_t = 1_000)]
         txs_per_block: usize,
+        /// Funded genesis accounts that never transact (state size).
+        #[arg(long, default_value_t = 0)]
+        accounts: usize,
+        /// Distinct senders.
+        #[arg(long, default_value_t = 256)]
+        active: usize,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -56,20 +63,30 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::E2e {
             blocks,
             txs_per_block,
+            accounts,
+            active,
             json,
-        } => bench_e2e(blocks, txs_per_block, json),
+        } => bench_e2e(blocks, txs_per_block, accounts, active, json),
     }
 }
 
-fn bench_e2e(blocks: u64, txs_per_block: usize, json: bool) -> Result<()> {
+fn bench_e2e(
+    blocks: u64,
+    txs_per_block: usize,
+    accounts: usize,
+    active: usize,
+    json: bool,
+) -> Result<()> {
     anyhow::ensure!(
         blocks >= 1 && txs_per_block >= 1,
         "--blocks and --txs-per-block must be at least 1"
     );
+    anyhow::ensure!(active >= 2, "--active must be at least 2");
     let config = cairn_benches::e2e::E2eConfig {
         blocks,
         txs_per_block,
-        ..Default::default()
+        accounts: active,
+        extra_accounts: accounts,
     };
     let report = cairn_benches::e2e::run(&config);
     if json {
@@ -77,8 +94,13 @@ fn bench_e2e(blocks: u64, txs_per_block: usize, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "e2e bench: {} blocks of {} signed token transfers on RocksDB ({} threads)",
-        report.blocks, report.txs_per_block, report.threads
+        "e2e bench: {} blocks of {} signed token transfers from {} senders, {} extra accounts, {} state keys, on RocksDB ({} threads)",
+        report.blocks,
+        report.txs_per_block,
+        report.active_accounts,
+        report.extra_accounts,
+        report.state_keys,
+        report.threads
     );
     println!(
         "  execution  {:>10.0} tx/s   signature bound {:>10.0} tx/s   ratio {:.2}",
@@ -131,15 +153,27 @@ fn bench_state(keys: u64, json: bool) -> Result<()> {
     );
     for point in &report.growth {
         println!(
-            "  growth   {:>8} keys: {:.2} us/update (apply {:.2}, write {:.2}, {:.2} nodes), ratio {:.2}",
+            "  growth   {:>8} keys: {:.2} us/update (apply {:.2}, write {:.2}), ratio {:.2}",
             point.keys,
             point.us_per_update,
             point.apply_us_per_update,
             point.write_us_per_update,
-            point.nodes_per_update,
             point.commit_ratio
         );
+        let (b, r) = (&point.bytes_per_update, &point.raw_bytes_per_update);
+        println!(
+            "           bytes/update: store wal {:.0} flush {:.0} compaction {:.0} (total {:.0}); raw wal {:.0} flush {:.0} compaction {:.0} (total {:.0})",
+            b.wal, b.flush, b.compaction, b.total, r.wal, r.flush, r.compaction, r.total
+        );
     }
+    println!(
+        "  memory   trie {:.0} bytes/key, process RSS {:.0} bytes/key",
+        report.trie_bytes_per_key, report.process_rss_bytes_per_key
+    );
+    println!(
+        "  restart  close {:.2} s, clean start {:.2} s, open after unclean close ({} versions of journal) {:.2} s",
+        report.close_s, report.clean_start_s, report.recovery_versions, report.recovery_s
+    );
     Ok(())
 }
 

@@ -66,7 +66,9 @@ pub(crate) fn block(args: BlockArgs) -> Result<Status> {
             let receipts = chain.import_block(block)?;
             if json {
                 let receipts: Vec<ReceiptView> = receipts.iter().map(ReceiptView::from).collect();
-                print_json(&json!({"block": HeaderView::from(chain.head()), "receipts": receipts}))?;
+                print_json(
+                    &json!({"block": HeaderView::from(chain.head()), "receipts": receipts}),
+                )?;
             } else {
                 println!(
                     "imported block {number}, state root {}",
@@ -98,4 +100,3 @@ pub(crate) fn block(args: BlockArgs) -> Result<Status> {
         }
     }
 }
-

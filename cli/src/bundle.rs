@@ -60,7 +60,9 @@ pub(crate) fn bundle(args: BundleArgs) -> Result<Status> {
             let bytes = bundle.to_bytes();
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             if json {
-                print_json(&json!({"block": block, "file": out.display().to_string(), "bytes": bytes.len(), "keys": bundle.pre_state.len()}))?;
+                print_json(
+                    &json!({"block": block, "file": out.display().to_string(), "bytes": bytes.len(), "keys": bundle.pre_state.len()}),
+                )?;
             } else {
                 println!(
                     "wrote bundle of block {block} to {} ({} bytes, {} pre-state keys)",

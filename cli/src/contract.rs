@@ -39,7 +39,7 @@ pub(crate) fn deploy(args: DeployArgs) -> Result<Status> {
     let data = parse_hex(&args.input).map_err(|e| anyhow!("--input: {e}"))?;
     let mut chain = open_chain(&args.data_dir)?;
     let tx = sign_for(&chain, &args.fields, TxAction::Deploy { code, data })?;
-    submit(&mut chain, vec![tx], args.json)
+    submit(&mut chain, vec![tx.into()], args.json)
 }
 
 /// `cairn call`.
@@ -71,7 +71,7 @@ pub(crate) fn call(args: CallArgs) -> Result<Status> {
             data: args.call.bytes()?,
         },
     )?;
-    submit(&mut chain, vec![tx], args.json)
+    submit(&mut chain, vec![tx.into()], args.json)
 }
 
 /// `cairn query`.
@@ -113,7 +113,10 @@ pub(crate) fn query(args: QueryArgs) -> Result<Status> {
     if args.json {
         print_json(&view)?;
     } else {
-        println!("{} gas {} output {}", view.status, view.gas_used, view.output);
+        println!(
+            "{} gas {} output {}",
+            view.status, view.gas_used, view.output
+        );
         if let Some(error) = &view.error {
             println!("error: {}", error.message);
         }

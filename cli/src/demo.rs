@@ -121,6 +121,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
             .zip(1u64..)
             .map(|(_, i)| {
                 let txs = workload.next_transactions(args.txs_per_block);
+                let txs = txs.into_iter().map(Into::into).collect();
                 (start_timestamp.saturating_add(i), beneficiary, txs)
             })
             .collect();
@@ -183,7 +184,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path, temporary: bool) -> Resul
             "failed_txs": failed,
             "exec_tx_per_s": exec_tx_per_s,
             "replay_tx_per_s": replay_tx_per_s,
-            "state_root": hex::encode(head.state_root),
+            "state_root": cairn_chain::codec::to_hex(head.state_root),
             "replay_verified": verified,
             "replay_divergence": report.divergence.as_ref().map(DivergenceView::from),
             "data_bytes": data_bytes,

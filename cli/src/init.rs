@@ -47,4 +47,3 @@ pub(crate) fn init(args: InitArgs) -> Result<Status> {
     }
     Ok(Status::Done)
 }
-

@@ -101,4 +101,3 @@ fn print_address(address: &Address, json: bool) {
         println!("{}", to_hex(address));
     }
 }
-

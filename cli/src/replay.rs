@@ -45,10 +45,7 @@ pub(crate) fn replay_cmd(args: ReplayArgs) -> Result<Status> {
     let source = chain.into_state();
     let (report, seconds) = replay_into_scratch(&source, args.from, args.to, !args.json)?;
     if args.json {
-        #[allow(
-            clippy::cast_precision_loss,
-            reason = "a throughput figure for people"
-        )]
+        #[allow(clippy::cast_precision_loss, reason = "a throughput figure for people")]
         let tx_per_s = if seconds > 0.0 {
             report.txs as f64 / seconds
         } else {

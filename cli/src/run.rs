@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use cairn_chain::codec::to_hex;
+use cairn_chain::view::{OutcomeView, collapse_backtrace};
 use cairn_engine::prepare::prepare_code;
 use cairn_engine::runtime::{
     BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, InMemoryWorld, Message,
@@ -11,8 +13,6 @@ use cairn_engine::runtime::{
 };
 use cairn_host_api::abi::decode_revert;
 use cairn_host_api::world::{Account, Address, U256};
-use cairn_chain::codec::to_hex;
-use cairn_chain::view::{OutcomeView, collapse_backtrace};
 use clap::Args;
 
 use crate::common::{Status, print_json};

@@ -1,7 +1,10 @@
 //! `cairn state ...`: inspect a state store and check proofs offline.
 
 use anyhow::{Context, Result, anyhow, bail};
+use cairn_chain::codec::{parse_hex, to_hex};
 use cairn_state::{Proof, RocksStore, StateRoot, Version, verify};
+
+use crate::common::print_json;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -86,10 +89,12 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
             let (db, version) = open(&store)?;
             let root = db.root_at(version)?;
             if store.json {
-                print_json(&serde_json::json!({ "version": version, "root": root.to_hex() }))?;
+                print_json(
+                    &serde_json::json!({ "version": version, "root": to_hex(root.as_bytes()) }),
+                )?;
             } else {
                 println!("version {version}");
-                println!("root    {root}");
+                println!("root    {}", to_hex(root.as_bytes()));
             }
         }
         StateCommand::Get { store, key } => {
@@ -99,8 +104,8 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
             if store.json {
                 print_json(&serde_json::json!({
                     "version": version,
-                    "key": hex::encode(&key),
-                    "value": value.as_ref().map(hex::encode),
+                    "key": to_hex(&key),
+                    "value": value.as_ref().map(to_hex),
                 }))?;
             } else {
                 match value {
@@ -122,15 +127,15 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
             if store.json {
                 print_json(&serde_json::json!({
                     "version": version,
-                    "root": root.to_hex(),
-                    "key": hex::encode(&key),
-                    "value": value.as_ref().map(hex::encode),
-                    "proof": hex::encode(&bytes),
+                    "root": to_hex(root.as_bytes()),
+                    "key": to_hex(&key),
+                    "value": value.as_ref().map(to_hex),
+                    "proof": to_hex(&bytes),
                     "proof_bytes": bytes.len(),
                 }))?;
             } else {
                 println!("version {version}");
-                println!("root    {root}");
+                println!("root    {}", to_hex(root.as_bytes()));
                 println!("key     0x{}", hex::encode(&key));
                 match &value {
                     Some(value) => println!("value   0x{}", hex::encode(value)),
@@ -156,8 +161,7 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
             let bytes = match (proof, proof_file) {
                 (Some(text), _) => {
                     let digits = text.trim();
-                    hex::decode(digits.strip_prefix("0x").unwrap_or(digits))
-                        .context("--proof is not valid hex")?
+                    parse_hex(digits).map_err(|e| anyhow!("--proof: {e}"))?
                 }
                 (None, Some(path)) => std::fs::read(&path)
                     .with_context(|| format!("reading the proof file {}", path.display()))?,
@@ -174,12 +178,13 @@ pub(crate) fn run(args: StateArgs) -> Result<()> {
             outcome.context("the proof does not verify")?;
             if !json {
                 println!(
-                    "valid: key 0x{} {} under root {root}",
+                    "valid: key 0x{} {} under root {}",
                     hex::encode(&key),
                     match &value {
                         Some(v) => format!("has value 0x{}", hex::encode(v)),
                         None => "is absent".to_string(),
-                    }
+                    },
+                    to_hex(root.as_bytes())
                 );
             }
         }
@@ -221,10 +226,5 @@ fn ensure_store_dir(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
-    Ok(())
-}
-
-fn print_json(value: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

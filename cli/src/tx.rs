@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_chain::codec::{decode_exact, parse_address, parse_amount, parse_hex, to_hex};
 use cairn_chain::view::{HeaderView, ReceiptView};
-use cairn_chain::{Receipt, SignedTransaction, Transaction, TxAction};
+use cairn_chain::{
+    Envelope, EthereumTransaction, Receipt, SignedTransaction, Transaction, TxAction,
+};
 use cairn_host_api::world::Address;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -115,14 +117,25 @@ enum TxCommand {
     },
 }
 
-fn decode_tx_arg(arg: &str) -> Result<SignedTransaction> {
+/// A signed transaction from a file or an argument: hex of a native SCALE
+/// transaction (`cairn tx sign`) or of Ethereum EIP-2718 bytes (any
+/// Ethereum wallet's signed transaction).
+fn decode_tx_arg(arg: &str) -> Result<Envelope> {
     let text = if Path::new(arg).exists() {
         std::fs::read_to_string(arg).with_context(|| format!("reading {arg}"))?
     } else {
         arg.to_string()
     };
     let bytes = parse_hex(text.trim()).map_err(|e| anyhow!("transaction {arg}: {e}"))?;
-    decode_exact(&bytes).map_err(|e| anyhow!("transaction {arg}: bad transaction encoding: {e}"))
+    match decode_exact::<SignedTransaction>(&bytes) {
+        Ok(native) => Ok(native.into()),
+        Err(native_error) => match EthereumTransaction::from_raw(&bytes) {
+            Ok(ethereum) => Ok(ethereum.into()),
+            Err(ethereum_error) => Err(anyhow!(
+                "transaction {arg}: neither a native SCALE transaction ({native_error}) nor an Ethereum one ({ethereum_error})"
+            )),
+        },
+    }
 }
 
 pub(crate) fn tx(args: TxArgs) -> Result<Status> {
@@ -199,7 +212,11 @@ pub(crate) fn tx(args: TxArgs) -> Result<Status> {
 }
 
 /// Signs `action` with the key of `fields` for the chain's next nonce of that key.
-pub(crate) fn sign_for(chain: &RocksChain, fields: &TxFields, action: TxAction) -> Result<SignedTransaction> {
+pub(crate) fn sign_for(
+    chain: &RocksChain,
+    fields: &TxFields,
+    action: TxAction,
+) -> Result<SignedTransaction> {
     let key = read_key(&fields.key)?;
     let tx = Transaction {
         chain_id: chain.genesis().chain_id,
@@ -232,30 +249,28 @@ struct Submitted {
 
 /// Produces a block with `txs` and prints what happened to each. Exits 3
 /// if an included transaction did not succeed; a rejected one is an error.
-pub(crate) fn submit(
-    chain: &mut RocksChain,
-    txs: Vec<SignedTransaction>,
-    json: bool,
-) -> Result<Status> {
-    let hashes: Vec<_> = txs.iter().map(SignedTransaction::hash).collect();
+pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> Result<Status> {
+    let hashes: Vec<_> = txs.iter().map(Envelope::hash).collect();
     let timestamp = now_after(chain);
     let (block, receipts, rejected) = chain.produce_block(timestamp, Address::zero(), txs)?;
     let mut included = receipts.iter();
     let results: Vec<Submitted> = hashes
         .iter()
         .enumerate()
-        .map(|(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
-            Some((_, error)) => Submitted {
-                hash: to_hex(hash),
-                receipt: None,
-                rejected: Some(error.to_string()),
+        .map(
+            |(index, hash)| match rejected.iter().find(|(i, _)| *i == index) {
+                Some((_, error)) => Submitted {
+                    hash: to_hex(hash),
+                    receipt: None,
+                    rejected: Some(error.to_string()),
+                },
+                None => Submitted {
+                    hash: to_hex(hash),
+                    receipt: included.next().map(ReceiptView::from),
+                    rejected: None,
+                },
             },
-            None => Submitted {
-                hash: to_hex(hash),
-                receipt: included.next().map(ReceiptView::from),
-                rejected: None,
-            },
-        })
+        )
         .collect();
     if json {
         print_json(&json!({"block": HeaderView::from(&block.header), "txs": results}))?;
@@ -268,7 +283,10 @@ pub(crate) fn submit(
         for result in &results {
             match (&result.receipt, &result.rejected) {
                 (Some(receipt), _) => {
-                    print!("tx {}: {} gas {}", result.hash, receipt.status, receipt.gas_used);
+                    print!(
+                        "tx {}: {} gas {}",
+                        result.hash, receipt.status, receipt.gas_used
+                    );
                     if let Some(address) = &receipt.contract_address {
                         print!(" created {address}");
                     }

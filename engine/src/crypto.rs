@@ -90,7 +90,8 @@ mod tests {
         let mut bytes = [0u8; 32];
         bytes[31] = secret;
         let key = SecretKey::from_secret_bytes(bytes).unwrap();
-        let sig = RecoverableSignature::sign_ecdsa_recoverable(Message::from_digest(digest.0), &key);
+        let sig =
+            RecoverableSignature::sign_ecdsa_recoverable(Message::from_digest(digest.0), &key);
         let (recid, compact) = sig.serialize_compact();
         let address = public_key_address(&PublicKey::from_secret_key(&key));
         (compact, recid.to_u8(), address)

@@ -16,9 +16,9 @@
 //! assert_eq!(decode_result::<u64>(&[6, 0, 0, 0, 0, 0, 0, 0]).unwrap(), 6);
 //! ```
 
+use crate::keccak256;
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use primitive_types::H256;
-use crate::keccak256;
 
 /// A 4-byte method selector.
 pub type Selector = [u8; 4];

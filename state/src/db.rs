@@ -53,8 +53,7 @@ pub trait StateView: Send + Sync {
     /// # Errors
     ///
     /// As [`StateView::get_at`].
-    fn prove(&self, key: &[u8], version: Version)
-    -> Result<(Option<Vec<u8>>, Proof), StateError>;
+    fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError>;
 
     /// One witness for all `keys` at a retained `version`, sharing nodes
     /// (`specs/state.md` section 5.2).
@@ -99,8 +98,11 @@ pub trait StateDb: StateView + StateRead {
     /// # Errors
     ///
     /// [`StateError::NonSequentialVersion`]; node failures.
-    fn prepare(&self, version: Version, changes: &StateChanges)
-    -> Result<Self::Prepared, StateError>;
+    fn prepare(
+        &self,
+        version: Version,
+        changes: &StateChanges,
+    ) -> Result<Self::Prepared, StateError>;
 
     /// Writes a prepared commit and `aux` in one atomic write: after a crash
     /// either all of it is visible or none of it.

@@ -2,8 +2,8 @@
 //! preimage, so that a leaf can never be read as an internal node or the
 //! reverse (`specs/state.md`, "Hashing").
 
+use keccak_asm::{Digest, Keccak256};
 use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
-use sha3::{Digest, Keccak256};
 
 /// A 32-byte keccak256 digest.
 pub type Hash = [u8; 32];

@@ -12,7 +12,13 @@
 //!   (many keys, shared nodes), both SCALE-encodable; [`verify`].
 //!   [`Witness::root_after`] computes the root after a set of changes from a
 //!   witness covering the changed keys (`specs/state.md` 5.3).
-//! - **Store**: [`Store<B>`] over a [`Backend`]: `RocksStore` (feature
+//! - **Resident store** (feature `rocksdb`): `ResidentStore`, the state
+//!   database for large states: the whole binary trie in memory (buckets of
+//!   a few leaves under dense summaries), values, a journal and checkpoint
+//!   images on RocksDB, one `WriteBatch` per version and no trie node
+//!   written per version (`specs/state.md` format 2). It implements
+//!   [`StateDb`], so the chain runs on it unchanged.
+//! - **Node store**: [`Store<B>`] over a [`Backend`]: `RocksStore` (feature
 //!   `rocksdb`: `RocksStore::open` takes the data directory's lock,
 //!   `RocksStore::open_read_only` does not, for inspection tools) or
 //!   [`MemoryStore`] ([`MemoryStore::in_memory`], the cheap scratch store for
@@ -65,6 +71,8 @@ pub mod overlay;
 pub mod proof;
 pub mod reference;
 #[cfg(feature = "rocksdb")]
+pub mod resident;
+#[cfg(feature = "rocksdb")]
 pub mod rocks;
 pub mod store;
 pub mod tree;
@@ -77,6 +85,11 @@ pub use node::{NibblePath, Node, NodeKey};
 pub use overlay::Overlay;
 pub use proof::{Proof, ProofError, VerifiedWitness, Witness, WitnessNode, verify};
 pub use reference::reference_root;
+#[cfg(feature = "rocksdb")]
+pub use resident::{
+    RESIDENT_FORMAT_VERSION, ResidentOptions, ResidentPrepared, ResidentReader,
+    ResidentRocksOptions, ResidentStore, WriteBytes,
+};
 #[cfg(feature = "rocksdb")]
 pub use rocks::{RocksBackend, RocksOptions};
 #[cfg(feature = "rocksdb")]

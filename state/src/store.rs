@@ -660,11 +660,7 @@ impl<B: Backend> Shared<B> {
         })
     }
 
-    fn prove(
-        &self,
-        key: &[u8],
-        version: Version,
-    ) -> Result<(Option<Vec<u8>>, Proof), StateError> {
+    fn prove(&self, key: &[u8], version: Version) -> Result<(Option<Vec<u8>>, Proof), StateError> {
         self.read_retained(version, || {
             let key_hash = keccak256(key);
             let root = self.root_record(version)?;
@@ -844,7 +840,11 @@ impl<B: Backend + 'static> StateDb for Store<B> {
     fn reader(&self) -> StoreReader<B> {
         Store::reader(self)
     }
-    fn prepare(&self, version: Version, changes: &StateChanges) -> Result<PreparedCommit, StateError> {
+    fn prepare(
+        &self,
+        version: Version,
+        changes: &StateChanges,
+    ) -> Result<PreparedCommit, StateError> {
         Store::prepare(self, version, changes)
     }
     fn commit_prepared(

@@ -11,7 +11,7 @@ use cairn_chain::admission::AdmissionError;
 use cairn_chain::replay::{ReplayOptions, replay};
 use cairn_chain::schema::{block_key, receipts_key};
 use cairn_chain::tx::{SignedTransaction, Transaction, TxAction};
-use cairn_chain::{Block, Chain, ChainError, InvalidBlock, SigningKey, contract_address};
+use cairn_chain::{Block, Chain, InvalidBlock, SigningKey, contract_address};
 use cairn_engine::runtime::{ExecConfig, ExecStatus, Executor, Message, MessageKind};
 
 fn executor() -> Executor {
@@ -22,11 +22,7 @@ fn new_chain(workload: &TransferWorkload) -> Chain<MemoryStore> {
     Chain::init(MemoryStore::in_memory(), executor(), workload.genesis()).expect("genesis")
 }
 
-fn token_balance(
-    chain: &Chain<MemoryStore>,
-    token: Address,
-    owner: Address,
-) -> U256 {
+fn token_balance(chain: &Chain<MemoryStore>, token: Address, owner: Address) -> U256 {
     let message = Message {
         origin: owner,
         caller: owner,
@@ -148,7 +144,7 @@ fn replay_names_a_tampered_receipt() {
     let mut receipts = chain.receipts(2).unwrap().unwrap();
     receipts[4].gas_used += 1;
     chain
-        .store()
+        .state()
         .backend()
         .poke(Column::Aux, &receipts_key(2), Some(receipts.encode()));
     let report = replay(
@@ -185,11 +181,10 @@ fn replay_names_a_tampered_block() {
     // but the tx root no longer matches the header.
     let mut block = chain.block(3).unwrap().unwrap();
     block.transactions.swap(0, 1);
-    chain.state().backend().poke(
-        Column::Aux,
-        &block_key(3),
-        Some(block.encode()),
-    );
+    chain
+        .state()
+        .backend()
+        .poke(Column::Aux, &block_key(3), Some(block.encode()));
     let report = replay(
         chain.state(),
         MemoryStore::in_memory(),
@@ -213,11 +208,10 @@ fn replay_names_a_tampered_block() {
     produce(&mut chain, &mut workload, 2, 4);
     let mut block = chain.block(2).unwrap().unwrap();
     block.header.state_root.0[0] ^= 1;
-    chain.state().backend().poke(
-        Column::Aux,
-        &block_key(2),
-        Some(block.encode()),
-    );
+    chain
+        .state()
+        .backend()
+        .poke(Column::Aux, &block_key(2), Some(block.encode()));
     let report = replay(
         chain.state(),
         MemoryStore::in_memory(),

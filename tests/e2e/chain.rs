@@ -1,23 +1,23 @@
 //! The chain on RocksDB: replay catches tampering with stored blocks and
 //! receipts and names the divergence; a reopened chain continues where it
 //! stopped. (The chain conformance vectors are checked by
-//! `engine/src/chain/vectors.rs`; the CLI and its crash tests by
-//! `cli/tests/chain.rs`, which needs the built binary.)
+//! `chain/src/vectors.rs`; the CLI and its crash tests by
+//! `cli/tests/cli/chain.rs`, which needs the built binary.)
 
-use cairn_engine::chain::ledger::{block_key, receipts_key};
-use cairn_engine::chain::{Chain, TransferWorkload, replay};
+use cairn_benches::workload::TransferWorkload;
+use cairn_chain::Chain;
+use cairn_chain::replay::{ReplayOptions, replay};
+use cairn_chain::schema::{block_key, receipts_key};
 use cairn_engine::runtime::{ExecConfig, Executor};
 use cairn_host_api::world::Address;
-use cairn_state::{
-    Backend, Column, MemoryStore, RocksBackend, RocksStore, StoreOptions, WriteBatch,
-};
+use cairn_state::{Backend, Column, MemoryStore, RocksStore, StoreOptions, WriteBatch};
 use parity_scale_codec::Encode;
 
 fn executor() -> Executor {
     Executor::new(ExecConfig::default())
 }
 
-fn build_chain(dir: &std::path::Path, blocks: u64, txs: usize) -> Chain<RocksBackend> {
+fn build_chain(dir: &std::path::Path, blocks: u64, txs: usize) -> Chain<RocksStore> {
     let mut workload = TransferWorkload::new(8);
     let store = RocksStore::open(dir, StoreOptions::default()).unwrap();
     let mut chain = Chain::init(store, executor(), workload.genesis()).unwrap();
@@ -31,10 +31,10 @@ fn build_chain(dir: &std::path::Path, blocks: u64, txs: usize) -> Chain<RocksBac
     chain
 }
 
-fn poke(chain: &Chain<RocksBackend>, key: Vec<u8>, value: Vec<u8>) {
+fn poke(chain: &Chain<RocksStore>, key: Vec<u8>, value: Vec<u8>) {
     let mut batch = WriteBatch::default();
     batch.put(Column::Aux, key, value);
-    chain.store().backend().write(batch).unwrap();
+    chain.state().backend().write(batch).unwrap();
 }
 
 #[test]
@@ -47,11 +47,9 @@ fn replay_on_rocksdb_verifies_and_reopened_chain_continues() {
     let chain = Chain::open(store, executor()).unwrap();
     assert_eq!((chain.head().number, chain.head().state_root), (3, root));
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions::default(),
         |_, _| {},
     )
     .unwrap();
@@ -59,11 +57,13 @@ fn replay_on_rocksdb_verifies_and_reopened_chain_continues() {
     assert_eq!(report.state_root, hex::encode(root));
     // A range replay checks only the requested blocks but re-executes from genesis.
     let partial = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        2,
-        Some(2),
+        &ReplayOptions {
+            from: 2,
+            to: Some(2),
+            ..ReplayOptions::default()
+        },
         |_, _| {},
     )
     .unwrap();
@@ -71,11 +71,13 @@ fn replay_on_rocksdb_verifies_and_reopened_chain_continues() {
     assert_eq!((partial.blocks, partial.txs), (1, 12));
     assert!(
         replay(
-            chain.store(),
+            chain.state(),
             MemoryStore::in_memory(),
-            executor(),
-            1,
-            Some(9),
+            &ReplayOptions {
+                from: 1,
+                to: Some(9),
+                ..ReplayOptions::default()
+            },
             |_, _| {}
         )
         .is_err()
@@ -91,11 +93,9 @@ fn replay_on_rocksdb_names_a_tampered_receipt_and_block() {
     receipts[3].logs.clear();
     poke(&chain, receipts_key(2), receipts.encode());
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions::default(),
         |_, _| {},
     )
     .unwrap();
@@ -114,11 +114,9 @@ fn replay_on_rocksdb_names_a_tampered_receipt_and_block() {
     block.header.beneficiary = Address::repeat_byte(0x99);
     poke(&chain, block_key(3), block.encode());
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions::default(),
         |_, _| {},
     )
     .unwrap();
@@ -137,11 +135,9 @@ fn replay_on_rocksdb_names_a_tampered_receipt_and_block() {
     block.transactions.pop();
     poke(&chain, block_key(2), block.encode());
     let report = replay(
-        chain.store(),
+        chain.state(),
         MemoryStore::in_memory(),
-        executor(),
-        1,
-        None,
+        &ReplayOptions::default(),
         |_, _| {},
     )
     .unwrap();

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_engine::chain::{SigningKey, contract_address};
+use cairn_chain::{SigningKey, contract_address};
 use cairn_engine::runtime::{
     BlockContext, ExecConfig, ExecOutcome, ExecStatus, Executor, HaltReason, InMemoryWorld,
     Message, MessageKind,
@@ -168,7 +168,7 @@ fn revert_reason(outcome: &ExecOutcome) -> RevertReason {
 
 fn halt_reason(outcome: &ExecOutcome) -> HaltReason {
     match &outcome.status {
-        ExecStatus::Halt { reason } => reason.clone(),
+        ExecStatus::Halt { reason } => *reason,
         other => panic!("expected a halt, got {other:?}"),
     }
 }
@@ -1058,12 +1058,12 @@ fn float_fixture_is_rejected_at_deploy() {
         Vec::new(),
         U256::zero(),
     );
-    match halt_reason(&outcome) {
-        HaltReason::InvalidCode(message) => {
-            assert!(message.to_lowercase().contains("float"), "{message}")
-        }
-        other => panic!("expected InvalidCode, got {other:?}"),
-    }
+    assert_eq!(
+        halt_reason(&outcome),
+        HaltReason::InvalidCode(cairn_engine::prepare::Rule::FloatingPoint)
+    );
+    let message = outcome.diagnostics.expect("diagnostics").message;
+    assert!(message.contains("float"), "{message}");
     assert_eq!(outcome.gas_used, 0);
 }
 

@@ -2,3 +2,4 @@
 mod blocks;
 mod chain;
 mod contracts;
+mod reader;

@@ -12,13 +12,13 @@ use wasmi::{
 use super::cache::CompiledModule;
 use super::journal::Journal;
 use super::outcome::{
-    BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason,
-    InstantiationFailure, NodeError, StateChanges, TrapDiagnostics, TrapKind,
+    BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason, InstantiationFailure,
+    NodeError, StateChanges, TrapDiagnostics, TrapKind,
 };
 use super::state::{
     CALL_HALTED, CALL_NOT_STARTED, CALL_REVERTED, CALL_SUCCESS, FrameContext, FrameExit,
-    FrameState, HostResult, HostTrap, MessageShared, WorldOp, charge, gas_left, host_index,
-    as_i64, set_gas_left, to_i32, write_bytes,
+    FrameState, HostResult, HostTrap, MessageShared, WorldOp, as_i64, charge, gas_left, host_index,
+    set_gas_left, to_i32, write_bytes,
 };
 use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
 use crate::prepare::{GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PreparedCode, prepare_code};
@@ -228,7 +228,8 @@ fn deploy(
     let prepared = match prepare_code(code, &config.schedule, &config.limits) {
         Ok(prepared) => prepared,
         Err(error) => {
-            let rejection = Rejection::new(HaltReason::InvalidCode(error.rule()), error.to_string());
+            let rejection =
+                Rejection::new(HaltReason::InvalidCode(error.rule()), error.to_string());
             return Ok(FrameResult::rejected(rejection, &call));
         }
     };
@@ -342,7 +343,10 @@ pub(crate) fn run_frame(
         .journal
         .transfer(ctx.world, &call.caller, &call.address, call.value)?
     {
-        return Ok(FrameResult::rejected(HaltReason::InsufficientBalance, &call));
+        return Ok(FrameResult::rejected(
+            HaltReason::InsufficientBalance,
+            &call,
+        ));
     }
     let gas_limit = call.gas_limit.min(i64::MAX.cast_unsigned());
     let gas_limit_signed = gas_limit.cast_signed();
@@ -437,9 +441,13 @@ pub(crate) fn run_frame(
         _ => gas_limit.saturating_sub(gas_left.max(0).cast_unsigned()),
     };
     let diagnostics = match &status {
-        ExecStatus::Halt { reason } => {
-            Some(diagnose(reason, &state, module, call.export.name(), gas_left))
-        }
+        ExecStatus::Halt { reason } => Some(diagnose(
+            reason,
+            &state,
+            module,
+            call.export.name(),
+            gas_left,
+        )),
         _ => None,
     };
     if !matches!(status, ExecStatus::Success { .. }) {
@@ -535,7 +543,9 @@ fn start_instance(
     let halt_global = global(HALT_GLOBAL)?;
     gas_global
         .set(&mut *store, Val::I64(gas_limit))
-        .map_err(|error| missing_global(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}")))?;
+        .map_err(|error| {
+            missing_global(format!("`{GAS_LEFT_GLOBAL}` is not a mutable i64: {error}"))
+        })?;
     let func = instance
         .get_typed_func::<(), ()>(&*store, export.name())
         .map_err(|error| {

@@ -12,9 +12,9 @@ use wasmi::{Engine, Linker};
 
 use super::outcome::{Log, TrapKind};
 use super::state::{
-    Ctx, FrameContext, FrameExit, FrameState, HostResult, HostTrap, WorldOp, charge,
-    check_writable, gas_left, host_index, len_u64, read_address, read_array, read_bytes,
-    read_u256, as_i64, to_i32, trap, write_bytes,
+    Ctx, FrameContext, FrameExit, FrameState, HostResult, HostTrap, WorldOp, as_i64, charge,
+    check_writable, gas_left, host_index, len_u64, read_address, read_array, read_bytes, read_u256,
+    to_i32, trap, write_bytes,
 };
 
 /// Maximum storage key length in bytes.
@@ -206,7 +206,6 @@ pub(crate) fn balance(mut caller: Ctx<'_>, addr_ptr: i32, dst_ptr: i32) -> HostR
     check_writable(&caller, dst_ptr, 32)?;
     Err(defer(&mut caller, WorldOp::Balance { address, dst_ptr }))
 }
-
 
 pub(crate) fn block_number(mut caller: Ctx<'_>) -> HostResult<i64> {
     begin(&mut caller, "block_number", gas::block_number.cost(0))?;

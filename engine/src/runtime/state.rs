@@ -146,7 +146,6 @@ pub(crate) enum WorldOp {
     },
 }
 
-
 pub(crate) fn trap(kind: TrapKind) -> wasmi::Error {
     wasmi::Error::host(HostTrap::Trap(kind))
 }
@@ -209,7 +208,10 @@ pub(crate) fn read_bytes(caller: &impl FrameContext, ptr: i32, len: u64) -> Host
     Ok(data[range].to_vec())
 }
 
-pub(crate) fn read_array<const N: usize>(caller: &impl FrameContext, ptr: i32) -> HostResult<[u8; N]> {
+pub(crate) fn read_array<const N: usize>(
+    caller: &impl FrameContext,
+    ptr: i32,
+) -> HostResult<[u8; N]> {
     let memory = memory(caller)?;
     let data = memory.data(caller);
     let range = region(data.len(), ptr, N as u64)?;
@@ -223,7 +225,11 @@ pub(crate) fn check_writable(caller: &impl FrameContext, ptr: i32, len: u64) -> 
     region(memory.data(caller).len(), ptr, len).map(|_| ())
 }
 
-pub(crate) fn write_bytes(caller: &mut impl FrameContext, ptr: i32, bytes: &[u8]) -> HostResult<()> {
+pub(crate) fn write_bytes(
+    caller: &mut impl FrameContext,
+    ptr: i32,
+    bytes: &[u8],
+) -> HostResult<()> {
     let memory = memory(caller)?;
     let data = memory.data_mut(&mut *caller);
     let range = region(data.len(), ptr, bytes.len() as u64)?;

@@ -1,33 +1,9 @@
 //! `cairn run` end to end: the binary on WAT and Wasm files, text and JSON
 //! output, failure diagnostics, and garbage input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use serde_json::Value;
-
-fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("cairn runs")
-}
-
-fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
+use crate::support::{cairn, json_of, write};
 
 const ECHO: &str = r#"(module
   (import "cairn_v1" "input_size" (func $input_size (result i32)))
@@ -79,7 +55,7 @@ fn runs_wat_and_wasm_and_prints_json() {
         );
         let json = json_of(&out);
         assert_eq!(json["status"], "success");
-        assert_eq!(json["return_data"], "0x0102ff");
+        assert_eq!(json["output"], "0x0102ff");
         assert!(json["gas_used"].as_u64().unwrap() > 0);
         assert_eq!(json["logs"][0]["data"], "0x0102ff");
         assert_eq!(json["storage_changes"][0]["value"], "0x0102ff");
@@ -120,7 +96,7 @@ fn failures_exit_3_with_an_error_object_and_backtrace() {
     assert_eq!(out.status.code(), Some(3));
     let json = json_of(&out);
     assert_eq!(json["status"], "revert");
-    assert_eq!(json["return_data"], "0xee01");
+    assert_eq!(json["output"], "0xee01");
     assert_eq!(json["error"]["kind"], "revert");
     assert_eq!(json["storage_changes"], serde_json::json!([]));
 
@@ -320,7 +296,7 @@ fn runs_the_example_contracts() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(json_of(&out)["return_data"], "0x0000000000000000");
+    assert_eq!(json_of(&out)["output"], "0x0000000000000000");
     let out = cairn(&[
         "run",
         looping.to_str().unwrap(),
@@ -365,11 +341,11 @@ fn failed_nested_calls_are_reported_with_their_backtrace() {
         String::from_utf8_lossy(&out.stdout)
     );
     let json = json_of(&out);
-    assert_eq!(json["return_data"], "0x02000000");
+    assert_eq!(json["output"], "0x02000000");
     let nested = &json["frames"][0];
     assert_eq!(nested["depth"], 2);
     assert_eq!(nested["status"], "trap");
-    assert_eq!(nested["function"], "token::checked_sub");
+    assert_eq!(nested["error"]["function"], "token::checked_sub");
     assert_eq!(json["frames"][1]["status"], "success");
     let out = cairn(&["run", file.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);

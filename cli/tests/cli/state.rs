@@ -2,22 +2,9 @@
 
 use cairn_state::{AuxWrites, RocksStore, StateChanges, StoreOptions};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .output()
-        .expect("run cairn")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::support::{cairn, json_of, stderr, stdout};
 
 /// A store with two versions: `alice` = 100 then 90, `bob` = 5 at version 2.
 fn make_store(dir: &Path) -> (String, String) {
@@ -28,12 +15,15 @@ fn make_store(dir: &Path) -> (String, String) {
     changes.insert(b"alice".to_vec(), Some(b"90".to_vec()));
     changes.insert(b"bob".to_vec(), Some(b"5".to_vec()));
     let root2 = store.commit(2, &changes, &AuxWrites::new()).unwrap();
-    (root1.to_hex(), root2.to_hex())
+    (
+        format!("0x{}", root1.to_hex()),
+        format!("0x{}", root2.to_hex()),
+    )
 }
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "cairn failed: {}", stderr(out));
-    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+    json_of(out)
 }
 
 #[test]
@@ -71,7 +61,7 @@ fn root_get_proof_verify_round_trip() {
         "1",
         "--json",
     ]));
-    assert_eq!(got["value"], hex::encode(b"100"));
+    assert_eq!(got["value"], format!("0x{}", hex::encode(b"100")));
     let got = json(&cairn(&[
         "state",
         "get",
@@ -80,7 +70,7 @@ fn root_get_proof_verify_round_trip() {
         "0x616c696365",
         "--json",
     ]));
-    assert_eq!(got["value"], hex::encode(b"90"));
+    assert_eq!(got["value"], format!("0x{}", hex::encode(b"90")));
     let got = json(&cairn(&[
         "state",
         "get",
@@ -255,7 +245,7 @@ fn garbage_input_gets_clear_errors() {
                 "--proof",
                 "xyz",
             ],
-            "not valid hex",
+            "not hex",
         ),
         (
             vec![

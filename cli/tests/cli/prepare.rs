@@ -1,21 +1,11 @@
 //! `cairn prepare` end to end: the built binary on good, bad and garbage input.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn cairn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .expect("cairn runs")
-}
+use crate::support::{self, cairn, path};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path.to_str().unwrap().to_owned()
+    path(&support::write(dir, name, bytes)).to_owned()
 }
 
 const GOOD: &str = r#"(module
@@ -103,8 +93,7 @@ fn errors_are_one_message_with_causes_and_no_stack_trace() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = write(dir.path(), "garbage.wasm", b"\0asm\x01\0\0\0\xff\xff");
     // Operators often keep RUST_BACKTRACE=1 for panics; an error is not one.
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["prepare", &garbage])
+    let out = support::cairn_command(&["prepare", &garbage])
         .env("RUST_BACKTRACE", "1")
         .output()
         .expect("cairn runs");

@@ -1,0 +1,8 @@
+//! The `cairn` binary end to end: one test binary, one module per command
+//! group, one way to run the binary ([`support`]).
+
+mod chain;
+mod prepare;
+mod run;
+mod state;
+mod support;
