@@ -615,8 +615,9 @@ mod reference {
         for k in 0..n {
             for f in 0..n {
                 if reaches[f][k] {
-                    for g in 0..n {
-                        if reaches[k][g] {
+                    let through_k = reaches[k].clone();
+                    for (g, reached) in through_k.into_iter().enumerate() {
+                        if reached {
                             reaches[f][g] = true;
                         }
                     }
@@ -699,8 +700,9 @@ mod reference {
             let at = |k: usize| &body[n - k];
             // (counter, step, sign, test, bound, straight-line part, test at the top)
             let mut shape = None;
-            if n >= 8 && br_if0(at(1)) {
-                if let (Some(x), Some(by), Some(sg), Some(x2), Some(x3), Some(bound), Some(t)) = (
+            if n >= 8
+                && br_if0(at(1))
+                && let (Some(x), Some(by), Some(sg), Some(x2), Some(x3), Some(bound), Some(t)) = (
                     local(at(8), 0),
                     konst(at(7)),
                     sign(at(6)),
@@ -708,47 +710,50 @@ mod reference {
                     local(at(4), 0),
                     konst(at(3)),
                     test(at(2)),
-                ) {
-                    if x == x2 && x == x3 {
-                        shape = Some((x, by, sg, t, bound, 0..n - 8, false));
-                    }
-                }
+                )
+                && x == x2
+                && x == x3
+            {
+                shape = Some((x, by, sg, t, bound, 0..n - 8, false));
             }
-            if shape.is_none() && n >= 7 && br_if0(at(1)) {
-                if let (Some(x), Some(by), Some(sg), Some(x2), Some(bound), Some(t)) = (
+            if shape.is_none()
+                && n >= 7
+                && br_if0(at(1))
+                && let (Some(x), Some(by), Some(sg), Some(x2), Some(bound), Some(t)) = (
                     local(at(7), 0),
                     konst(at(6)),
                     sign(at(5)),
                     local(at(4), 2),
                     konst(at(3)),
                     test(at(2)),
-                ) {
-                    if x == x2 {
-                        shape = Some((x, by, sg, t, bound, 0..n - 7, false));
-                    }
-                }
+                )
+                && x == x2
+            {
+                shape = Some((x, by, sg, t, bound, 0..n - 7, false));
             }
-            if shape.is_none() && n >= 6 && br_if0(at(1)) {
-                if let (Some(x), Some(by), Some(sg), Some(x2), Some(x3)) = (
+            if shape.is_none()
+                && n >= 6
+                && br_if0(at(1))
+                && let (Some(x), Some(by), Some(sg), Some(x2), Some(x3)) = (
                     local(at(6), 0),
                     konst(at(5)),
                     sign(at(4)),
                     local(at(3), 1),
                     local(at(2), 0),
-                ) {
-                    if x == x2 && x == x3 {
-                        shape = Some((x, by, sg, 2, 0, 0..n - 6, false));
-                    }
-                }
+                )
+                && x == x2
+                && x == x3
+            {
+                shape = Some((x, by, sg, 2, 0, 0..n - 6, false));
             }
-            if shape.is_none() && n >= 5 && br_if0(at(1)) {
-                if let (Some(x), Some(by), Some(sg), Some(x2)) =
+            if shape.is_none()
+                && n >= 5
+                && br_if0(at(1))
+                && let (Some(x), Some(by), Some(sg), Some(x2)) =
                     (local(at(5), 0), konst(at(4)), sign(at(3)), local(at(2), 2))
-                {
-                    if x == x2 {
-                        shape = Some((x, by, sg, 2, 0, 0..n - 5, false));
-                    }
-                }
+                && x == x2
+            {
+                shape = Some((x, by, sg, 2, 0, 0..n - 5, false));
             }
             if shape.is_none() && n >= 10 {
                 // Test at the top: `x cmp N; if; ...; x := x +- S; br 1; end`.
@@ -772,10 +777,13 @@ mod reference {
                     konst(at(5)),
                     sign(at(4)),
                     local(at(3), 1),
-                ) {
-                    if opens_if && closes && x == x2 && x == x3 && n >= if_at + 7 {
-                        shape = Some((x, by, sg, t, bound, if_at + 1..n - 6, true));
-                    }
+                ) && opens_if
+                    && closes
+                    && x == x2
+                    && x == x3
+                    && n >= if_at + 7
+                {
+                    shape = Some((x, by, sg, t, bound, if_at + 1..n - 6, true));
                 }
             }
             let Some((x, by, sign, test, bound, straight, test_first)) = shape else {
@@ -1138,6 +1146,14 @@ fn check_against_model(name: &str, wat: &str) {
 /// loops, exports calling each other, the table.
 #[test]
 fn hand_written_modules_match_the_model() {
+    for (name, wat) in hand_written_modules() {
+        check_against_model(name, &wat);
+    }
+}
+
+/// The modules of [`hand_written_modules_match_the_model`], each with its
+/// name, as complete WAT.
+fn hand_written_modules() -> Vec<(&'static str, String)> {
     let host = r#"(import "cairn_v1" "input_size" (func $size (result i32)))
         (import "cairn_v1" "storage_write" (func $write (param i32 i32 i32 i32)))"#;
     let cases: &[(&str, &str)] = &[
@@ -1280,10 +1296,13 @@ fn hand_written_modules_match_the_model() {
             (memory.fill (i32.const 0) (i32.const 1) (i32.const 300))
             (memory.fill (i32.const 0) (i32.const 1) (i32.const 1000000)))"),
     ];
-    for (name, body) in cases {
-        let wat = format!("(module {host} (memory (export \"memory\") 1 4) {body})");
-        check_against_model(name, &wat);
-    }
+    cases
+        .iter()
+        .map(|(name, body)| {
+            let wat = format!("(module {host} (memory (export \"memory\") 1 4) {body})");
+            (*name, wat)
+        })
+        .collect()
 }
 
 /// The prepared module never executes a `memory.grow` that would fail, so a
@@ -1328,4 +1347,197 @@ fn prepared_modules_behave_like_originals_long() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     run_cases(first, cases);
+}
+
+// ---------------------------------------------------------------------------
+// Conformance vectors: specs/vectors/gas/*.json (specs/vectors/gas/README.md).
+
+/// The modules of the gas vectors: the hand-written ones, the benchmark
+/// programs and the example token contract. Each is `(name, description,
+/// module)`; `module` is WAT, or `None` for the token (its bytes are read
+/// from `contracts/artifacts/token.wasm`).
+fn gas_vector_modules() -> Vec<(String, String, Option<String>)> {
+    let slug = |name: &str| {
+        let mut s: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        while s.contains("__") {
+            s = s.replace("__", "_");
+        }
+        s.trim_matches('_').to_owned()
+    };
+    let mut modules: Vec<_> = hand_written_modules()
+        .into_iter()
+        .map(|(name, wat)| (slug(name), name.to_owned(), Some(wat)))
+        .collect();
+    for (name, text) in [
+        ("fib", include_str!("../../benches/programs/fib.wat")),
+        (
+            "coremark",
+            include_str!("../../benches/programs/coremark.wat"),
+        ),
+        ("keccak", include_str!("../../benches/programs/keccak.wat")),
+        ("sort", include_str!("../../benches/programs/sort.wat")),
+        (
+            "storage",
+            include_str!("../../benches/programs/storage.wat"),
+        ),
+    ] {
+        modules.push((
+            format!("bench_{name}"),
+            format!("benchmark program benches/programs/{name}.wat"),
+            Some(text.to_owned()),
+        ));
+    }
+    modules.push((
+        "contract_token".to_owned(),
+        "the example token contract (contracts/artifacts/token.wasm); its `call` reads garbage call data from the stub host".to_owned(),
+        None,
+    ));
+    modules
+}
+
+fn gas_vector_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/vectors/gas")
+}
+
+fn keccak_hex(bytes: &[u8]) -> String {
+    format!(
+        "0x{}",
+        hex::encode(cairn_host_api::keccak256(bytes).as_bytes())
+    )
+}
+
+/// How a run ended, in the vectors' words (never an engine's error text).
+fn end_name(run: &Run) -> &'static str {
+    match (&run.end, run.halt) {
+        (End::Returned, _) => "returned",
+        (_, Some(1)) => "out_of_gas",
+        (_, Some(2)) => "stack_exhausted",
+        (End::Trap(text), _) if text == "host: out of gas" => "out_of_gas",
+        (End::Trap(text), _) if text.starts_with("host ended the call") => "host_ended",
+        (End::Trap(_), _) => "trap",
+    }
+}
+
+/// One run as a vector records it: the limit, how it ended, the gas left if
+/// it returned, and every host call with the counter it saw.
+fn run_json(limit: i64, run: &Run) -> serde_json::Value {
+    serde_json::json!({
+        "gas_limit": limit,
+        "end": end_name(run),
+        "gas_left": if run.end == End::Returned { run.gas_left } else { None },
+        "host_calls": run.host_calls.iter().map(|(name, _, seen)| serde_json::json!([name, seen])).collect::<Vec<_>>(),
+    })
+}
+
+/// Computes one vector's expected part, checking on the way that the
+/// injector and the naive model of the spec agree on every run.
+fn gas_vector_expected(name: &str, wasm: &[u8]) -> serde_json::Value {
+    let schedule = GasSchedule::v2();
+    let prepared = prepare_code_checked(wasm, &schedule, &ValidationLimits::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let reference = reference::instrument(wasm, &schedule);
+    let engine = engine();
+    let (_, model) = assert_same(&engine, 0, &prepared.code, &reference, AMPLE_GAS);
+    // What the call charged by the time it ended (for a call that did not
+    // return: where out of gas and that end compete).
+    let used = AMPLE_GAS - model.gas_left.unwrap_or(AMPLE_GAS);
+    let mut limits = vec![AMPLE_GAS, used + 1, used, used - 1, used / 2, 0];
+    limits.retain(|&l| l >= 0);
+    limits.dedup();
+    let runs: Vec<_> = limits
+        .iter()
+        .map(|&limit| {
+            let (ours, _) = assert_same(&engine, 0, &prepared.code, &reference, limit);
+            run_json(limit, &ours)
+        })
+        .collect();
+    serde_json::json!({
+        "gas_used": if model.end == End::Returned { Some(used) } else { None },
+        "runs": runs,
+        "prepared": {
+            "schedule_hash": format!("0x{}", hex::encode(schedule.hash())),
+            "size": prepared.code.len(),
+            "keccak256": keccak_hex(&prepared.code),
+        },
+    })
+}
+
+/// The gas vectors hold: every module's gas figures under the injector and
+/// under the naive model (both must equal the committed figures), and the
+/// prepared bytes of Cairn's injector (their hash pins the rewrite; a second
+/// implementation need not match it). `CAIRN_BLESS_VECTORS=1` rewrites them.
+#[test]
+fn gas_vectors_match() {
+    let dir = gas_vector_dir();
+    let bless = std::env::var("CAIRN_BLESS_VECTORS").as_deref() == Ok("1");
+    let modules = gas_vector_modules();
+    let mut names: Vec<String> = modules
+        .iter()
+        .map(|(name, _, _)| format!("{name}.json"))
+        .collect();
+    names.sort();
+    let listed = dir.clone();
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || {
+            for (name, description, wat) in modules {
+                let path = dir.join(format!("{name}.json"));
+                let wasm = match &wat {
+                    Some(text) => wat::parse_str(text).unwrap_or_else(|e| panic!("{name}: {e}")),
+                    None => std::fs::read(
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("../contracts/artifacts/token.wasm"),
+                    )
+                    .unwrap(),
+                };
+                let expected = gas_vector_expected(&name, &wasm);
+                if bless {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let mut vector = serde_json::json!({
+                        "name": name,
+                        "description": description,
+                    });
+                    match &wat {
+                        Some(text) => vector["module_wat"] = text.clone().into(),
+                        None => vector["module_file"] = "contracts/artifacts/token.wasm".into(),
+                    }
+                    vector["module_keccak256"] = keccak_hex(&wasm).into();
+                    vector["expected"] = expected.clone();
+                    let text = serde_json::to_string_pretty(&vector).unwrap() + "\n";
+                    std::fs::write(&path, text).unwrap();
+                }
+                let committed: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                )
+                .unwrap();
+                assert_eq!(
+                    committed["module_keccak256"],
+                    keccak_hex(&wasm),
+                    "{name}: module changed"
+                );
+                assert_eq!(
+                    committed["expected"], expected,
+                    "{name}: gas figures or prepared code differ from the committed vector \
+                     (regenerate with CAIRN_BLESS_VECTORS=1 and say why in the commit)"
+                );
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    // No stale vector stays behind.
+    let mut files: Vec<String> = std::fs::read_dir(&listed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files, names,
+        "specs/vectors/gas holds other vectors than the test's"
+    );
 }

@@ -1110,7 +1110,8 @@ pub(crate) fn leb_u32(out: &mut Vec<u8>, mut value: u32) {
 
 pub(crate) fn leb_i64(out: &mut Vec<u8>, mut value: i64) {
     loop {
-        let byte = (value & 0x7f) as u8;
+        // The low 7 bits, never negative: the cast loses nothing.
+        let byte = u8::try_from(value & 0x7f).unwrap_or(0);
         value >>= 7;
         let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
         if done {
