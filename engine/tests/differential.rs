@@ -1211,6 +1211,10 @@ fn hand_written_modules() -> Vec<(&'static str, String)> {
             (loop $l (i32.store (i32.mul (local.get $i) (i32.const 8000)) (local.get $i))
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
               (br_if $l (i32.ne (local.get $i) (i32.const 20)))))"),
+        ("near miss: a short loop that starts like a test at the top", "(func (export \"call\") (local $i i32)
+            (loop $l (drop (i32.lt_u (local.get $i) (i32.const 3))))
+            (loop $n (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $n (i32.lt_u (local.get $i) (i32.const 3)))))"),
         ("near miss: counter written in the body", "(func (export \"call\") (local $i i32)
             (local.set $i (i32.const 0))
             (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))

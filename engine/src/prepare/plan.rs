@@ -359,8 +359,11 @@ impl FunctionPlan {
                 _ => return None,
             };
             let n = ops.len();
-            let tail_ok = n >= head + 6
-                && ops[head - 1].kind == OpKind::If(false)
+            if n < head + 6 {
+                // Too short for the test, the `if`, the step and `br 1; end`.
+                return None;
+            }
+            let tail_ok = ops[head - 1].kind == OpKind::If(false)
                 && ops[n - 2].kind == OpKind::Br(Target::Frame(u32::try_from(opener).ok()?))
                 && ops[n - 1].kind == OpKind::End;
             let [S::LocalGet(a), S::I32Const(step), op, S::LocalSet(b), _, _] = body[n - 6..]
