@@ -21,7 +21,7 @@ fn metering(c: &mut Criterion) {
         group.finish();
 
         let mut group = c.benchmark_group(format!("prepare/{}", program.name));
-        let (schedule, limits) = (GasSchedule::v1(), ValidationLimits::default());
+        let (schedule, limits) = (GasSchedule::v2(), ValidationLimits::default());
         group.bench_function("prepare_code", |b| {
             b.iter(|| prepare_code(&program.wasm, &schedule, &limits).ok())
         });

@@ -20,7 +20,7 @@ use wasmi::{Caller, CompilationMode, Config, Engine, Linker, Module, Store, Type
 /// A benchmark program.
 #[derive(Debug, Clone)]
 pub struct Program {
-    /// Group name (`fib`, `coremark`, `keccak`, `sort`, `token`).
+    /// Group name (`fib`, `coremark`, `keccak`, `sort`, `storage`, `token`).
     pub name: &'static str,
     /// The original module.
     pub wasm: Vec<u8>,
@@ -40,6 +40,7 @@ pub fn programs() -> Vec<Program> {
         wat("coremark", include_str!("../programs/coremark.wat")),
         wat("keccak", include_str!("../programs/keccak.wat")),
         wat("sort", include_str!("../programs/sort.wat")),
+        wat("storage", include_str!("../programs/storage.wat")),
         Program {
             name: "token",
             wasm: crate::workload::TOKEN_WASM.to_vec(),
@@ -214,7 +215,7 @@ impl Runner {
             Mode::Injected => {
                 prepare_code(
                     &program.wasm,
-                    &GasSchedule::v1(),
+                    &GasSchedule::v2(),
                     &ValidationLimits::default(),
                 )
                 .expect("benchmark program is accepted")
@@ -438,7 +439,7 @@ pub fn measure(program: &Program, config: &MeteringConfig) -> ProgramReport {
         .try_into()
         .expect("three modes");
 
-    let schedule = GasSchedule::v1();
+    let schedule = GasSchedule::v2();
     let limits = ValidationLimits::default();
     let compile_engine = engine(false);
     let prepared = prepare_code(&program.wasm, &schedule, &limits).expect("accepted");

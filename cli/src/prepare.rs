@@ -36,7 +36,7 @@ pub(crate) fn read_module(path: &PathBuf) -> Result<Vec<u8>> {
 
 pub(crate) fn run(args: PrepareArgs) -> Result<()> {
     let wasm = read_module(&args.file)?;
-    let schedule = GasSchedule::v1();
+    let schedule = GasSchedule::v2();
     match prepare_code(&wasm, &schedule, &ValidationLimits::default()) {
         Ok(prepared) => {
             if let Some(out) = &args.output {

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 fn prepare_with(wat: &str, limits: &ValidationLimits) -> Result<(), PrepareError> {
     let wasm = wat::parse_str(wat).unwrap_or_else(|e| panic!("fixture does not parse: {e}\n{wat}"));
-    prepare_code(&wasm, &GasSchedule::v1(), limits).map(|_| ())
+    prepare_code(&wasm, &GasSchedule::v2(), limits).map(|_| ())
 }
 
 /// A module around `body` with the memory and `call` export every accepted module needs.
@@ -394,7 +394,7 @@ fn errors_name_function_offset_and_hint() {
 #[test]
 fn garbage_and_truncation_are_malformed() {
     let limits = ValidationLimits::default();
-    let schedule = GasSchedule::v1();
+    let schedule = GasSchedule::v2();
     for bytes in [&b""[..], b"\0asm", b"hello world", b"\0asm\x01\0\0\0\x01"] {
         let err = prepare_code(bytes, &schedule, &limits).unwrap_err();
         assert_eq!(err.rule(), Rule::Malformed, "{bytes:?}: {err}");
@@ -423,15 +423,15 @@ fn prepared_code_reports_imports_exports_and_hashes() {
             (func $main (export "call") (drop (call $size))))"#,
     )
     .unwrap();
-    let p = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+    let p = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
     assert_eq!(p.imports, ["cairn_v1::input_size"]);
     assert_eq!(p.exports, ["call", "deploy", "memory"]);
     assert!(p.has_deploy);
     assert_eq!(p.original_size, wasm.len());
     assert_eq!(p.function_names.get(&2).map(String::as_str), Some("main"));
-    assert_eq!(p.schedule_hash, GasSchedule::v1().hash());
+    assert_eq!(p.schedule_hash, GasSchedule::v2().hash());
     // Pure: same input, same output.
-    let again = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+    let again = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
     assert_eq!(p, again);
 }
 
@@ -442,8 +442,8 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let mut input = b"\0asm\x01\0\0\0".to_vec();
         input.extend(&bytes);
-        let _ = prepare_code(&bytes, &GasSchedule::v1(), &ValidationLimits::default());
-        let _ = prepare_code(&input, &GasSchedule::v1(), &ValidationLimits::default());
+        let _ = prepare_code(&bytes, &GasSchedule::v2(), &ValidationLimits::default());
+        let _ = prepare_code(&input, &GasSchedule::v2(), &ValidationLimits::default());
     }
 
     #[test]
@@ -469,11 +469,74 @@ proptest! {
             let i = at.index(wasm.len());
             wasm[i] = byte;
         }
-        if let Ok(p) = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()) {
+        if let Ok(p) = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()) {
             // Whatever was accepted must yield a module that validates.
             wasmparser::Validator::new_with_features(cairn_engine::prepare::wasm_features())
                 .validate_all(&p.code)
                 .unwrap();
         }
+    }
+}
+
+/// A stack-neutral statement for [`loop_like_bodies_are_accepted`]: pieces of
+/// the counted-loop shapes of `specs/gas.md` 5.1 and their near misses, in
+/// any order and nesting, so the counted-loop matcher sees every prefix,
+/// suffix and length of them.
+fn loop_statement() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        (0i32..5).prop_map(|k| format!("local.get 1 i32.const {k} i32.lt_u drop")),
+        (0i32..5).prop_map(|k| format!("local.get 1 i32.const {k} i32.add local.set 1")),
+        (0i32..5).prop_map(|k| format!("local.get 1 i32.const {k} i32.sub local.tee 1 drop")),
+        (0i32..5).prop_map(|k| format!("i32.const {k} local.set 1")),
+        (0i32..5).prop_map(|k| format!("local.get 1 i32.const {k} i32.lt_s br_if 0")),
+        (0i32..5).prop_map(|k| format!("local.get 1 i32.const {k} i32.ne br_if 0")),
+        Just("local.get 1 br_if 0".to_owned()),
+        Just("local.get 0 i32.const 1 i32.add local.set 0".to_owned()),
+        Just("br 0".to_owned()),
+        Just("nop".to_owned()),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            (0i32..5, proptest::collection::vec(inner.clone(), 0..6)).prop_map(|(k, body)| {
+                format!(
+                    "local.get 1 i32.const {k} i32.lt_u if {} end",
+                    body.join(" ")
+                )
+            }),
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(|body| format!(
+                "local.get 1 i32.const 3 i32.eq i32.eqz if {} br 1 end",
+                body.join(" ")
+            )),
+            proptest::collection::vec(inner.clone(), 0..6)
+                .prop_map(|body| format!("loop {} end", body.join(" "))),
+            proptest::collection::vec(inner, 0..6)
+                .prop_map(|body| format!("block {} end", body.join(" "))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Valid modules made of loop-like pieces are accepted (never a panic,
+    /// never a rejection) and the prepared module validates.
+    #[test]
+    fn loop_like_bodies_are_accepted(
+        start in proptest::option::of(0i32..5),
+        body in proptest::collection::vec(loop_statement(), 0..8),
+    ) {
+        let start = start.map(|c| format!("i32.const {c} local.set 1")).unwrap_or_default();
+        let wat = format!(
+            "(module (memory 1 1) (func $f (param i32) (local i32) {start} loop {} end) \
+             (func (export \"call\") (call $f (i32.const 7))))",
+            body.join(" ")
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        let prepared = cairn_engine::prepare::prepare_code_checked(
+            &wasm,
+            &GasSchedule::v2(),
+            &ValidationLimits::default(),
+        );
+        prop_assert!(prepared.is_ok(), "{}: {:?}", wat, prepared.err());
     }
 }

@@ -204,7 +204,7 @@ fn manifest_matches_committed_artifacts() {
 #[test]
 fn every_artifact_prepares_except_the_float_fixture() {
     use cairn_engine::prepare::{GasSchedule, Rule, ValidationLimits, prepare_code};
-    let (schedule, limits) = (GasSchedule::v1(), ValidationLimits::default());
+    let (schedule, limits) = (GasSchedule::v2(), ValidationLimits::default());
     for name in [
         "counter",
         "token",

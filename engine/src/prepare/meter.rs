@@ -1,339 +1,1125 @@
 //! Gas and stack-height injection into one function body.
 //!
-//! The body is cut into metered segments as it is validated
-//! ([`FunctionPlan::push`]); [`FunctionPlan::emit`] then writes the
-//! instrumented body, copying every original instruction's bytes unchanged
-//! except `return` (which becomes a branch to the wrapper block, so the
-//! epilogue runs on every exit). The algorithm is normative: see
-//! `specs/gas.md`.
+//! `specs/gas.md` fixes only *what* is observed: the exact cost of the
+//! instructions executed so far, at every check point and whenever a host
+//! function runs. Where the injected code subtracts from the counter is
+//! this module's choice, made to run as few injected instructions as
+//! possible on wasmi:
+//!
+//! - The counter lives in a local. Internal functions receive it as an extra
+//!   parameter and return it as an extra result ([`Convention::Absolute`]);
+//!   functions that pass no check point start their own counter at zero and
+//!   return what they charged ([`Convention::Relative`]), or, if they never
+//!   need to charge, run unchanged ([`Convention::Static`]); only exported
+//!   and table functions use the global ([`Convention::Boundary`]).
+//! - Charges lag: at every instruction the injector knows, as a compile-time
+//!   constant, the *pending* cost `p` (executed but not yet subtracted).
+//!   Control-flow joins agree on one `p` per label; a charge is placed only
+//!   where two paths meeting at a label disagree, on a loop's back edge, and
+//!   before a call or host call that observes the counter. A check compares
+//!   the counter against `p` instead of 0, so it sees the exact figure.
+//! - A charge moves to the latest point of its straight-line piece where the
+//!   operand stack of the enclosing frame is empty, so wasmi never spills a
+//!   register for it (and a compare stays fused with its `br_if`).
+//! - Unreachable code is dropped.
+//!
+//! [`analyze`] decides the charges and check thresholds; [`emit`] writes the
+//! body. Both walk the instructions recorded by [`FunctionPlan`].
 
-use wasm_encoder::{BlockType, Function, Instruction, ValType};
+use super::plan::{FunctionPlan, OpKind, Target};
+
+/// How a function receives and returns the gas counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Convention {
+    /// Runs unchanged; every path costs the same, and its callers account
+    /// for it.
+    Static,
+    /// Passes no check point (no loop, host call, `call_indirect`, dynamic
+    /// charge or recursion, and calls only `Relative`/`Static` functions):
+    /// counts its own charges in a local that starts at 0 and returns it as
+    /// an extra `i64` result, which the caller adds to its counter.
+    Relative,
+    /// Neither exported nor in the table: takes the counter as an extra
+    /// `i64` parameter (and, if recursive, the stack budget as an extra
+    /// `i32`) and returns the counter as an extra `i64` result.
+    Absolute,
+    /// Exported or in the table: keeps its signature and exchanges the
+    /// counter (and, if recursive, the stack budget) through the injected
+    /// globals.
+    Boundary,
+}
+
+/// What a caller needs to know about a defined function.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CalleeInfo {
+    pub(crate) convention: Convention,
+    /// Pending cost the function returns with (its callers take it over).
+    pub(crate) exit: i64,
+    /// On a call-graph cycle: keeps a stack budget of its own, which it may
+    /// publish in the budget global, lowered, before calls.
+    pub(crate) recursive: bool,
+    /// Recursive, or may call a recursive function: needs the budget of the
+    /// innermost recursive frame (as a parameter if it is `Absolute` and
+    /// recursive, else in the budget global).
+    pub(crate) reaches_recursion: bool,
+    /// Stack units of one activation (if recursive).
+    pub(crate) frame_cost: u32,
+}
+
+impl CalleeInfo {
+    /// Takes the stack budget as a parameter.
+    fn budget_parameter(self) -> bool {
+        self.convention == Convention::Absolute && self.recursive
+    }
+}
 
 /// Global indices of the injected globals.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct InjectedGlobals {
     pub(crate) gas_left: u32,
     pub(crate) halt: u32,
-    pub(crate) stack_height: u32,
+    pub(crate) stack_budget: u32,
     /// Not a global: the memory's declared maximum, for the `memory.grow` guard.
     pub(crate) memory_max_pages: u32,
 }
 
-/// What the injector must do around one instruction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OpKind {
-    /// Copied; the segment continues.
-    Plain,
-    /// Copied; a new segment starts after it (`if`, `else`, `end`, `br`,
-    /// `br_if`, `br_table`, `unreachable`).
-    EndsSegment,
-    /// `loop`: a new segment starts after it and is checked.
-    Loop,
-    /// `return` at block depth `depth`: rewritten to `br depth`.
-    Return { depth: u32 },
-    /// `call` of an imported host function.
-    HostCall,
-    /// `call` of a defined function (`Some(index)`) or `call_indirect` (`None`).
-    Call { callee: Option<u32> },
-    /// `memory.grow`: charged per page before it runs.
-    MemoryGrow,
-    /// `memory.copy` / `memory.fill` / `memory.init`: charged per byte.
-    BulkMemory,
-    /// The body's final `end`.
-    FinalEnd,
+/// Per instruction: what [`analyze`] decided.
+#[derive(Debug, Clone, Copy, Default)]
+struct Note {
+    /// Subtract this from the counter before the instruction.
+    charge: i64,
+    /// After a `loop`: subtract this right after it, before its check.
+    charge_after: i64,
+    /// Before a counted loop: its whole cost, subtracted before its check.
+    precharge: i64,
+    /// Check after a `loop` or dynamic charge: out of gas if the counter is
+    /// below this (the pending cost at that point).
+    threshold: i64,
+    check: bool,
+    /// Never executed; not emitted.
+    dead: bool,
+    /// A frame `end` nothing reaches: `unreachable` follows it so the rest
+    /// of the enclosing frame can be dropped.
+    unreachable_after: bool,
 }
 
-impl OpKind {
-    fn ends_segment(self) -> bool {
-        !matches!(self, Self::Plain | Self::MemoryGrow | Self::BulkMemory)
-    }
-}
-
+/// How [`analyze`] picks the pending cost agreed at each loop header.
 #[derive(Debug, Clone, Copy)]
-struct PlannedOp {
-    start: usize,
-    end: usize,
-    kind: OpKind,
-    cost: u32,
+pub(crate) enum LoopHeaders<'a> {
+    /// The pending cost on entering the loop.
+    Entry,
+    /// That plus a constant: a probe for back edges that do not depend on it.
+    Shifted(i64),
+    /// Where given (by loop index), this value, charging the difference on
+    /// entry; elsewhere the pending cost on entering.
+    Given(&'a [Option<i64>]),
 }
 
-/// The instructions of one function with their kinds and costs, recorded
-/// while it is validated; segments are computed when it is emitted, once
-/// every function's plan (and so every static function) is known.
-#[derive(Debug, Default)]
-pub(crate) struct FunctionPlan {
-    ops: Vec<PlannedOp>,
-    depth: u32,
+/// The decisions for one function.
+#[derive(Debug)]
+pub(crate) struct Analysis {
+    notes: Vec<Note>,
+    /// Pending cost at every exit.
+    pub(crate) exit: i64,
+    /// Subtracted on entry, before the entry check.
+    entry_charge: i64,
+    /// Number of charges placed.
+    pub(crate) charges: usize,
+    /// Per loop (by index of its `loop`), not counted: the pending cost
+    /// its first back edge arrives with, before any charge.
+    pub(crate) back_edges: Vec<(usize, i64)>,
 }
 
-impl FunctionPlan {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Body,
+    Block,
+    Loop,
+    If,
+    Else,
+}
 
-    /// The function's total cost if it is straight-line code (no branch,
-    /// call, loop, `unreachable` or dynamically charged instruction before
-    /// its final `end`), else `None`. See "Static functions" in `specs/gas.md`.
-    pub(crate) fn straight_line_cost(&self) -> Option<u64> {
-        let mut total = 0u64;
-        for op in &self.ops {
-            match op.kind {
-                OpKind::Plain | OpKind::FinalEnd => total += u64::from(op.cost),
-                _ => return None,
-            }
-        }
-        Some(total)
-    }
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    /// Label id: the opening instruction's index, or `ops.len()` for the body.
+    label: usize,
+    /// Pending cost at the start of both arms of an `if`.
+    if_pending: i64,
+    /// The straight-line piece the frame opened in (its first point of rest
+    /// and how it began).
+    opened_in: (Option<usize>, Head),
+    /// Nothing inside observes the counter or leaves the frame except
+    /// through its end: the code after its end runs exactly once per run of
+    /// the piece it opened in, so charges there may go to that piece.
+    transparent: bool,
+}
 
-    /// Current block depth (0 = the function body itself).
-    pub(crate) fn depth(&self) -> u32 {
-        self.depth
-    }
-
-    /// Records the next instruction: its byte range in the module, its kind
-    /// and its static cost.
-    pub(crate) fn push(&mut self, start: usize, end: usize, kind: OpKind, cost: u32) {
-        self.ops.push(PlannedOp {
-            start,
-            end,
+impl Frame {
+    fn new(kind: FrameKind, label: usize, if_pending: i64, w: &Walker) -> Self {
+        Self {
             kind,
-            cost,
-        });
+            label,
+            if_pending,
+            opened_in: (w.rest, w.head),
+            transparent: true,
+        }
+    }
+}
+
+/// A branch to `label` leaves every frame inside it.
+fn leaving(frames: &mut [Frame], label: usize) {
+    let inside = frames
+        .iter()
+        .rposition(|f| f.label == label)
+        .map_or(0, |at| at + 1);
+    for frame in &mut frames[inside..] {
+        frame.transparent = false;
+    }
+}
+
+/// A check point or an observing call: no enclosing frame is transparent.
+fn observed(frames: &mut [Frame]) {
+    for frame in frames {
+        frame.transparent = false;
+    }
+}
+
+/// Labels of one function: the pending cost agreed at each, and which ones
+/// something branches to. Targets of one `br_table` share a value.
+struct Labels {
+    pending: Vec<Option<i64>>,
+    /// Something live arrives at the label (its group may have a value
+    /// from other labels even if it does not).
+    arrived: Vec<bool>,
+    /// A branch, not only falling through, arrives at the label.
+    joined: Vec<bool>,
+    parent: Vec<u32>,
+    /// Per label: the cost of one iteration of a counted loop, paid before
+    /// the loop started, so its back edge owes nothing for it.
+    prepaid: Vec<i64>,
+    /// Per label: shares its value with other labels.
+    shared: Vec<bool>,
+}
+
+impl Labels {
+    fn new(plan: &FunctionPlan) -> Self {
+        let n = plan.ops.len() + 1;
+        let mut labels = Self {
+            pending: vec![None; n],
+            arrived: vec![false; n],
+            joined: vec![false; n],
+            parent: Vec::new(),
+            prepaid: vec![0; n],
+            shared: Vec::new(),
+        };
+        if !plan.table_targets.is_empty() {
+            labels.parent = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
+            let function = n - 1;
+            for op in &plan.ops {
+                if let OpKind::BrTable { first, len } = op.kind {
+                    let targets = plan.targets(first, len);
+                    let id = |t: &Target| match t {
+                        Target::Frame(i) => *i as usize,
+                        Target::Function => function,
+                    };
+                    if let Some(head) = targets.first() {
+                        let head = labels.find(id(head));
+                        for t in &targets[1..] {
+                            let other = labels.find(id(t));
+                            if other != head {
+                                labels.parent[other] = u32::try_from(head).unwrap_or(u32::MAX);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut members = vec![0u32; n];
+            for label in 0..n {
+                let root = labels.find(label);
+                members[root] += 1;
+            }
+            labels.shared = (0..n)
+                .map(|label| members[labels.find(label)] > 1)
+                .collect();
+        }
+        labels
     }
 
-    /// The defined functions this one calls: `Some(index)` for `call`,
-    /// `None` for `call_indirect` (any function in a table).
-    pub(crate) fn callees(&self) -> impl Iterator<Item = Option<u32>> + '_ {
-        self.ops.iter().filter_map(|op| match op.kind {
-            OpKind::Call { callee } => Some(callee),
-            _ => None,
-        })
+    fn find(&mut self, mut label: usize) -> usize {
+        if self.parent.is_empty() {
+            return label;
+        }
+        while self.parent[label] as usize != label {
+            let up = self.parent[label] as usize;
+            self.parent[label] = self.parent[up];
+            label = up;
+        }
+        label
     }
 
-    /// Cuts the body into metered segments: per instruction, the cost of
-    /// the segment starting there (0 if none does) and whether the counter
-    /// is checked after charging it. A call to a static function is an
-    /// ordinary instruction costing `call` plus the callee's total. Only a
-    /// function on a call-graph cycle (`recursive`) checks at entry.
-    fn segments(
-        &self,
-        static_cost: &dyn Fn(u32) -> Option<u64>,
-        recursive: bool,
-    ) -> Vec<(OpKind, u64, bool)> {
-        let mut out: Vec<(OpKind, u64, bool)> = Vec::with_capacity(self.ops.len());
-        let mut segment_start = 0;
-        let mut segment_cost = 0u64;
-        let mut check_next = recursive;
-        for op in &self.ops {
-            let (kind, cost) = match op.kind {
-                OpKind::Call {
-                    callee: Some(callee),
-                } => match static_cost(callee) {
-                    Some(total) => (OpKind::Plain, u64::from(op.cost) + total),
-                    None => (op.kind, u64::from(op.cost)),
-                },
-                kind => (kind, u64::from(op.cost)),
+    fn get(&mut self, label: usize) -> Option<i64> {
+        let root = self.find(label);
+        self.pending[root]
+    }
+}
+
+/// Where the current straight-line piece began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    /// At the function's entry.
+    Entry,
+    /// Right after the `loop` at this index (and its check).
+    Loop(usize),
+    /// Anywhere else.
+    Other,
+}
+
+/// The walk of [`analyze`]: pending cost, reachability and where a charge
+/// can go.
+struct Walker {
+    notes: Vec<Note>,
+    labels: Labels,
+    pending: i64,
+    /// The first instruction of the current straight-line piece before
+    /// which the frame's operand stack is empty.
+    rest: Option<usize>,
+    head: Head,
+    entry_charge: i64,
+    charges: usize,
+    /// Per label: 1 for a loop whose back edge is not recorded yet.
+    loop_state: Vec<u8>,
+    back_edges: Vec<(usize, i64)>,
+}
+
+impl Walker {
+    /// Subtracts `amount` before instruction `at`, or earlier in its piece:
+    /// at its first point of rest. A piece that starts at a check point
+    /// (function entry, loop header) subtracts before the check, which then
+    /// reads the counter just written (cheaper in wasmi).
+    fn charge(&mut self, amount: i64, at: usize) {
+        if amount == 0 {
+            return;
+        }
+        let place = self.rest.unwrap_or(at);
+        match self.head {
+            Head::Entry if place == 0 => {
+                if self.entry_charge == 0 {
+                    self.charges += 1;
+                }
+                self.entry_charge += amount;
+            }
+            Head::Loop(header) if place == header + 1 => {
+                let note = &mut self.notes[header];
+                if note.charge_after == 0 {
+                    self.charges += 1;
+                }
+                note.charge_after += amount;
+                note.threshold -= amount;
+            }
+            _ => {
+                if self.notes[place].charge == 0 {
+                    self.charges += 1;
+                }
+                self.notes[place].charge += amount;
+            }
+        }
+        self.pending -= amount;
+    }
+
+    /// Control goes from before instruction `at` to `label`; `branch` if
+    /// not by falling through the frame's `end`.
+    fn arrive(&mut self, label: usize, at: usize, branch: bool) {
+        self.pending -= self.labels.prepaid[label];
+        if self.loop_state[label] == 1 {
+            self.loop_state[label] = 2;
+            self.back_edges.push((label, self.pending));
+        }
+        let root = self.labels.find(label);
+        self.labels.arrived[label] = true;
+        self.labels.joined[label] |= branch;
+        match self.labels.pending[root] {
+            None => self.labels.pending[root] = Some(self.pending),
+            Some(agreed) => self.charge(self.pending - agreed, at),
+        }
+    }
+
+    fn new_piece(&mut self, head: Head) {
+        self.rest = None;
+        self.head = head;
+    }
+}
+
+/// Decides the charges and check thresholds of one function. `exit`, if
+/// given, is the pending cost every exit must have; otherwise the first
+/// exit decides. `callee` describes the function a `call` targets.
+pub(crate) fn analyze(
+    plan: &FunctionPlan,
+    exit: Option<i64>,
+    headers: LoopHeaders<'_>,
+    callee: &dyn Fn(u32) -> CalleeInfo,
+) -> Analysis {
+    let ops = &plan.ops;
+    let n = ops.len();
+    let function = n;
+    let mut w = Walker {
+        notes: vec![Note::default(); n],
+        labels: Labels::new(plan),
+        pending: 0,
+        rest: None,
+        head: Head::Entry,
+        entry_charge: 0,
+        charges: 0,
+        loop_state: vec![0; n + 1],
+        back_edges: Vec::new(),
+    };
+    if let Some(exit) = exit {
+        let root = w.labels.find(function);
+        w.labels.pending[root] = Some(exit);
+    }
+    let label_of = |t: Target| match t {
+        Target::Frame(i) => i as usize,
+        Target::Function => function,
+    };
+    let mut frames = vec![Frame::new(FrameKind::Body, function, 0, &w)];
+    let mut reachable = true;
+    let mut dead_depth = 0u32;
+    for (i, op) in ops.iter().enumerate() {
+        let cost = i64::from(op.cost);
+        if !reachable {
+            let skip = match op.kind {
+                OpKind::Block | OpKind::Loop | OpKind::CountedLoop { .. } | OpKind::If(_) => {
+                    dead_depth += 1;
+                    true
+                }
+                OpKind::End if dead_depth > 0 => {
+                    dead_depth -= 1;
+                    true
+                }
+                OpKind::Else => dead_depth > 0,
+                OpKind::End | OpKind::FinalEnd => false,
+                _ => true,
             };
-            out.push((kind, 0, std::mem::take(&mut check_next)));
-            segment_cost += cost;
-            if kind.ends_segment() {
-                out[segment_start].1 = segment_cost;
-                segment_start = out.len();
-                segment_cost = 0;
-                check_next = kind == OpKind::Loop;
-            }
-        }
-        out
-    }
-
-    /// Tracks block nesting; call for `block`/`loop`/`if` (+1) and `end` (-1).
-    pub(crate) fn enter_block(&mut self) {
-        self.depth += 1;
-    }
-
-    /// See [`Self::enter_block`]. Returns false for the function's final `end`.
-    pub(crate) fn leave_block(&mut self) -> bool {
-        if self.depth == 0 {
-            false
-        } else {
-            self.depth -= 1;
-            true
-        }
-    }
-
-    /// Writes the instrumented body.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "plain data the caller already has at hand"
-    )]
-    pub(crate) fn emit(
-        &self,
-        code: &[u8],
-        locals: &[(u32, ValType)],
-        local_count: u32,
-        result: Option<ValType>,
-        frame_cost: u32,
-        exported: bool,
-        schedule: &super::GasSchedule,
-        globals: InjectedGlobals,
-        static_cost: &dyn Fn(u32) -> Option<u64>,
-        recursive: bool,
-    ) -> Function {
-        let gas = local_count;
-        let scratch = local_count + 1;
-        let mut all_locals: Vec<(u32, ValType)> = locals.to_vec();
-        all_locals.push((1, ValType::I64));
-        all_locals.push((1, ValType::I32));
-        let mut f = Function::new(all_locals);
-        let out_of_gas = |f: &mut Function| {
-            f.instruction(&Instruction::LocalGet(gas))
-                .instruction(&Instruction::I64Const(0))
-                .instruction(&Instruction::I64LtS)
-                .instruction(&Instruction::If(BlockType::Empty))
-                .instruction(&Instruction::LocalGet(gas))
-                .instruction(&Instruction::GlobalSet(globals.gas_left))
-                .instruction(&Instruction::I32Const(1))
-                .instruction(&Instruction::GlobalSet(globals.halt))
-                .instruction(&Instruction::Unreachable)
-                .instruction(&Instruction::End);
-        };
-        let charge = |f: &mut Function, cost: u64, reload: bool| {
-            if reload {
-                f.instruction(&Instruction::GlobalGet(globals.gas_left));
-            } else if cost > 0 {
-                f.instruction(&Instruction::LocalGet(gas));
-            }
-            if cost > 0 {
-                f.instruction(&Instruction::I64Const(as_i64(cost)))
-                    .instruction(&Instruction::I64Sub);
-            }
-            if reload || cost > 0 {
-                f.instruction(&Instruction::LocalSet(gas));
-            }
-        };
-        let dynamic_charge = |f: &mut Function, per_unit: u64| {
-            f.instruction(&Instruction::LocalTee(scratch))
-                .instruction(&Instruction::LocalGet(gas))
-                .instruction(&Instruction::LocalGet(scratch))
-                .instruction(&Instruction::I64ExtendI32U)
-                .instruction(&Instruction::I64Const(as_i64(per_unit)))
-                .instruction(&Instruction::I64Mul)
-                .instruction(&Instruction::I64Sub)
-                .instruction(&Instruction::LocalSet(gas));
-        };
-
-        // Prologue: take the frame from the stack budget (only functions on
-        // a call-graph cycle are counted).
-        if recursive {
-            f.instruction(&Instruction::GlobalGet(globals.stack_height))
-                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-                .instruction(&Instruction::I32Sub)
-                .instruction(&Instruction::LocalTee(scratch))
-                .instruction(&Instruction::GlobalSet(globals.stack_height))
-                .instruction(&Instruction::LocalGet(scratch))
-                .instruction(&Instruction::I32Const(0))
-                .instruction(&Instruction::I32LtS)
-                .instruction(&Instruction::If(BlockType::Empty))
-                .instruction(&Instruction::I32Const(2))
-                .instruction(&Instruction::GlobalSet(globals.halt))
-                .instruction(&Instruction::Unreachable)
-                .instruction(&Instruction::End);
-        }
-        f.instruction(&Instruction::Block(match result {
-            Some(ty) => BlockType::Result(ty),
-            None => BlockType::Empty,
-        }));
-
-        let mut reload = true;
-        let mut raw_from: Option<usize> = None;
-        let flush = |f: &mut Function, raw_from: &mut Option<usize>, upto: usize| {
-            if let Some(start) = raw_from.take() {
-                f.raw(code[start..upto].iter().copied());
-            }
-        };
-        let segments = self.segments(static_cost, recursive);
-        for (op, &(kind, segment_charge, check)) in self.ops.iter().zip(&segments) {
-            let needs_code = reload || segment_charge > 0 || check || kind != OpKind::Plain;
-            if !needs_code {
-                raw_from.get_or_insert(op.start);
+            if skip {
+                w.notes[i].dead = true;
                 continue;
             }
-            flush(&mut f, &mut raw_from, op.start);
-            charge(&mut f, segment_charge, reload);
-            reload = false;
-            if check {
-                out_of_gas(&mut f);
+        } else if op.at_rest && w.rest.is_none() {
+            w.rest = Some(i);
+        }
+        match op.kind {
+            OpKind::Plain | OpKind::Local(..) | OpKind::Unreachable => {
+                w.pending += cost;
+                if op.kind == OpKind::Unreachable {
+                    reachable = false;
+                }
             }
-            match kind {
-                OpKind::Plain | OpKind::EndsSegment | OpKind::Loop => {
-                    raw_from = Some(op.start);
+            OpKind::Block => {
+                w.pending += cost;
+                frames.push(Frame::new(FrameKind::Block, i, 0, &w));
+            }
+            OpKind::Loop => {
+                w.pending += cost;
+                let alone = w.labels.shared.get(i).is_none_or(|shared| !shared);
+                if alone && w.labels.pending[i].is_none() {
+                    w.labels.pending[i] = match headers {
+                        LoopHeaders::Entry => None,
+                        LoopHeaders::Shifted(by) => Some(w.pending + by),
+                        LoopHeaders::Given(values) => values.get(i).copied().flatten(),
+                    };
                 }
-                OpKind::Return { depth } => {
-                    f.instruction(&Instruction::Br(depth));
+                w.arrive(i, i, false);
+                w.loop_state[i] = 1;
+                w.notes[i].check = true;
+                w.notes[i].threshold = w.pending;
+                observed(&mut frames);
+                frames.push(Frame::new(FrameKind::Loop, i, 0, &w));
+                w.new_piece(Head::Loop(i));
+            }
+            OpKind::CountedLoop { trips, cost: each } => {
+                // One check before the loop for all its iterations, which are
+                // paid for there; none at its header (specs/gas.md).
+                w.pending += cost;
+                w.arrive(i, i, false);
+                let each = i64::from(each);
+                w.labels.prepaid[i] = each;
+                w.notes[i].precharge = i64::from(trips) * each;
+                w.notes[i].check = true;
+                w.notes[i].threshold = w.pending;
+                w.charges += 1;
+                observed(&mut frames);
+                frames.push(Frame::new(FrameKind::Loop, i, 0, &w));
+                w.new_piece(Head::Other);
+            }
+            OpKind::If(has_else) => {
+                w.pending += cost;
+                if !has_else {
+                    // The implicit `else` reaches the end with the pending
+                    // cost of the `if`: the label takes it now.
+                    w.arrive(i, i, true);
                 }
-                OpKind::HostCall | OpKind::Call { .. } => {
-                    f.instruction(&Instruction::LocalGet(gas))
-                        .instruction(&Instruction::GlobalSet(globals.gas_left));
-                    if kind == OpKind::HostCall {
-                        out_of_gas(&mut f);
+                frames.push(Frame::new(FrameKind::If, i, w.pending, &w));
+                w.new_piece(Head::Other);
+            }
+            OpKind::Else => {
+                let frame = frames.last_mut().expect("validated: `else` inside an `if`");
+                if reachable {
+                    w.arrive(frame.label, i, true);
+                }
+                frame.kind = FrameKind::Else;
+                w.pending = frame.if_pending;
+                reachable = true;
+                w.new_piece(Head::Other);
+            }
+            OpKind::End => {
+                let frame = frames.pop().expect("validated: `end` closes a frame");
+                if frame.kind == FrameKind::Loop {
+                    // Only the loop's own body falls through its end.
+                    if !reachable {
+                        w.notes[i].unreachable_after = true;
                     }
-                    f.raw(code[op.start..op.end].iter().copied());
-                    reload = true;
+                    continue;
                 }
-                OpKind::MemoryGrow => {
-                    dynamic_charge(&mut f, schedule.memory_grow_per_page);
-                    out_of_gas(&mut f);
-                    // A grow beyond the declared maximum yields -1 without
-                    // running `memory.grow`: same result, and wasmi 2.0's
-                    // failing-grow path consumes native stack per execution
-                    // (a loop of failing grows overflows the node's stack).
-                    f.instruction(&Instruction::LocalSet(scratch))
-                        .instruction(&Instruction::LocalGet(scratch))
-                        .instruction(&Instruction::I32Const(as_i32(globals.memory_max_pages)))
-                        .instruction(&Instruction::MemorySize(0))
-                        .instruction(&Instruction::I32Sub)
-                        .instruction(&Instruction::I32GtU)
-                        .instruction(&Instruction::If(BlockType::Result(ValType::I32)))
-                        .instruction(&Instruction::I32Const(-1))
-                        .instruction(&Instruction::Else)
-                        .instruction(&Instruction::LocalGet(scratch))
-                        .raw(code[op.start..op.end].iter().copied())
-                        .instruction(&Instruction::End);
+                if reachable {
+                    w.arrive(frame.label, i, false);
                 }
-                OpKind::BulkMemory => {
-                    dynamic_charge(&mut f, schedule.bulk_memory_per_byte);
-                    out_of_gas(&mut f);
-                    raw_from = Some(op.start);
+                match w.labels.get(frame.label) {
+                    Some(agreed) if w.labels.arrived[frame.label] => {
+                        w.pending = agreed;
+                        reachable = true;
+                    }
+                    _ => {
+                        reachable = false;
+                        w.notes[i].unreachable_after = true;
+                    }
                 }
-                OpKind::FinalEnd => {
-                    // Closes the wrapper block; the epilogue follows.
-                    f.instruction(&Instruction::End);
+                if frame.transparent && frame.opened_in.0.is_some() {
+                    // Charges from here on may go where the frame opened.
+                    (w.rest, w.head) = frame.opened_in;
+                } else if frame.kind != FrameKind::Block || w.labels.joined[frame.label] {
+                    // A join; after a block nothing branches to, the piece goes on.
+                    w.new_piece(Head::Other);
                 }
             }
+            OpKind::FinalEnd => {
+                if reachable {
+                    w.arrive(function, i, false);
+                }
+            }
+            OpKind::Br(target) => {
+                w.pending += cost;
+                w.arrive(label_of(target), i, true);
+                leaving(&mut frames, label_of(target));
+                reachable = false;
+            }
+            OpKind::BrIf(target) => {
+                w.pending += cost;
+                w.arrive(label_of(target), i, true);
+                leaving(&mut frames, label_of(target));
+                w.new_piece(Head::Other);
+            }
+            OpKind::BrTable { first, len } => {
+                w.pending += cost;
+                for &target in plan.targets(first, len) {
+                    w.arrive(label_of(target), i, true);
+                    leaving(&mut frames, label_of(target));
+                }
+                reachable = false;
+            }
+            OpKind::Return(_) => {
+                w.pending += cost;
+                w.arrive(function, i, true);
+                observed(&mut frames);
+                reachable = false;
+            }
+            OpKind::Call(index) => {
+                let info = callee(index);
+                w.pending += cost;
+                match info.convention {
+                    Convention::Static | Convention::Relative => w.pending += info.exit,
+                    Convention::Absolute | Convention::Boundary => {
+                        w.charge(w.pending, i);
+                        w.pending = info.exit;
+                        observed(&mut frames);
+                        w.new_piece(Head::Other);
+                    }
+                }
+            }
+            OpKind::HostCall | OpKind::CallIndirect => {
+                w.pending += cost;
+                w.charge(w.pending, i);
+                observed(&mut frames);
+                w.new_piece(Head::Other);
+            }
+            OpKind::MemoryGrow | OpKind::BulkMemory => {
+                w.pending += cost;
+                w.notes[i].check = true;
+                w.notes[i].threshold = w.pending;
+                observed(&mut frames);
+                w.new_piece(Head::Other);
+            }
         }
-        debug_assert!(raw_from.is_none(), "the final end is never copied raw");
-
-        // Epilogue: return the frame to the stack budget, publish the counter.
-        if recursive {
-            f.instruction(&Instruction::GlobalGet(globals.stack_height))
-                .instruction(&Instruction::I32Const(as_i32(frame_cost)))
-                .instruction(&Instruction::I32Add)
-                .instruction(&Instruction::GlobalSet(globals.stack_height));
-        }
-        f.instruction(&Instruction::LocalGet(gas))
-            .instruction(&Instruction::GlobalSet(globals.gas_left));
-        if exported {
-            out_of_gas(&mut f);
-        }
-        f.instruction(&Instruction::End);
-        f
+    }
+    let exit = w.labels.get(function).unwrap_or(0);
+    Analysis {
+        notes: w.notes,
+        exit,
+        entry_charge: w.entry_charge,
+        charges: w.charges,
+        back_edges: w.back_edges,
     }
 }
 
-/// Costs fit in i64: a segment is bounded by the code-size limit times the
-/// largest class cost, and per-unit costs are schedule constants.
-fn as_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+/// Everything [`emit`] needs to know about one function.
+#[derive(Debug)]
+pub(crate) struct FunctionShape<'a> {
+    /// The original module.
+    pub(crate) wasm: &'a [u8],
+    pub(crate) plan: &'a FunctionPlan,
+    /// Declared local groups (parameters excluded), as in the original.
+    pub(crate) locals: &'a [(u32, ValType)],
+    pub(crate) params: u32,
+    pub(crate) convention: Convention,
+    /// On a call-graph cycle (holds a stack budget).
+    pub(crate) recursive: bool,
+    pub(crate) exported: bool,
+    /// Stack units one activation takes (only used if `recursive`).
+    pub(crate) frame_cost: u32,
+    /// The function's result type, for the exit block.
+    pub(crate) result: Option<ValType>,
+    /// Some function in the table reaches a recursive one.
+    pub(crate) table_reaches_recursion: bool,
+    /// Some function in the table is recursive.
+    pub(crate) table_recursive: bool,
+}
+
+/// What a call must do about the stack budget (`specs/gas.md`, "Stack
+/// height": the budget of the innermost active recursive frame). Recursive
+/// functions hold theirs in a local; elsewhere the budget global holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BudgetAtCall {
+    /// The callee never meets a recursive function.
+    Nothing,
+    /// A recursive caller publishes its budget in the global first.
+    Publish,
+    /// A recursive caller passes its budget minus the callee's frame (the
+    /// budget of the callee's frame) as the callee's parameter.
+    Pass,
+    /// A non-recursive caller passes the global's value minus the callee's
+    /// frame, and puts the global back afterwards (the callee's frames may
+    /// have lowered it).
+    PassGlobalAndRestore,
+    /// A non-recursive caller puts the global's value back after the call.
+    Restore,
+}
+
+fn budget_at_call(
+    caller_recursive: bool,
+    parameter: bool,
+    callee_recursive: bool,
+    reaches: bool,
+) -> BudgetAtCall {
+    match (caller_recursive, parameter) {
+        _ if !reaches => BudgetAtCall::Nothing,
+        (true, true) => BudgetAtCall::Pass,
+        (true, false) => BudgetAtCall::Publish,
+        (false, true) => BudgetAtCall::PassGlobalAndRestore,
+        (false, false) if callee_recursive => BudgetAtCall::Restore,
+        (false, false) => BudgetAtCall::Nothing,
+    }
+}
+
+/// A value type of the accepted subset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ValType {
+    I32,
+    I64,
+}
+
+impl ValType {
+    pub(crate) fn byte(self) -> u8 {
+        match self {
+            Self::I32 => 0x7f,
+            Self::I64 => 0x7e,
+        }
+    }
+}
+
+/// Writes the instrumented body (locals and code, no size prefix) to `out`.
+pub(crate) fn emit(
+    shape: &FunctionShape<'_>,
+    analysis: &Analysis,
+    callee: &dyn Fn(u32) -> CalleeInfo,
+    schedule: &super::GasSchedule,
+    globals: InjectedGlobals,
+    out: &mut Vec<u8>,
+) {
+    let plan = shape.plan;
+    let declared: u32 = shape.locals.iter().map(|&(count, _)| count).sum();
+    let absolute = shape.convention == Convention::Absolute;
+    let shift = if absolute {
+        1 + u32::from(shape.recursive)
+    } else {
+        0
+    };
+    let mut extra: Vec<(u32, ValType)> = Vec::new();
+    let (gas, budget);
+    let mut next = shape.params + shift + declared;
+    if absolute {
+        gas = shape.params;
+        budget = shape.params + 1;
+    } else {
+        gas = next;
+        next += 1;
+        extra.push((1, ValType::I64));
+        budget = next;
+        if shape.recursive {
+            next += 1;
+            extra.push((1, ValType::I32));
+        }
+    }
+    let scratch = next;
+    if plan.has_dynamic {
+        next += 1;
+        extra.push((1, ValType::I32));
+    }
+    // A non-recursive function that enters recursion keeps the global's
+    // budget here to put it back.
+    let saved = next;
+    let restores = !shape.recursive
+        && plan.ops.iter().any(|op| match op.kind {
+            OpKind::Call(index) => {
+                let info = callee(index);
+                info.recursive && info.reaches_recursion
+            }
+            OpKind::CallIndirect => shape.table_recursive,
+            _ => false,
+        });
+    if restores {
+        extra.push((1, ValType::I32));
+    }
+    let groups = shape.locals.len() + extra.len();
+    leb_u32(out, u32::try_from(groups).unwrap_or(u32::MAX));
+    for &(count, ty) in shape.locals.iter().chain(&extra) {
+        leb_u32(out, count);
+        out.push(ty.byte());
+    }
+
+    let mut e = Emitter { out, gas, globals };
+    let boundary = shape.convention == Convention::Boundary;
+    let wrapped = boundary || plan.exits_by_branch;
+
+    // Prologue.
+    if boundary {
+        e.op(GLOBAL_GET, globals.gas_left);
+        e.set_gas();
+        if shape.recursive {
+            e.op(GLOBAL_GET, globals.stack_budget);
+            e.i32_const(as_i32(shape.frame_cost));
+            e.byte(I32_SUB);
+            e.op(LOCAL_SET, budget);
+        }
+    }
+    // An `Absolute` recursive function's caller already took its frame out
+    // of the budget it passes.
+    if shape.recursive {
+        e.op(LOCAL_GET, budget);
+        e.i32_const(0);
+        e.byte(I32_LT_S);
+        e.bytes(&[IF, EMPTY]);
+        e.i32_const(super::HaltCode::StackExhausted as i32);
+        e.op(GLOBAL_SET, globals.halt);
+        e.bytes(&[UNREACHABLE, END]);
+    }
+    if analysis.entry_charge != 0 {
+        e.charge(analysis.entry_charge);
+    }
+    if shape.recursive {
+        e.check(-analysis.entry_charge);
+    }
+    if wrapped {
+        e.bytes(&[BLOCK, shape.result.map_or(EMPTY, ValType::byte)]);
+    }
+
+    let wasm = shape.wasm;
+    let notes = &analysis.notes;
+    let mut raw: Option<usize> = None;
+    // A charge right after an `Absolute` call is applied to the counter the
+    // call returns (one wasmi instruction instead of two).
+    let mut charged_with_call = false;
+    for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
+        let (start, end) = (op.start as usize, op.end as usize);
+        // A charge placed right after this instruction, for calls to fold in.
+        let next_charge = notes
+            .get(i + 1)
+            .filter(|n| n.charge != 0 && !n.dead)
+            .map_or(0, |n| n.charge);
+        if note.dead {
+            e.flush(wasm, &mut raw, start);
+            continue;
+        }
+        if note.charge != 0 && !std::mem::take(&mut charged_with_call) {
+            e.flush(wasm, &mut raw, start);
+            e.charge(note.charge);
+        }
+        match op.kind {
+            OpKind::Local(opcode, index) if shift > 0 && index >= shape.params => {
+                e.flush(wasm, &mut raw, start);
+                e.op(opcode, index + shift);
+            }
+            OpKind::Plain
+            | OpKind::Local(..)
+            | OpKind::Block
+            | OpKind::If(_)
+            | OpKind::Else
+            | OpKind::Unreachable
+            | OpKind::Br(Target::Frame(_))
+            | OpKind::BrIf(_)
+            | OpKind::BrTable { .. } => {
+                raw.get_or_insert(start);
+            }
+            OpKind::CountedLoop { .. } => {
+                e.flush(wasm, &mut raw, start);
+                e.charge(note.precharge);
+                e.check(note.threshold);
+                raw = Some(start);
+            }
+            OpKind::Loop => {
+                raw.get_or_insert(start);
+                e.flush(wasm, &mut raw, end);
+                if note.charge_after != 0 {
+                    e.charge(note.charge_after);
+                }
+                e.check(note.threshold);
+            }
+            OpKind::End => {
+                raw.get_or_insert(start);
+                if note.unreachable_after {
+                    e.flush(wasm, &mut raw, end);
+                    e.byte(UNREACHABLE);
+                }
+            }
+            OpKind::Br(Target::Function) | OpKind::Return(_) if !wrapped => {
+                e.flush(wasm, &mut raw, start);
+                e.get_gas();
+                e.byte(RETURN);
+            }
+            OpKind::Br(Target::Function) => {
+                raw.get_or_insert(start);
+            }
+            OpKind::Return(depth) => {
+                e.flush(wasm, &mut raw, start);
+                e.op(BR, depth);
+            }
+            OpKind::Call(index) => {
+                let info = callee(index);
+                match info.convention {
+                    Convention::Static => {
+                        raw.get_or_insert(start);
+                    }
+                    Convention::Relative => {
+                        raw.get_or_insert(start);
+                        e.flush(wasm, &mut raw, end);
+                        e.get_gas();
+                        e.byte(I64_ADD);
+                        e.set_gas();
+                    }
+                    Convention::Absolute => {
+                        e.flush(wasm, &mut raw, start);
+                        let at_call = budget_at_call(
+                            shape.recursive,
+                            info.budget_parameter(),
+                            info.recursive,
+                            info.reaches_recursion,
+                        );
+                        e.get_gas();
+                        e.budget_before(at_call, budget, saved, info.frame_cost);
+                        e.bytes(&wasm[start..end]);
+                        e.budget_after(at_call, saved);
+                        e.sub_const(next_charge);
+                        charged_with_call = next_charge != 0;
+                        e.set_gas();
+                    }
+                    Convention::Boundary => {
+                        e.flush(wasm, &mut raw, start);
+                        let at_call = budget_at_call(
+                            shape.recursive,
+                            false,
+                            info.recursive,
+                            info.reaches_recursion,
+                        );
+                        e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                        charged_with_call = next_charge != 0;
+                    }
+                }
+            }
+            OpKind::HostCall => {
+                e.flush(wasm, &mut raw, start);
+                e.sync_call(
+                    &wasm[start..end],
+                    BudgetAtCall::Nothing,
+                    budget,
+                    saved,
+                    next_charge,
+                );
+                charged_with_call = next_charge != 0;
+            }
+            OpKind::CallIndirect => {
+                e.flush(wasm, &mut raw, start);
+                let at_call = budget_at_call(
+                    shape.recursive,
+                    false,
+                    shape.table_recursive,
+                    shape.table_reaches_recursion,
+                );
+                e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                charged_with_call = next_charge != 0;
+            }
+            OpKind::MemoryGrow => {
+                e.flush(wasm, &mut raw, start);
+                e.dynamic_charge(scratch, schedule.memory_grow_per_page, note.threshold);
+                // A grow beyond the declared maximum yields -1 without
+                // running `memory.grow`: same result, and wasmi 2.0's
+                // failing-grow path consumes native stack per execution
+                // (a loop of failing grows overflows the node's stack).
+                e.op(LOCAL_SET, scratch);
+                e.op(LOCAL_GET, scratch);
+                e.i32_const(as_i32(globals.memory_max_pages));
+                e.bytes(&[MEMORY_SIZE, 0, I32_SUB, I32_GT_U, IF, ValType::I32.byte()]);
+                e.i32_const(-1);
+                e.byte(ELSE);
+                e.op(LOCAL_GET, scratch);
+                e.bytes(&wasm[start..end]);
+                e.byte(END);
+            }
+            OpKind::BulkMemory => {
+                e.flush(wasm, &mut raw, start);
+                e.dynamic_charge(scratch, schedule.bulk_memory_per_byte, note.threshold);
+                raw = Some(start);
+            }
+            OpKind::FinalEnd => {
+                e.flush(wasm, &mut raw, start);
+                if wrapped {
+                    e.byte(END);
+                }
+                if boundary {
+                    e.get_gas();
+                    e.sub_const(analysis.exit);
+                    e.op(GLOBAL_SET, globals.gas_left);
+                    if shape.exported {
+                        e.check(analysis.exit);
+                    }
+                } else {
+                    e.get_gas();
+                }
+                e.byte(END);
+            }
+        }
+    }
+    debug_assert!(raw.is_none(), "the final end is never copied raw");
+}
+
+const UNREACHABLE: u8 = 0x00;
+const BLOCK: u8 = 0x02;
+const IF: u8 = 0x04;
+const ELSE: u8 = 0x05;
+const END: u8 = 0x0b;
+const BR: u8 = 0x0c;
+const RETURN: u8 = 0x0f;
+const LOCAL_GET: u8 = 0x20;
+const LOCAL_SET: u8 = 0x21;
+const LOCAL_TEE: u8 = 0x22;
+const GLOBAL_GET: u8 = 0x23;
+const GLOBAL_SET: u8 = 0x24;
+const MEMORY_SIZE: u8 = 0x3f;
+const I32_CONST: u8 = 0x41;
+const I64_CONST: u8 = 0x42;
+const I32_LT_S: u8 = 0x48;
+const I32_GT_U: u8 = 0x4b;
+const I64_LT_S: u8 = 0x53;
+const I32_SUB: u8 = 0x6b;
+const I64_ADD: u8 = 0x7c;
+const I64_SUB: u8 = 0x7d;
+const I64_MUL: u8 = 0x7e;
+const I64_EXTEND_I32_U: u8 = 0xad;
+/// Block type of a block without results.
+const EMPTY: u8 = 0x40;
+
+struct Emitter<'a> {
+    out: &'a mut Vec<u8>,
+    /// The local holding the counter.
+    gas: u32,
+    globals: InjectedGlobals,
+}
+
+impl Emitter<'_> {
+    fn byte(&mut self, b: u8) {
+        self.out.push(b);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.out.extend_from_slice(b);
+    }
+
+    /// An instruction with one unsigned immediate (locals, globals, `br`).
+    fn op(&mut self, opcode: u8, immediate: u32) {
+        self.out.push(opcode);
+        leb_u32(self.out, immediate);
+    }
+
+    fn i32_const(&mut self, value: i32) {
+        self.out.push(I32_CONST);
+        leb_i64(self.out, i64::from(value));
+    }
+
+    fn i64_const(&mut self, value: i64) {
+        self.out.push(I64_CONST);
+        leb_i64(self.out, value);
+    }
+
+    /// Copies the pending original bytes `raw..upto`.
+    fn flush(&mut self, wasm: &[u8], raw: &mut Option<usize>, upto: usize) {
+        if let Some(start) = raw.take() {
+            self.out.extend_from_slice(&wasm[start..upto]);
+        }
+    }
+
+    /// Subtracts `value` from the i64 on top of the stack, if non-zero.
+    fn sub_const(&mut self, value: i64) {
+        if value != 0 {
+            self.i64_const(value);
+            self.byte(I64_SUB);
+        }
+    }
+
+    /// Pushes the counter.
+    fn get_gas(&mut self) {
+        self.op(LOCAL_GET, self.gas);
+    }
+
+    /// Pops the counter.
+    fn set_gas(&mut self) {
+        self.op(LOCAL_SET, self.gas);
+    }
+
+    fn charge(&mut self, amount: i64) {
+        self.get_gas();
+        self.i64_const(amount);
+        self.byte(I64_SUB);
+        self.set_gas();
+    }
+
+    /// Out of gas if the counter is below `threshold` (the pending cost
+    /// here), that is if the exact counter is negative.
+    fn check(&mut self, threshold: i64) {
+        self.get_gas();
+        self.i64_const(threshold);
+        self.bytes(&[I64_LT_S, IF, EMPTY]);
+        self.get_gas();
+        self.sub_const(threshold);
+        self.op(GLOBAL_SET, self.globals.gas_left);
+        self.i32_const(super::HaltCode::OutOfGas as i32);
+        self.op(GLOBAL_SET, self.globals.halt);
+        self.bytes(&[UNREACHABLE, END]);
+    }
+
+    /// A call through the globals: publish the counter (and the budget),
+    /// call, take the counter back.
+    /// `then_charge`, if not 0, is subtracted from the counter as it is
+    /// read back (one wasmi instruction fewer than a separate charge).
+    fn sync_call(
+        &mut self,
+        call: &[u8],
+        at_call: BudgetAtCall,
+        budget: u32,
+        saved: u32,
+        then_charge: i64,
+    ) {
+        self.get_gas();
+        self.op(GLOBAL_SET, self.globals.gas_left);
+        self.budget_before(at_call, budget, saved, 0);
+        self.bytes(call);
+        self.budget_after(at_call, saved);
+        self.op(GLOBAL_GET, self.globals.gas_left);
+        self.sub_const(then_charge);
+        self.set_gas();
+    }
+
+    /// The stack budget before a call (see [`BudgetAtCall`]); pushes the
+    /// callee's budget parameter if it takes one.
+    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32, frame: u32) {
+        match at_call {
+            BudgetAtCall::Nothing => {}
+            BudgetAtCall::Publish => {
+                self.op(LOCAL_GET, budget);
+                self.op(GLOBAL_SET, self.globals.stack_budget);
+            }
+            BudgetAtCall::Pass => {
+                self.op(LOCAL_GET, budget);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
+            }
+            BudgetAtCall::PassGlobalAndRestore => {
+                self.op(GLOBAL_GET, self.globals.stack_budget);
+                self.op(LOCAL_TEE, saved);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
+            }
+            BudgetAtCall::Restore => {
+                self.op(GLOBAL_GET, self.globals.stack_budget);
+                self.op(LOCAL_SET, saved);
+            }
+        }
+    }
+
+    fn budget_after(&mut self, at_call: BudgetAtCall, saved: u32) {
+        if matches!(
+            at_call,
+            BudgetAtCall::PassGlobalAndRestore | BudgetAtCall::Restore
+        ) {
+            self.op(LOCAL_GET, saved);
+            self.op(GLOBAL_SET, self.globals.stack_budget);
+        }
+    }
+
+    /// Charges `per_unit` times the i32 on top of the stack (left in place),
+    /// then checks.
+    fn dynamic_charge(&mut self, scratch: u32, per_unit: u64, threshold: i64) {
+        self.op(LOCAL_TEE, scratch);
+        self.get_gas();
+        self.op(LOCAL_GET, scratch);
+        self.byte(I64_EXTEND_I32_U);
+        self.i64_const(i64::try_from(per_unit).unwrap_or(i64::MAX));
+        self.bytes(&[I64_MUL, I64_SUB]);
+        self.set_gas();
+        self.check(threshold);
+    }
+}
+
+pub(crate) fn leb_u32(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+pub(crate) fn leb_i64(out: &mut Vec<u8>, mut value: i64) {
+    loop {
+        // The low 7 bits, never negative: the cast loses nothing.
+        let byte = u8::try_from(value & 0x7f).unwrap_or(0);
+        value >>= 7;
+        let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
+        if done {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 fn as_i32(v: u32) -> i32 {

@@ -2,10 +2,12 @@
 //! deterministic Wasm subset, then gas and stack-height injection.
 //!
 //! [`prepare_code`] runs the named checks of `specs/validation.md` while
-//! `wasmparser` validates the module, cuts every function body into metered
-//! segments as it goes, and rewrites the code section with `wasm-encoder`
-//! following `specs/gas.md`. Everything except the code, global and export
-//! sections is copied byte for byte; function indices do not change.
+//! `wasmparser` validates the module, records every function body
+//! ([`plan`]), then rewrites the module following `specs/gas.md`: the call
+//! graph ([`callgraph`]) decides each function's calling convention for the
+//! gas counter, and [`meter`] writes each body. Sections other than the
+//! type, function, global, export and code sections are copied byte for
+//! byte; function indices do not change.
 //!
 //! ```
 //! use cairn_engine::prepare::{GasSchedule, ValidationLimits, prepare_code};
@@ -13,16 +15,18 @@
 //! let wasm = wat::parse_str(r#"(module
 //!     (memory 1 1)
 //!     (func (export "call") (local i32)
-//!         (local.set 0 (i32.add (i32.const 1) (i32.const 2)))))"#).unwrap();
-//! let prepared = prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+//!         (loop $l (br_if $l (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (i32.const 9))))))"#).unwrap();
+//! let prepared = prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
 //! assert!(prepared.exports.contains(&"call".to_string()));
 //! assert!(prepared.code.len() > wasm.len());
 //! ```
 
+mod callgraph;
 mod checks;
 mod error;
 mod limits;
 mod meter;
+mod plan;
 mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,16 +36,18 @@ use std::sync::OnceLock;
 use cairn_host_api::world::H256;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{
-    BlockType, FuncType, FuncValidatorAllocations, Operator, Parser, Payload, ValType,
-    ValidPayload, Validator, WasmFeatures,
+    BlockType, FuncType, FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload,
+    Validator, WasmFeatures,
 };
 
 pub use error::{PrepareError, Rule, Violation};
 pub use limits::ValidationLimits;
 pub use schedule::{CostClass, GasSchedule, INSTRUCTION_CLASSES, InstructionCosts};
 
+use callgraph::{CallGraph, Node};
 use checks::ExportSummary;
-use meter::{FunctionPlan, InjectedGlobals, OpKind};
+use meter::{Analysis, CalleeInfo, Convention, FunctionShape, InjectedGlobals, ValType, leb_u32};
+use plan::{FunctionPlan, OpKind, Shape};
 
 /// Name of the exported mutable i64 global holding the gas left.
 pub const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
@@ -63,7 +69,7 @@ pub enum HaltCode {
 /// A validated and instrumented module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedCode {
-    /// The instrumented module; it validated again after rewriting.
+    /// The instrumented module.
     pub code: Vec<u8>,
     /// keccak256 of the original code.
     pub code_hash: H256,
@@ -85,7 +91,9 @@ pub struct PreparedCode {
 
 /// The Wasm features `wasmparser` may accept. Everything beyond the subset
 /// that our own checks name more precisely (floats, reference types,
-/// multi-value) is enabled here and then rejected by those checks.
+/// multi-value) is enabled here and then rejected by those checks. The
+/// prepared code itself uses multi-value (functions return the gas counter
+/// beside their result).
 pub fn wasm_features() -> WasmFeatures {
     WasmFeatures::WASM1
         | WasmFeatures::SIGN_EXTENSION
@@ -99,13 +107,17 @@ pub fn wasm_features() -> WasmFeatures {
 ///
 /// A pure function of its arguments. On rejection the error names the rule,
 /// the function and byte offset where known, and a hint.
+///
+/// The output is not validated again here: the deploy path hands it to
+/// wasmi, which validates it while compiling. Tests, the fuzzer and tools
+/// use [`prepare_code_checked`], which does.
 pub fn prepare_code(
     wasm: &[u8],
     schedule: &GasSchedule,
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
     checks::check_code_size(wasm.len(), limits)?;
-    let prepared = Preparer::new(wasm, schedule, limits)
+    Preparer::new(wasm, schedule, limits)
         .run()
         .map_err(|mut e| {
             if let Some(index) = e.violation().function
@@ -114,7 +126,18 @@ pub fn prepare_code(
                 e.set_function_name(name);
             }
             e
-        })?;
+        })
+}
+
+/// [`prepare_code`], then validates the instrumented module again with the
+/// same feature set: a failure is the `instrumentation` rule (a bug in
+/// Cairn, never the contract author's fault).
+pub fn prepare_code_checked(
+    wasm: &[u8],
+    schedule: &GasSchedule,
+    limits: &ValidationLimits,
+) -> Result<PreparedCode, PrepareError> {
+    let prepared = prepare_code(wasm, schedule, limits)?;
     let mut validator = Validator::new_with_features(wasm_features());
     if let Err(e) = validator.validate_all(&prepared.code) {
         return Err(PrepareError::new(
@@ -125,15 +148,15 @@ pub fn prepare_code(
     Ok(prepared)
 }
 
-/// [`GasSchedule::hash`], computed once for the v1 schedule.
+/// [`GasSchedule::hash`], computed once for the current schedule.
 fn schedule_hash(schedule: &GasSchedule) -> H256 {
-    static V1: OnceLock<(GasSchedule, H256)> = OnceLock::new();
-    let (v1, hash) = V1.get_or_init(|| {
-        let v1 = GasSchedule::v1();
-        let hash = v1.hash();
-        (v1, hash)
+    static CURRENT: OnceLock<(GasSchedule, H256)> = OnceLock::new();
+    let (current, hash) = CURRENT.get_or_init(|| {
+        let current = GasSchedule::v2();
+        let hash = current.hash();
+        (current, hash)
     });
-    if schedule == v1 {
+    if schedule == current {
         *hash
     } else {
         schedule.hash()
@@ -167,11 +190,11 @@ fn collect_function_names(
     }
 }
 
-fn to_encoder(ty: ValType) -> wasm_encoder::ValType {
+fn to_val_type(ty: wasmparser::ValType) -> ValType {
     match ty {
-        ValType::I64 => wasm_encoder::ValType::I64,
+        wasmparser::ValType::I64 => ValType::I64,
         // Other types were rejected by `check_value_type` before we get here.
-        _ => wasm_encoder::ValType::I32,
+        _ => ValType::I32,
     }
 }
 
@@ -179,26 +202,30 @@ fn usize_of(offset: u64) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
+/// A section of the original module, in order.
+#[derive(Debug)]
+struct Section {
+    id: u8,
+    range: Range<usize>,
+}
+
 struct Preparer<'a> {
     wasm: &'a [u8],
     schedule: &'a GasSchedule,
     limits: &'a ValidationLimits,
     validator: Validator,
-    module: wasm_encoder::Module,
+    sections: Vec<Section>,
     types: Vec<FuncType>,
     /// Type index of every function, imports first.
     func_types: Vec<u32>,
     imported_funcs: u32,
     imports: Vec<String>,
     globals: u32,
-    globals_emitted: bool,
     memories: u32,
     /// Declared maximum of the memory, in pages.
     memory_max_pages: u32,
     exports: ExportSummary,
     export_names: Vec<String>,
-    code_remaining: u32,
-    next_defined: u32,
     allocs: FuncValidatorAllocations,
     data_segments: u32,
     /// From the name section, read as it passes.
@@ -208,16 +235,16 @@ struct Preparer<'a> {
     planned: Vec<PlannedFunction>,
 }
 
-/// A validated function waiting for the end of the code section, when every
-/// static function is known and the section is written.
+/// A validated function, recorded for the rewrite.
 #[derive(Debug)]
 struct PlannedFunction {
     index: u32,
     body: Range<usize>,
     plan: FunctionPlan,
-    locals: Vec<(u32, wasm_encoder::ValType)>,
-    local_count: u32,
-    result: Option<wasm_encoder::ValType>,
+    /// Declared local groups (parameters excluded).
+    locals: Vec<(u32, ValType)>,
+    params: u32,
+    result: Option<ValType>,
     frame_cost: u32,
     exported: bool,
 }
@@ -229,19 +256,16 @@ impl<'a> Preparer<'a> {
             schedule,
             limits,
             validator: Validator::new_with_features(wasm_features()),
-            module: wasm_encoder::Module::new(),
+            sections: Vec::new(),
             types: Vec::new(),
             func_types: Vec::new(),
             imported_funcs: 0,
             imports: Vec::new(),
             globals: 0,
-            globals_emitted: false,
             memories: 0,
             memory_max_pages: 0,
             exports: ExportSummary::default(),
             export_names: Vec::new(),
-            code_remaining: 0,
-            next_defined: 0,
             allocs: FuncValidatorAllocations::default(),
             data_segments: 0,
             function_names: BTreeMap::new(),
@@ -254,17 +278,8 @@ impl<'a> Preparer<'a> {
         InjectedGlobals {
             gas_left: self.globals,
             halt: self.globals + 1,
-            stack_height: self.globals + 2,
+            stack_budget: self.globals + 2,
             memory_max_pages: self.memory_max_pages,
-        }
-    }
-
-    fn copy_raw(&mut self, payload: &Payload<'_>) {
-        if let Some((id, range)) = payload.as_section() {
-            self.module.section(&wasm_encoder::RawSection {
-                id,
-                data: &self.wasm[usize_of(range.start)..usize_of(range.end)],
-            });
         }
     }
 
@@ -292,7 +307,14 @@ impl<'a> Preparer<'a> {
                     result.map_err(|e| e.in_function(index))?;
                 }
                 (_, ValidPayload::End(_)) => ended = true,
-                _ => self.emit_section(&payload)?,
+                _ => {
+                    if let Some((id, range)) = payload.as_section() {
+                        self.sections.push(Section {
+                            id,
+                            range: usize_of(range.start)..usize_of(range.end),
+                        });
+                    }
+                }
             }
         }
         if !ended {
@@ -316,10 +338,11 @@ impl<'a> Preparer<'a> {
             let ty = *func_types.get(index as usize)?;
             types.get(ty as usize).cloned()
         })?;
+        let code = self.assemble()?;
         let mut exports = self.export_names.clone();
         exports.sort_unstable();
         Ok(PreparedCode {
-            code: self.module.finish(),
+            code,
             code_hash: cairn_host_api::keccak256(wasm),
             schedule_hash: schedule_hash(self.schedule),
             original_size: wasm.len(),
@@ -445,81 +468,12 @@ impl<'a> Preparer<'a> {
                 checks::check_data_count(self.data_segments, self.limits)
                     .map_err(|e| e.at(usize_of(reader.range().start)))?;
             }
-            Payload::CodeSectionStart { count, .. } => {
-                self.code_remaining = *count;
-            }
             Payload::CustomSection(section) => {
                 collect_function_names(section, &mut self.function_names);
             }
             _ => {}
         }
         Ok(())
-    }
-
-    /// Writes a non-code section to the output.
-    fn emit_section(&mut self, payload: &Payload<'_>) -> Result<(), PrepareError> {
-        let reencode_error =
-            |e: wasm_encoder::reencode::Error| PrepareError::new(Rule::Malformed, e.to_string());
-        match payload {
-            Payload::GlobalSection(reader) => {
-                let mut section = wasm_encoder::GlobalSection::new();
-                RoundtripReencoder
-                    .parse_global_section(&mut section, reader.clone())
-                    .map_err(reencode_error)?;
-                self.push_injected_globals(&mut section);
-                self.module.section(&section);
-            }
-            Payload::ExportSection(reader) => {
-                if !self.globals_emitted {
-                    let mut section = wasm_encoder::GlobalSection::new();
-                    self.push_injected_globals(&mut section);
-                    self.module.section(&section);
-                }
-                let mut section = wasm_encoder::ExportSection::new();
-                RoundtripReencoder
-                    .parse_export_section(&mut section, reader.clone())
-                    .map_err(reencode_error)?;
-                let globals = self.injected_globals();
-                section.export(
-                    GAS_LEFT_GLOBAL,
-                    wasm_encoder::ExportKind::Global,
-                    globals.gas_left,
-                );
-                section.export(HALT_GLOBAL, wasm_encoder::ExportKind::Global, globals.halt);
-                if !self.exports.memory {
-                    section.export("memory", wasm_encoder::ExportKind::Memory, 0);
-                }
-                self.module.section(&section);
-            }
-            Payload::CodeSectionStart { .. } => {}
-            Payload::Version { .. } | Payload::End(_) => {}
-            _ => self.copy_raw(payload),
-        }
-        Ok(())
-    }
-
-    fn push_injected_globals(&mut self, section: &mut wasm_encoder::GlobalSection) {
-        let mutable = |val_type| wasm_encoder::GlobalType {
-            val_type,
-            mutable: true,
-            shared: false,
-        };
-        section.global(
-            mutable(wasm_encoder::ValType::I64),
-            &wasm_encoder::ConstExpr::i64_const(0),
-        );
-        section.global(
-            mutable(wasm_encoder::ValType::I32),
-            &wasm_encoder::ConstExpr::i32_const(0),
-        );
-        // The stack budget counts down from the limit.
-        section.global(
-            mutable(wasm_encoder::ValType::I32),
-            &wasm_encoder::ConstExpr::i32_const(
-                i32::try_from(self.schedule.stack_limit).unwrap_or(i32::MAX),
-            ),
-        );
-        self.globals_emitted = true;
     }
 
     fn prepare_function(
@@ -535,7 +489,7 @@ impl<'a> Preparer<'a> {
             .and_then(|t| self.types.get(*t as usize))
             .ok_or_else(|| PrepareError::new(Rule::Malformed, "function without a type"))?;
         let params = u32::try_from(ty.params().len()).unwrap_or(u32::MAX);
-        let result = ty.results().first().copied().map(to_encoder);
+        let result = ty.results().first().copied().map(to_val_type);
 
         let mut locals = Vec::new();
         let mut local_count = u64::from(params);
@@ -550,11 +504,15 @@ impl<'a> Preparer<'a> {
             validator
                 .define_locals(offset, count, ty)
                 .map_err(malformed)?;
-            locals.push((count, to_encoder(ty)));
+            locals.push((count, to_val_type(ty)));
         }
 
-        let mut plan = FunctionPlan::new();
+        let mut plan = FunctionPlan::default();
+        plan.params = params;
         let mut max_height = 0u32;
+        // wasmi keeps no operand in a register across a call, so code
+        // injected right after one spills nothing either.
+        let mut after_call = false;
         let mut ops = body.get_operators_reader().map_err(malformed)?;
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset().map_err(malformed)?;
@@ -563,6 +521,9 @@ impl<'a> Preparer<'a> {
                 .schedule
                 .cost_of(&op)
                 .ok_or_else(|| checks::reject_instruction(&op).at(at))?;
+            let height = validator.operand_stack_height();
+            let at_rest = plan.at_rest(height) || after_call;
+            after_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
             validator.op(offset, &op).map_err(malformed)?;
             max_height = max_height.max(validator.operand_stack_height());
             let end = usize_of(ops.original_position());
@@ -577,24 +538,28 @@ impl<'a> Preparer<'a> {
                         )
                         .at(at));
                     }
-                    plan.enter_block();
-                    match op {
-                        Operator::Block { .. } => OpKind::Plain,
-                        Operator::Loop { .. } => OpKind::Loop,
-                        _ => OpKind::EndsSegment,
-                    }
+                    let (kind, base) = match op {
+                        Operator::Block { .. } => (OpKind::Block, height),
+                        Operator::Loop { .. } => (OpKind::Loop, height),
+                        _ => (OpKind::If(false), height.saturating_sub(1)),
+                    };
+                    plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
+                    plan.open_frame_at(base);
+                    continue;
+                }
+                Operator::Else => {
+                    plan.mark_else();
+                    OpKind::Else
                 }
                 Operator::End => {
-                    if plan.leave_block() {
-                        OpKind::EndsSegment
+                    if plan.close_frame() {
+                        OpKind::End
                     } else {
                         OpKind::FinalEnd
                     }
                 }
-                Operator::Else
-                | Operator::Br { .. }
-                | Operator::BrIf { .. }
-                | Operator::Unreachable => OpKind::EndsSegment,
+                Operator::Br { relative_depth } => OpKind::Br(plan.target(*relative_depth)),
+                Operator::BrIf { relative_depth } => OpKind::BrIf(plan.target(*relative_depth)),
                 Operator::BrTable { targets } => {
                     // Counted with the default label.
                     let count = targets.len().saturating_add(1);
@@ -608,21 +573,26 @@ impl<'a> Preparer<'a> {
                         )
                         .at(at));
                     }
-                    OpKind::EndsSegment
+                    let mut depths = Vec::with_capacity(count as usize);
+                    for target in targets.targets() {
+                        depths.push(target.map_err(malformed)?);
+                    }
+                    depths.push(targets.default());
+                    plan.br_table(depths.into_iter())
                 }
-                Operator::Return => OpKind::Return {
-                    depth: plan.depth(),
-                },
+                Operator::Return => OpKind::Return(plan.depth()),
+                Operator::Unreachable => OpKind::Unreachable,
                 Operator::Call { function_index } => {
                     if *function_index < self.imported_funcs {
                         OpKind::HostCall
                     } else {
-                        OpKind::Call {
-                            callee: Some(*function_index),
-                        }
+                        OpKind::Call(*function_index)
                     }
                 }
-                Operator::CallIndirect { .. } => OpKind::Call { callee: None },
+                Operator::CallIndirect { .. } => OpKind::CallIndirect,
+                Operator::LocalGet { local_index } => OpKind::Local(0x20, *local_index),
+                Operator::LocalSet { local_index } => OpKind::Local(0x21, *local_index),
+                Operator::LocalTee { local_index } => OpKind::Local(0x22, *local_index),
                 Operator::TypedSelect { ty } => {
                     checks::check_value_type(*ty, "select").map_err(|e| e.at(at))?;
                     OpKind::Plain
@@ -633,9 +603,10 @@ impl<'a> Preparer<'a> {
                 | Operator::MemoryInit { .. } => OpKind::BulkMemory,
                 _ => OpKind::Plain,
             };
-            plan.push(at, end, kind, cost);
+            plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
         }
         ops.finish().map_err(malformed)?;
+        plan.finish();
         if validator.control_stack_height() != 0 {
             return Err(
                 PrepareError::new(Rule::Malformed, "function body is not terminated")
@@ -656,148 +627,355 @@ impl<'a> Preparer<'a> {
             body: usize_of(body_range.start)..usize_of(body_range.end),
             plan,
             locals,
-            local_count,
+            params,
             result,
             frame_cost,
             exported,
         });
-        self.next_defined += 1;
-        self.code_remaining = self.code_remaining.saturating_sub(1);
-        if self.code_remaining == 0 {
-            self.emit_code_section();
-        }
         Ok(())
     }
 
-    /// Functions on a cycle of the call graph (a `call_indirect` may call
-    /// any function in a table): only they can be active more than once, so
-    /// only they check at entry and count against the stack budget
-    /// (`specs/gas.md`, sections 5 and 6). Tarjan's algorithm, iterative.
-    fn recursive_functions(&self, static_costs: &BTreeMap<u32, u64>) -> BTreeSet<u32> {
-        let first = self.planned.first().map_or(0, |f| f.index);
+    /// Decides every function's calling convention and charges, then writes
+    /// the prepared module.
+    fn assemble(&self) -> Result<Vec<u8>, PrepareError> {
+        let imported = self.imported_funcs;
         let n = self.planned.len();
-        let node = |index: u32| {
+        let defined = |index: u32| {
             index
-                .checked_sub(first)
-                .map(|i| i as usize)
-                .filter(|&i| i < n && !static_costs.contains_key(&index))
+                .checked_sub(imported)
+                .map(|d| d as usize)
+                .filter(|&d| d < n)
         };
-        let table: Vec<usize> = self.in_table.iter().filter_map(|&i| node(i)).collect();
-        let edges: Vec<Vec<usize>> = self
+        let callees: Vec<Vec<usize>> = self
             .planned
             .iter()
-            .map(|f| {
-                let mut out = Vec::new();
-                for callee in f.plan.callees() {
-                    match callee {
-                        Some(index) => out.extend(node(index)),
-                        None => out.extend(&table),
-                    }
-                }
-                out.sort_unstable();
-                out.dedup();
-                out
+            .map(|f| f.plan.callees.iter().filter_map(|&c| defined(c)).collect())
+            .collect();
+        let nodes: Vec<Node<'_>> = self
+            .planned
+            .iter()
+            .zip(&callees)
+            .map(|(f, callees)| Node {
+                callees,
+                calls_indirect: f.plan.has_call_indirect,
             })
             .collect();
+        let table: Vec<usize> = self.in_table.iter().filter_map(|&i| defined(i)).collect();
+        let graph = CallGraph::new(&nodes, &table);
+        let boundary =
+            |d: usize| self.planned[d].exported || self.in_table.contains(&self.planned[d].index);
 
-        let mut order = vec![usize::MAX; n];
-        let mut low = vec![0usize; n];
-        let mut on_stack = vec![false; n];
-        let mut stack = Vec::new();
-        let mut recursive = BTreeSet::new();
-        let mut next = 0;
-        for root in 0..n {
-            if order[root] != usize::MAX {
+        // Conventions, callees first.
+        let mut info: Vec<CalleeInfo> = (0..n)
+            .map(|d| CalleeInfo {
+                convention: if boundary(d) {
+                    Convention::Boundary
+                } else {
+                    Convention::Absolute
+                },
+                exit: 0,
+                recursive: graph.recursive[d],
+                reaches_recursion: graph.reaches_recursion[d],
+                frame_cost: self.planned[d].frame_cost,
+            })
+            .collect();
+        for component in &graph.components {
+            for &d in component {
+                let plan = &self.planned[d].plan;
+                let passes_no_check = !boundary(d)
+                    && !graph.recursive[d]
+                    && !plan.has_loop
+                    && !plan.has_host_call
+                    && !plan.has_call_indirect
+                    && !plan.has_dynamic
+                    && callees[d].iter().all(|&c| {
+                        matches!(
+                            info[c].convention,
+                            Convention::Relative | Convention::Static
+                        )
+                    });
+                if passes_no_check {
+                    info[d].convention = Convention::Relative;
+                }
+            }
+        }
+
+        // Charges, callees first; a cycle is analysed twice so every member
+        // knows the others' exit offsets.
+        let mut analyses: Vec<Option<Analysis>> = (0..n).map(|_| None).collect();
+        for component in &graph.components {
+            let rounds = if graph.recursive[component[0]] { 2 } else { 1 };
+            for round in 0..rounds {
+                for &d in component {
+                    let forced = (round > 0).then_some(info[d].exit);
+                    let lookup = |index: u32| match defined(index) {
+                        Some(c) => info[c],
+                        None => CalleeInfo {
+                            convention: Convention::Boundary,
+                            exit: 0,
+                            recursive: false,
+                            reaches_recursion: false,
+                            frame_cost: 0,
+                        },
+                    };
+                    let analysis = analyze_function(&self.planned[d].plan, forced, &lookup);
+                    if info[d].convention != Convention::Boundary {
+                        info[d].exit = analysis.exit;
+                    }
+                    analyses[d] = Some(analysis);
+                }
+            }
+            for &d in component {
+                let static_body = info[d].convention == Convention::Relative
+                    && analyses[d].as_ref().is_some_and(|a| a.charges == 0)
+                    && callees[d]
+                        .iter()
+                        .all(|&c| info[c].convention == Convention::Static);
+                if static_body {
+                    info[d].convention = Convention::Static;
+                }
+            }
+        }
+        let table_reaches_recursion = table.iter().any(|&t| graph.reaches_recursion[t]);
+        let table_recursive = table.iter().any(|&t| graph.recursive[t]);
+
+        // New function types: parameters (+ counter, + budget) -> results + counter.
+        let mut new_types: BTreeMap<(Vec<ValType>, Vec<ValType>), u32> = BTreeMap::new();
+        let mut type_order: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
+        let base_types = u32::try_from(self.types.len()).unwrap_or(u32::MAX);
+        let mut function_types = Vec::with_capacity(n);
+        for (d, f) in self.planned.iter().enumerate() {
+            let original = self.func_types[f.index as usize];
+            let convention = info[d].convention;
+            if matches!(convention, Convention::Static | Convention::Boundary) {
+                function_types.push(original);
                 continue;
             }
-            // (node, next edge to visit)
-            let mut work = vec![(root, 0usize)];
-            order[root] = next;
-            low[root] = next;
-            next += 1;
-            stack.push(root);
-            on_stack[root] = true;
-            while let Some(&mut (v, ref mut edge)) = work.last_mut() {
-                if let Some(&w) = edges[v].get(*edge) {
-                    *edge += 1;
-                    if order[w] == usize::MAX {
-                        order[w] = next;
-                        low[w] = next;
-                        next += 1;
-                        stack.push(w);
-                        on_stack[w] = true;
-                        work.push((w, 0));
-                    } else if on_stack[w] {
-                        low[v] = low[v].min(order[w]);
-                    }
-                    continue;
-                }
-                work.pop();
-                if let Some(&(parent, _)) = work.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if low[v] == order[v] {
-                    let mut component = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        component.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    let cyclic = component.len() > 1 || edges[v].contains(&v);
-                    if cyclic {
-                        for w in component {
-                            recursive.insert(self.planned[w].index);
-                        }
-                    }
+            let ty = &self.types[original as usize];
+            let mut params: Vec<ValType> = ty.params().iter().map(|&t| to_val_type(t)).collect();
+            let mut results: Vec<ValType> = ty.results().iter().map(|&t| to_val_type(t)).collect();
+            if convention == Convention::Absolute {
+                params.push(ValType::I64);
+                if graph.recursive[d] {
+                    params.push(ValType::I32);
                 }
             }
+            results.push(ValType::I64);
+            let key = (params, results);
+            let next = base_types + u32::try_from(type_order.len()).unwrap_or(u32::MAX);
+            let index = *new_types.entry(key.clone()).or_insert_with(|| {
+                type_order.push(key);
+                next
+            });
+            function_types.push(index);
         }
-        recursive
-    }
 
-    /// Writes the code section once every function has been validated.
-    fn emit_code_section(&mut self) {
-        // Static functions: straight-line, not exported, not in a table.
-        let mut static_costs = BTreeMap::new();
-        for f in &self.planned {
-            if !f.exported
-                && !self.in_table.contains(&f.index)
-                && let Some(total) = f.plan.straight_line_cost()
-            {
-                static_costs.insert(f.index, total);
-            }
-        }
-        let static_cost = |index: u32| static_costs.get(&index).copied();
-        let recursive = self.recursive_functions(&static_costs);
+        // Bodies.
         let globals = self.injected_globals();
         let mut code = wasm_encoder::CodeSection::new();
-        for f in &self.planned {
-            if static_costs.contains_key(&f.index) {
-                // Charged by its callers; runs uninstrumented.
+        let mut body = Vec::new();
+        for (d, f) in self.planned.iter().enumerate() {
+            let convention = info[d].convention;
+            if convention == Convention::Static {
                 code.raw(&self.wasm[f.body.clone()]);
                 continue;
             }
-            let function = f.plan.emit(
-                self.wasm,
-                &f.locals,
-                f.local_count,
-                f.result,
-                f.frame_cost,
-                f.exported,
-                self.schedule,
-                globals,
-                &static_cost,
-                recursive.contains(&f.index),
-            );
-            code.function(&function);
+            let shape = FunctionShape {
+                wasm: self.wasm,
+                plan: &f.plan,
+                locals: &f.locals,
+                params: f.params,
+                convention,
+                recursive: graph.recursive[d],
+                exported: f.exported,
+                frame_cost: f.frame_cost,
+                result: f.result,
+                table_reaches_recursion,
+                table_recursive,
+            };
+            let lookup = |index: u32| match defined(index) {
+                Some(c) => info[c],
+                None => CalleeInfo {
+                    convention: Convention::Boundary,
+                    exit: 0,
+                    recursive: false,
+                    reaches_recursion: false,
+                    frame_cost: 0,
+                },
+            };
+            let analysis = analyses[d].as_ref().expect("every function was analysed");
+            body.clear();
+            meter::emit(&shape, analysis, &lookup, self.schedule, globals, &mut body);
+            code.raw(&body);
         }
-        self.module.section(&code);
-        self.planned.clear();
+
+        let mut module = wasm_encoder::Module::new();
+        let mut globals_written = false;
+        for section in &self.sections {
+            let data = &self.wasm[section.range.clone()];
+            match section.id {
+                1 => {
+                    let mut bytes = Vec::new();
+                    append_entries(&mut bytes, data, type_order.len(), |out| {
+                        for (params, results) in &type_order {
+                            out.push(0x60);
+                            leb_u32(out, u32::try_from(params.len()).unwrap_or(u32::MAX));
+                            out.extend(params.iter().map(|t| t.byte()));
+                            leb_u32(out, u32::try_from(results.len()).unwrap_or(u32::MAX));
+                            out.extend(results.iter().map(|t| t.byte()));
+                        }
+                    });
+                    module.section(&wasm_encoder::RawSection {
+                        id: 1,
+                        data: &bytes,
+                    });
+                }
+                3 => {
+                    let mut bytes = Vec::new();
+                    leb_u32(
+                        &mut bytes,
+                        u32::try_from(function_types.len()).unwrap_or(u32::MAX),
+                    );
+                    for &ty in &function_types {
+                        leb_u32(&mut bytes, ty);
+                    }
+                    module.section(&wasm_encoder::RawSection {
+                        id: 3,
+                        data: &bytes,
+                    });
+                }
+                6 => {
+                    module.section(&wasm_encoder::RawSection {
+                        id: 6,
+                        data: &self.global_section(Some(data)),
+                    });
+                    globals_written = true;
+                }
+                7 => {
+                    if !globals_written {
+                        module.section(&wasm_encoder::RawSection {
+                            id: 6,
+                            data: &self.global_section(None),
+                        });
+                        globals_written = true;
+                    }
+                    self.export_section(data, &mut module)?;
+                }
+                10 => {
+                    module.section(&code);
+                }
+                id => {
+                    module.section(&wasm_encoder::RawSection { id, data });
+                }
+            }
+        }
+        Ok(module.finish())
+    }
+
+    /// The global section: the module's globals (from `original`, its
+    /// section contents) followed by the injected ones.
+    fn global_section(&self, original: Option<&[u8]>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let stack_limit = i32::try_from(self.schedule.stack_limit).unwrap_or(i32::MAX);
+        let injected = |out: &mut Vec<u8>| {
+            // cairn_gas_left: mut i64 = 0; cairn_halt: mut i32 = 0; the
+            // stack budget: mut i32 = stack_limit (it counts down).
+            out.extend_from_slice(&[ValType::I64.byte(), 1, 0x42, 0, 0x0b]);
+            out.extend_from_slice(&[ValType::I32.byte(), 1, 0x41, 0, 0x0b]);
+            out.extend_from_slice(&[ValType::I32.byte(), 1, 0x41]);
+            meter::leb_i64(out, i64::from(stack_limit));
+            out.push(0x0b);
+        };
+        match original {
+            Some(data) => append_entries(&mut bytes, data, 3, injected),
+            None => {
+                bytes.push(3);
+                injected(&mut bytes);
+            }
+        }
+        bytes
+    }
+
+    fn export_section(
+        &self,
+        data: &[u8],
+        module: &mut wasm_encoder::Module,
+    ) -> Result<(), PrepareError> {
+        let reencode_error =
+            |e: wasm_encoder::reencode::Error| PrepareError::new(Rule::Malformed, e.to_string());
+        let reader = wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(data, 0))
+            .map_err(|e| PrepareError::malformed(&e))?;
+        let mut section = wasm_encoder::ExportSection::new();
+        RoundtripReencoder
+            .parse_export_section(&mut section, reader)
+            .map_err(reencode_error)?;
+        let globals = self.injected_globals();
+        section.export(
+            GAS_LEFT_GLOBAL,
+            wasm_encoder::ExportKind::Global,
+            globals.gas_left,
+        );
+        section.export(HALT_GLOBAL, wasm_encoder::ExportKind::Global, globals.halt);
+        if !self.exports.memory {
+            section.export("memory", wasm_encoder::ExportKind::Memory, 0);
+        }
+        module.section(&section);
+        Ok(())
     }
 }
 
+/// [`meter::analyze`], then, if some loop's back edge arrives with a pending
+/// cost that does not depend on the value agreed at its header (it follows
+/// a call or host call inside the loop), again with that value agreed at the
+/// header: the charge moves from every iteration to the loop's entry.
+fn analyze_function(
+    plan: &FunctionPlan,
+    exit: Option<i64>,
+    callee: &dyn Fn(u32) -> CalleeInfo,
+) -> Analysis {
+    use meter::LoopHeaders;
+    let first = meter::analyze(plan, exit, LoopHeaders::Entry, callee);
+    if first.back_edges.is_empty() {
+        return first;
+    }
+    // Shift every header by a constant no path cost reaches: back edges that
+    // arrive with the same pending cost do not depend on their header.
+    let probe = meter::analyze(plan, exit, LoopHeaders::Shifted(1 << 40), callee);
+    let mut hints = vec![None; plan.ops.len()];
+    let mut any = false;
+    for (&(l, pending), &(probed_l, probed)) in first.back_edges.iter().zip(&probe.back_edges) {
+        if l == probed_l && pending == probed {
+            hints[l] = Some(pending);
+            any = true;
+        }
+    }
+    if !any {
+        return first;
+    }
+    meter::analyze(plan, exit, LoopHeaders::Given(&hints), callee)
+}
+
+/// Writes a vector section's contents `data` (a LEB128 count, then the
+/// entries) with `extra` more entries appended by `append`.
+fn append_entries(out: &mut Vec<u8>, data: &[u8], extra: usize, append: impl FnOnce(&mut Vec<u8>)) {
+    let mut count = 0u32;
+    let mut shift = 0;
+    let mut len = 0;
+    for &byte in data {
+        len += 1;
+        count |= u32::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 || shift >= 35 {
+            break;
+        }
+    }
+    leb_u32(
+        out,
+        count.saturating_add(u32::try_from(extra).unwrap_or(u32::MAX)),
+    );
+    out.extend_from_slice(&data[len..]);
+    append(out);
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -807,7 +985,7 @@ mod tests {
     fn run(wat: &str, limit: i64) -> (i64, i32, bool) {
         let wasm = wat::parse_str(wat).unwrap();
         let prepared =
-            prepare_code(&wasm, &GasSchedule::v1(), &ValidationLimits::default()).unwrap();
+            prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
         // wasmi's own limit looser than the injected one, as in the runtime.
         let mut config = wasmi::Config::default();
         config.set_max_recursion_depth(100_000);

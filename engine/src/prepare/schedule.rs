@@ -256,7 +256,8 @@ impl InstructionCosts {
     }
 }
 
-/// Version 1 of the gas schedule. See `specs/gas.md`.
+/// A gas schedule: the cost figures and the limits `specs/gas.md` defines
+/// (version 2: [`GasSchedule::v2`]). See `specs/gas.md`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode)]
 pub struct GasSchedule {
     /// Schedule version; bumped whenever any figure or rule changes.
@@ -277,8 +278,8 @@ pub struct GasSchedule {
 }
 
 impl GasSchedule {
-    /// The version 1 schedule.
-    pub fn v1() -> Self {
+    /// The version 2 schedule.
+    pub fn v2() -> Self {
         let mut instructions = InstructionCosts {
             costs: [0; CostClass::ALL.len()],
         };
@@ -304,7 +305,7 @@ impl GasSchedule {
             instructions.set(class, cost);
         }
         Self {
-            version: 1,
+            version: 2,
             instructions,
             memory_grow_per_page: 2_048,
             bulk_memory_per_byte: 1,
@@ -315,7 +316,7 @@ impl GasSchedule {
 
     /// The cost of one execution of `op` (without the dynamic per-page or
     /// per-byte part), or `None` if `op` is outside the accepted subset.
-    pub(crate) fn cost_of(&self, op: &Operator<'_>) -> Option<u32> {
+    pub fn cost_of(&self, op: &Operator<'_>) -> Option<u32> {
         classify(op).map(|class| self.instructions.get(class))
     }
 
@@ -370,7 +371,7 @@ impl GasSchedule {
 
 impl Default for GasSchedule {
     fn default() -> Self {
-        Self::v1()
+        Self::v2()
     }
 }
 
@@ -391,8 +392,8 @@ mod tests {
 
     #[test]
     fn hash_changes_with_any_figure() {
-        let base = GasSchedule::v1();
-        assert_eq!(base.hash(), GasSchedule::v1().hash());
+        let base = GasSchedule::v2();
+        assert_eq!(base.hash(), GasSchedule::v2().hash());
         let mut changed = base.clone();
         changed.instructions.set(CostClass::Load, 4);
         assert_ne!(base.hash(), changed.hash());
@@ -402,17 +403,17 @@ mod tests {
     }
 
     #[test]
-    fn v1_hash_is_pinned() {
+    fn v2_hash_is_pinned() {
         // Changing any figure must be deliberate: bump the version and update
         // specs/gas.md, which quotes this hash.
         assert_eq!(
-            format!("{:#x}", GasSchedule::v1().hash()),
-            "0x279425e53b191a4786b0f9d12a760568fb05f45cc6f5c62e7a053853607f6dc8"
+            format!("{:#x}", GasSchedule::v2().hash()),
+            "0x5a2a3308568bc0c27472b774d9b81db2e1138ceab46f49681ce6d6691ccf866a"
         );
     }
 
     #[test]
-    fn spec_cost_table_matches_v1() {
+    fn spec_cost_table_matches_v2() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/gas.md");
         let spec = std::fs::read_to_string(path).expect("specs/gas.md exists");
         let begin = spec.find("<!-- cost-table:begin").expect("begin marker");
@@ -420,8 +421,8 @@ mod tests {
         let end = spec.find("<!-- cost-table:end -->").expect("end marker");
         assert_eq!(
             &spec[table_start..end],
-            GasSchedule::v1().cost_table_markdown(),
-            "specs/gas.md cost table disagrees with GasSchedule::v1()"
+            GasSchedule::v2().cost_table_markdown(),
+            "specs/gas.md cost table disagrees with GasSchedule::v2()"
         );
     }
 

@@ -427,7 +427,7 @@ pub(crate) fn run_frame(
         Ok(()) => ExecStatus::Halt {
             reason: HaltReason::OutOfGas,
         },
-        Err(error) => classify(&error, &mut state, gas_left, halt_flag),
+        Err(error) => classify(&error, &mut state, halt_flag),
     };
     let gas_used = match &status {
         // An exceptional halt (trap, out of gas, stack exhausted) uses the
@@ -561,12 +561,7 @@ fn start_instance(
     Ok((func, gas_global, halt_global))
 }
 
-fn classify(
-    error: &wasmi::Error,
-    state: &mut FrameState,
-    gas_left: i64,
-    halt_flag: i32,
-) -> ExecStatus {
+fn classify(error: &wasmi::Error, state: &mut FrameState, halt_flag: i32) -> ExecStatus {
     if let Some(trap) = error
         .kind()
         .as_host()
@@ -592,7 +587,11 @@ fn classify(
             },
         };
     }
-    let reason = if halt_flag == HALT_OUT_OF_GAS || gas_left < 0 {
+    // Out of gas only if an injected check said so (a host function that
+    // cannot pay ends with `HostTrap::OutOfGas` above): between checks the
+    // global may hold a negative counter the checks have not seen yet, and
+    // a Wasm trap there is that trap (specs/gas.md, "Checks").
+    let reason = if halt_flag == HALT_OUT_OF_GAS {
         HaltReason::OutOfGas
     } else if halt_flag == HALT_STACK_EXHAUSTED {
         HaltReason::StackExhausted

@@ -117,7 +117,7 @@ pub struct ExecConfig {
 impl Default for ExecConfig {
     fn default() -> Self {
         Self {
-            schedule: GasSchedule::v1(),
+            schedule: GasSchedule::v2(),
             limits: ValidationLimits::default(),
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             dev_mode: false,

@@ -178,6 +178,44 @@ const VECTORS: &[VectorDef] = &[
         call_data: b"",
         gas_limit: 1_000_000,
     },
+    VectorDef {
+        name: "trap_after_counter_went_negative",
+        description: "gas v2: 52 units of straight-line code then an out-of-bounds load, limit 20; no check point comes between, so the call ends with the trap, not out of gas",
+        body: r#"(func (export "call") (local $x i32)
+            (local.set $x (i32.const 1))
+            (local.set $x (i32.mul (local.get $x) (i32.const 3))) (local.set $x (i32.mul (local.get $x) (i32.const 3)))
+            (local.set $x (i32.mul (local.get $x) (i32.const 3))) (local.set $x (i32.mul (local.get $x) (i32.const 3)))
+            (local.set $x (i32.mul (local.get $x) (i32.const 3))) (local.set $x (i32.mul (local.get $x) (i32.const 3)))
+            (local.set $x (i32.mul (local.get $x) (i32.const 3))) (local.set $x (i32.mul (local.get $x) (i32.const 3)))
+            (local.set $x (i32.mul (local.get $x) (i32.const 3))) (local.set $x (i32.mul (local.get $x) (i32.const 3)))
+            (drop (i32.load (i32.const 1048576))))"#,
+        call_data: b"",
+        gas_limit: 20,
+    },
+    VectorDef {
+        name: "out_of_gas_at_loop_header_before_trap",
+        description: "gas v2: a loop of 22 units per round whose 4th round traps; with limit 50 the header check of round 4 (66 units executed) ends the call out of gas first",
+        body: r#"(data (i32.const 0) "\0a")
+            (func (export "call") (local $i i32)
+              (loop $l
+                (i32.store (i32.mul (i32.add (local.get $i) (i32.const 1)) (i32.const 20000)) (local.get $i))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.load8_u (i32.const 0))))))"#,
+        call_data: b"",
+        gas_limit: 50,
+    },
+    VectorDef {
+        name: "counted_loop_is_checked_before_it",
+        description: "gas v2: a counted loop of 50 rounds of 17 units (specs/gas.md 5.1) whose 34th round traps; limit 800 cannot pay 2 + 850, so the check before the loop ends the call out of gas",
+        body: r#"(func (export "call") (local $i i32)
+            (local.set $i (i32.const 0))
+            (loop $l
+              (i32.store (i32.mul (local.get $i) (i32.const 2000)) (local.get $i))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 50)))))"#,
+        call_data: b"",
+        gas_limit: 800,
+    },
 ];
 
 fn vector_dir() -> std::path::PathBuf {
