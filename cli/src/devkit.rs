@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
-use cairn_engine::prepare::{GasSchedule, ValidationLimits, prepare_code};
+use cairn_engine::prepare::prepare_code;
+use cairn_engine::runtime::ExecConfig;
 use cairn_host_api::keccak256;
 use clap::Args;
 use serde_json::json;
@@ -217,7 +218,9 @@ pub(crate) fn build(args: BuildArgs) -> Result<Status> {
     }
     let wasm = dir.join("target/cairn").join(format!("{name}.wasm"));
     let code = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let prepared = prepare_code(&code, &GasSchedule::v1(), &ValidationLimits::default())
+    // What a deploy runs: the executor's default schedule and limits.
+    let config = ExecConfig::default();
+    let prepared = prepare_code(&code, &config.schedule, &config.limits)
         .map_err(|e| anyhow!("{} would be refused at deploy: {e}", wasm.display()))?;
     let hash = format!("{:#x}", keccak256(&code));
     if args.json {
