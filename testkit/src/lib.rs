@@ -401,19 +401,19 @@ impl TestChain<MemoryStore> {
 
 #[cfg(feature = "rocksdb")]
 impl TestChain<cairn_state::RocksStore> {
-    /// A chain on an embedded RocksDB data directory under a temporary
-    /// directory removed when the process ends.
+    /// A chain on an embedded RocksDB data directory, in a temporary
+    /// directory removed when the chain is dropped.
     ///
     /// # Panics
     ///
     /// If the directory or the database cannot be created.
     pub fn on_rocksdb() -> Self {
+        // Owned by the store factory, which is dropped after the chain.
         let root = tempfile::tempdir().expect("creating a temporary directory");
-        let root = root.keep();
         let mut next = 0u32;
         Self::with_store(Box::new(move || {
             next += 1;
-            let dir = root.join(format!("store-{next}"));
+            let dir = root.path().join(format!("store-{next}"));
             cairn_state::RocksStore::open(&dir, cairn_state::StoreOptions::default())
                 .unwrap_or_else(|e| panic!("opening RocksDB in {}: {e}", dir.display()))
         }))
