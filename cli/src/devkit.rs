@@ -268,11 +268,13 @@ pub(crate) fn test(args: TestArgs) -> Result<Status> {
         .current_dir(&args.path)
         .status()
         .context("running cargo test")?;
-    Ok(if status.success() {
-        Status::Done
-    } else {
-        Status::ContractFailed
-    })
+    if !status.success() {
+        bail!(
+            "the tests of {} failed (cargo test, above)",
+            args.path.display()
+        );
+    }
+    Ok(Status::Done)
 }
 
 #[cfg(test)]
