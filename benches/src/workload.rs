@@ -104,6 +104,7 @@ impl TransferWorkload {
                 input: ("Cairn Token".to_string(), "CRN".to_string(), supply).encode(),
                 balance: U256::zero(),
             }],
+            validators: Vec::new(),
         }
     }
 

@@ -16,6 +16,9 @@ use cairn_state::{ProofError, StateChanges, StateError, StateRead, StateRoot, St
 use parity_scale_codec::{Decode, Encode};
 
 use crate::block::{Block, BlockHeader, Receipt, receipts_root};
+use crate::certificate::{
+    CertificateError, CommitCertificate, GenesisValidator, verify_certificate_under,
+};
 use crate::codec::decode_exact;
 use crate::error::ChainError;
 use crate::execute::{BlockEnv, InvalidTxPolicy, execute_transactions};
@@ -43,6 +46,10 @@ pub struct ReplayBundle {
     pub post_state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// SCALE witness of `post_state` against `block.header.state_root`.
     pub post_witness: Vec<u8>,
+    /// Validator chains: the genesis validator set and the block's commit
+    /// certificate, checked against each other (`specs/consensus.md`). An
+    /// auditor compares the set with the genesis they trust.
+    pub consensus: Option<(Vec<GenesisValidator>, CommitCertificate)>,
 }
 
 impl ReplayBundle {
@@ -111,6 +118,15 @@ pub enum BundleError {
         header: String,
         /// The root recomputed from the pre-state witness and the writes, hex.
         computed: String,
+    },
+    /// The block's commit certificate does not prove it under the bundle's
+    /// validator set.
+    #[error("block {block}: commit certificate: {error}")]
+    Certificate {
+        /// Block number.
+        block: u64,
+        /// Why.
+        error: CertificateError,
     },
     /// Building the bundle failed (store or chain error).
     #[error(transparent)]
@@ -203,6 +219,14 @@ pub fn export_bundle<S: StateView + ?Sized>(
         .map_err(ChainError::from)?
         .to_bytes();
     let post_state = changes.into_iter().collect();
+    let consensus = if genesis.validators.is_empty() {
+        None
+    } else {
+        let certificate = store.certificate(number)?.ok_or_else(|| {
+            ChainError::corrupt(format!("certificate of block {number}"), "missing")
+        })?;
+        Some((genesis.validators.clone(), certificate))
+    };
     Ok(ReplayBundle {
         chain_id: genesis.chain_id,
         parent,
@@ -212,6 +236,7 @@ pub fn export_bundle<S: StateView + ?Sized>(
         pre_witness,
         post_state,
         post_witness,
+        consensus,
     })
 }
 
@@ -228,6 +253,9 @@ pub struct BundleVerification {
     pub keys_written: usize,
     /// The block's (verified) state root.
     pub state_root: H256,
+    /// Validator chains: how many validators' precommits the verified
+    /// certificate holds.
+    pub certificate_signers: Option<usize>,
 }
 
 fn claims(values: &StateChanges) -> Vec<(&[u8], Option<&[u8]>)> {
@@ -383,11 +411,24 @@ pub fn verify_bundle(
     }
     post.verify(&header_root, &claims(&changes))
         .map_err(|e| BundleError::PostState(e.to_string()))?;
+    let certificate_signers = match &bundle.consensus {
+        None => None,
+        Some((validators, certificate)) => {
+            verify_certificate_under(bundle.chain_id, validators, header, certificate).map_err(
+                |error| BundleError::Certificate {
+                    block: header.number,
+                    error,
+                },
+            )?;
+            Some(certificate.signatures.len())
+        }
+    };
     Ok(BundleVerification {
         block: header.number,
         txs: bundle.block.transactions.len(),
         keys_read: bundle.pre_state.len(),
         keys_written: changes.len(),
         state_root: header.state_root,
+        certificate_signers,
     })
 }

@@ -12,6 +12,7 @@ use cairn_state::{PreparedState, StateChanges, StateDb, StateRead};
 use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, Receipt, header_difference, receipts_root};
+use crate::certificate::{CommitCertificate, verify_certificate};
 use crate::error::{ChainError, InvalidBlock, SetupError};
 use crate::execute::{
     BlockEnv, InvalidTxPolicy, Prechecked, Rejected, apply_genesis, execute_prechecked,
@@ -20,7 +21,7 @@ use crate::execute::{
 use crate::genesis::Genesis;
 use crate::merkle::merkle_root;
 use crate::reader::ChainReader;
-use crate::schema::{block_records, decode_record, genesis_records};
+use crate::schema::{block_records, certificate_key, decode_record, genesis_records};
 use crate::simulate::{Estimate, TxRequest, estimate_gas};
 use crate::storage::BlockStore;
 use crate::tx::Envelope;
@@ -347,6 +348,45 @@ impl<S: StateDb> Chain<S> {
         &mut self,
         executed: ExecutedBlock<S::Prepared>,
     ) -> Result<(Block, Vec<Receipt>), ChainError> {
+        self.commit_inner(executed, None)
+    }
+
+    /// [`Chain::commit`] of a block the validators decided, with its commit
+    /// certificate in the same atomic write. The certificate is checked
+    /// against the block and the genesis validator set first.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidBlock::Certificate`] if it does not prove the block; node
+    /// failures. Nothing is committed on error.
+    pub fn commit_certified(
+        &mut self,
+        executed: ExecutedBlock<S::Prepared>,
+        certificate: &CommitCertificate,
+    ) -> Result<(Block, Vec<Receipt>), ChainError> {
+        verify_certificate(&self.genesis, &executed.block.header, certificate).map_err(
+            |error| InvalidBlock::Certificate {
+                number: executed.block.header.number,
+                error,
+            },
+        )?;
+        self.commit_inner(executed, Some(certificate))
+    }
+
+    /// The commit certificate of block `number`, if stored.
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    pub fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, ChainError> {
+        self.state.certificate(number)
+    }
+
+    fn commit_inner(
+        &mut self,
+        executed: ExecutedBlock<S::Prepared>,
+        certificate: Option<&CommitCertificate>,
+    ) -> Result<(Block, Vec<Receipt>), ChainError> {
         let ExecutedBlock {
             block,
             receipts,
@@ -362,8 +402,14 @@ impl<S: StateDb> Chain<S> {
             }
             .into());
         }
-        self.state
-            .commit_prepared(prepared, &block_records(&block, &receipts))?;
+        let mut records = block_records(&block, &receipts);
+        if let Some(certificate) = certificate {
+            records.insert(
+                certificate_key(block.header.number),
+                Some(certificate.encode()),
+            );
+        }
+        self.state.commit_prepared(prepared, &records)?;
         tracing::debug!(
             number = block.header.number,
             txs = block.transactions.len(),
@@ -575,6 +621,7 @@ mod tests {
                 balance: U256::from(u64::MAX),
             }],
             contracts: vec![],
+            validators: Vec::new(),
         };
         let mut chain = Chain::init(
             MemoryStore::in_memory(),

@@ -50,6 +50,14 @@ pub enum InvalidBlock {
         /// The value execution gives.
         computed: String,
     },
+    /// A commit certificate does not prove the block.
+    #[error("block {number}: commit certificate: {error}")]
+    Certificate {
+        /// Block number.
+        number: u64,
+        /// Why.
+        error: crate::certificate::CertificateError,
+    },
 }
 
 /// The node failed. Stop: the block in progress is not committed.

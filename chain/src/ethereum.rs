@@ -329,6 +329,7 @@ mod tests {
                 balance: U256::from(10u64).pow(U256::from(20u64)),
             }],
             contracts: vec![],
+            validators: Vec::new(),
         };
         Chain::init(
             MemoryStore::in_memory(),

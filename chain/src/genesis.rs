@@ -7,7 +7,8 @@
 //!   "timestamp": 0,
 //!   "accounts": [ { "address": "0x7e5f…5bdf", "balance": "1000000000000" } ],
 //!   "contracts": [ { "name": "token", "code": "token.wasm", "address": "0x…",
-//!                    "deployer": "0x…", "input": "0x…", "balance": "0" } ]
+//!                    "deployer": "0x…", "input": "0x…", "balance": "0" } ],
+//!   "validators": [ { "public_key": "0x…32 bytes…", "power": 1 } ]
 //! }
 //! ```
 //!
@@ -16,7 +17,8 @@
 //! caller. Balances are decimal strings or `0x` hex. The resolved form,
 //! [`Genesis`], holds the code bytes and is stored with the chain, so a
 //! replay needs nothing but the data directory. Normative text:
-//! `specs/chain.md` ("Genesis").
+//! `specs/chain.md` ("Genesis"). `validators` (ed25519 public keys and
+//! voting powers, `specs/consensus.md`) is empty for a single node.
 
 use std::path::Path;
 
@@ -24,6 +26,7 @@ use cairn_host_api::world::{Address, U256};
 use parity_scale_codec::{Decode, Encode};
 use serde::Deserialize;
 
+use crate::certificate::{GenesisValidator, check_validator_set};
 use crate::codec::{parse_address, parse_amount, parse_hex};
 
 /// Why a genesis file cannot be used.
@@ -72,6 +75,15 @@ struct GenesisFile {
     accounts: Vec<AccountEntry>,
     #[serde(default)]
     contracts: Vec<ContractEntry>,
+    #[serde(default)]
+    validators: Vec<ValidatorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorEntry {
+    public_key: String,
+    power: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +148,9 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     /// Contracts, deployed in order after the accounts.
     pub contracts: Vec<GenesisContract>,
+    /// The validators that decide blocks (empty: a single producer, no
+    /// certificates).
+    pub validators: Vec<GenesisValidator>,
 }
 
 fn field<T>(name: impl Into<String>, result: Result<T, String>) -> Result<T, GenesisError> {
@@ -146,6 +161,34 @@ fn field<T>(name: impl Into<String>, result: Result<T, String>) -> Result<T, Gen
 }
 
 impl Genesis {
+    /// The genesis file (JSON) that resolves to this genesis, code inline
+    /// as `code_hex`: `Genesis::from_json(to_json())` gives it back.
+    pub fn to_json(&self) -> serde_json::Value {
+        let hex = |bytes: &[u8]| format!("0x{}", hex::encode(bytes));
+        let amount = |value: &U256| format!("{value:#x}");
+        serde_json::json!({
+            "chain_id": self.chain_id,
+            "block_gas_limit": self.block_gas_limit,
+            "timestamp": self.timestamp,
+            "accounts": self.accounts.iter().map(|a| serde_json::json!({
+                "address": hex(a.address.as_bytes()),
+                "balance": amount(&a.balance),
+            })).collect::<Vec<_>>(),
+            "contracts": self.contracts.iter().map(|c| serde_json::json!({
+                "name": c.name,
+                "address": hex(c.address.as_bytes()),
+                "deployer": hex(c.deployer.as_bytes()),
+                "code_hex": hex(&c.code),
+                "input": hex(&c.input),
+                "balance": amount(&c.balance),
+            })).collect::<Vec<_>>(),
+            "validators": self.validators.iter().map(|v| serde_json::json!({
+                "public_key": hex(&v.public_key),
+                "power": v.power,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
     /// Reads and resolves a genesis file; code paths are relative to its directory.
     ///
     /// # Errors
@@ -225,12 +268,36 @@ impl Genesis {
                 },
             });
         }
+        let mut validators = Vec::with_capacity(file.validators.len());
+        for (i, entry) in file.validators.iter().enumerate() {
+            let bytes = field(
+                format!("validators[{i}].public_key"),
+                parse_hex(&entry.public_key),
+            )?;
+            let public_key: [u8; 32] =
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| GenesisError::Field {
+                        field: format!("validators[{i}].public_key"),
+                        reason: format!("an ed25519 public key is 32 bytes, not {}", bytes.len()),
+                    })?;
+            validators.push(GenesisValidator {
+                public_key,
+                power: entry.power,
+            });
+        }
+        check_validator_set(&validators).map_err(|e| GenesisError::Field {
+            field: "validators".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             chain_id: file.chain_id,
             block_gas_limit: file.block_gas_limit,
             timestamp: file.timestamp,
             accounts,
             contracts,
+            validators,
         })
     }
 }
@@ -249,6 +316,43 @@ mod tests {
         assert_eq!(g.chain_id, 5);
         assert_eq!(g.accounts[0].balance, U256::from(16u8));
         assert_eq!(g.contracts[0].code, vec![0, 0x61, 0x73, 0x6d]);
+    }
+
+    #[test]
+    fn to_json_round_trips_validators_included() {
+        let json = br#"{"chain_id": 5, "block_gas_limit": 1000, "timestamp": 3,
+            "accounts": [{"address": "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "balance": "0x10"}],
+            "contracts": [{"name": "c", "address": "0x0000000000000000000000000000000000000001",
+                           "deployer": "0x0000000000000000000000000000000000000002", "code_hex": "0x0061736d",
+                           "input": "0x01", "balance": "7"}],
+            "validators": [{"public_key": "0xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "power": 2}]}"#;
+        let g = Genesis::from_json(json, Path::new(".")).unwrap();
+        assert_eq!(g.validators.len(), 1);
+        assert_eq!(g.validators[0].power, 2);
+        let again =
+            Genesis::from_json(g.to_json().to_string().as_bytes(), Path::new(".")).unwrap();
+        assert_eq!(again, g);
+    }
+
+    #[test]
+    fn bad_validators_are_refused() {
+        let base = r#"{"chain_id": 5, "block_gas_limit": 1000, "validators": "#;
+        let key = "0xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let cases = [
+            (format!(r#"[{{"public_key": "0x12", "power": 1}}]"#), "32 bytes"),
+            (format!(r#"[{{"public_key": "{key}", "power": 0}}]"#), "positive"),
+            (
+                format!(r#"[{{"public_key": "{key}", "power": 1}}, {{"public_key": "{key}", "power": 1}}]"#),
+                "repeats",
+            ),
+            (format!(r#"[{{"public_key": "{key}"}}]"#), "power"),
+        ];
+        for (validators, needle) in cases {
+            let err = Genesis::from_json(format!("{base}{validators}}}").as_bytes(), Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{validators}: {err}");
+        }
     }
 
     #[test]

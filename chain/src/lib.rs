@@ -41,6 +41,7 @@
 //!     timestamp: 0,
 //!     accounts: vec![GenesisAccount { address: alice.address(), balance: U256::from(10u64).pow(18.into()) }],
 //!     contracts: vec![],
+//!     validators: Vec::new(),
 //! };
 //! let mut chain = Chain::init(MemoryStore::in_memory(), Executor::new(ExecConfig::default()), genesis)?;
 //! let transfer = Transaction {
@@ -65,6 +66,7 @@
 pub mod admission;
 pub mod block;
 pub mod bundle;
+pub mod certificate;
 pub mod chain;
 pub mod codec;
 pub mod error;
@@ -87,6 +89,10 @@ pub use admission::{AdmissionError, intrinsic_gas, intrinsic_gas_of};
 pub use block::{Block, BlockHeader, Receipt, receipts_root};
 pub use bundle::{BundleError, BundleVerification, ReplayBundle, export_bundle, verify_bundle};
 pub use cairn_state::{StateDb, StateView};
+pub use certificate::{
+    CertificateError, CommitCertificate, CommitSignature, GenesisValidator, VoteKind,
+    verify_certificate,
+};
 pub use chain::{Chain, ExecutedBlock};
 pub use error::{ChainError, InvalidBlock, NodeFailure, SetupError};
 pub use ethereum::{EthereumTransaction, EthereumTxError};

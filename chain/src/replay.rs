@@ -10,6 +10,7 @@ use cairn_engine::runtime::{ExecConfig, Executor};
 use cairn_state::{StateDb, StateView};
 
 use crate::block::{Block, Receipt, header_difference, receipts_root};
+use crate::certificate::verify_certificate;
 use crate::chain::Chain;
 use crate::error::{ChainError, InvalidBlock};
 use crate::execute::{InvalidTxPolicy, Prechecked, precheck_transactions};
@@ -64,6 +65,9 @@ pub struct ReplayReport {
     pub blocks: u64,
     /// Transactions re-executed.
     pub txs: u64,
+    /// Commit certificates checked against the genesis validator set
+    /// (validator chains; 0 for a single-producer chain).
+    pub certificates: u64,
     /// Final replayed state root (hex, no prefix).
     pub state_root: String,
     /// The first divergence, if any; the replay stopped there.
@@ -175,6 +179,7 @@ pub fn replay<S: StateView + ?Sized, T: StateDb>(
         to,
         blocks: 0,
         txs: 0,
+        certificates: 0,
         state_root: String::new(),
         divergence: None,
     };
@@ -214,6 +219,9 @@ pub fn replay<S: StateView + ?Sized, T: StateDb>(
         }
         if number >= from {
             report.blocks = report.blocks.saturating_add(1);
+            if !chain.genesis().validators.is_empty() {
+                report.certificates = report.certificates.saturating_add(1);
+            }
             report.txs = report
                 .txs
                 .saturating_add(u64::try_from(tx_count).unwrap_or(u64::MAX));
@@ -292,6 +300,25 @@ fn replay_block<S: StateView + ?Sized, T: StateDb>(
             format!("{:?}", block.header.receipts_root),
             format!("{recomputed:?}"),
         )));
+    }
+    if !chain.genesis().validators.is_empty() {
+        // A validator chain: the block must carry a certificate from its
+        // validators, checked against the genesis set.
+        let problem = match source.certificate(number)? {
+            None => Some("missing".to_string()),
+            Some(certificate) => {
+                verify_certificate(chain.genesis(), &block.header, &certificate)
+                    .err()
+                    .map(|e| e.to_string())
+            }
+        };
+        if let Some(problem) = problem {
+            return Ok(Some(divergence(
+                "certificate",
+                problem,
+                "a certificate from more than 2/3 of the voting power".into(),
+            )));
+        }
     }
     chain.commit(executed)?;
     Ok(None)

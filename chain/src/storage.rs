@@ -12,10 +12,12 @@ use cairn_host_api::world::H256;
 use cairn_state::StateView;
 
 use crate::block::{Block, Receipt};
+use crate::certificate::CommitCertificate;
 use crate::error::{ChainError, SetupError};
 use crate::genesis::Genesis;
 use crate::schema::{
-    AUX_GENESIS, AUX_HEAD, block_hash_key, block_key, decode_record, receipts_key, tx_key,
+    AUX_GENESIS, AUX_HEAD, block_hash_key, block_key, certificate_key, decode_record,
+    receipts_key, tx_key,
 };
 
 /// Reads of the chain's stored records.
@@ -61,6 +63,13 @@ pub trait BlockStore {
     ///
     /// Node failures, corruption.
     fn block_number_by_hash(&self, hash: &H256) -> Result<Option<u64>, ChainError>;
+
+    /// The commit certificate of block `number`, if stored (validator chains).
+    ///
+    /// # Errors
+    ///
+    /// Node failures, corruption.
+    fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, ChainError>;
 
     /// Block `number`, which must exist.
     ///
@@ -111,6 +120,12 @@ impl<S: StateView + ?Sized> BlockStore for S {
     fn tx_location(&self, hash: &H256) -> Result<Option<(u64, u32)>, ChainError> {
         self.get_aux(&tx_key(hash))?
             .map(|bytes| decode_record("tx index", &bytes))
+            .transpose()
+    }
+
+    fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, ChainError> {
+        self.get_aux(&certificate_key(number))?
+            .map(|bytes| decode_record(format!("certificate of block {number}"), &bytes))
             .transpose()
     }
 

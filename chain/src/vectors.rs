@@ -230,6 +230,7 @@ fn invalid_code_deploy() -> Value {
             balance: U256::from(10u64).pow(U256::from(18u64)),
         }],
         contracts: vec![],
+        validators: Vec::new(),
     };
     let code = wat::parse_str(r#"(module (func (export "call") (drop (f32.const 1))))"#).unwrap();
     let tx = Transaction {

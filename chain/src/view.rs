@@ -396,6 +396,46 @@ impl From<&Divergence> for DivergenceView {
     }
 }
 
+/// A block's commit certificate (validator chains).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// The block's number.
+    pub height: u64,
+    /// The round that decided it.
+    pub round: u32,
+    /// The block's hash.
+    pub block_hash: String,
+    /// Precommit signatures, by validator address.
+    pub signatures: Vec<CommitSignatureView>,
+}
+
+/// One precommit signature of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitSignatureView {
+    /// The validator's address.
+    pub validator: String,
+    /// Its ed25519 signature.
+    pub signature: String,
+}
+
+impl From<&crate::certificate::CommitCertificate> for CertificateView {
+    fn from(c: &crate::certificate::CommitCertificate) -> Self {
+        Self {
+            height: c.height,
+            round: c.round,
+            block_hash: to_hex(c.block_hash),
+            signatures: c
+                .signatures
+                .iter()
+                .map(|s| CommitSignatureView {
+                    validator: to_hex(s.validator),
+                    signature: to_hex(s.signature),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What a replay found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayView {
@@ -409,6 +449,8 @@ pub struct ReplayView {
     pub blocks: u64,
     /// Transactions re-executed.
     pub txs: u64,
+    /// Commit certificates verified against the genesis validator set.
+    pub certificates: u64,
     /// The replayed state root.
     pub state_root: String,
     /// The first divergence.
@@ -423,6 +465,7 @@ impl From<&ReplayReport> for ReplayView {
             to: report.to,
             blocks: report.blocks,
             txs: report.txs,
+            certificates: report.certificates,
             state_root: format!("0x{}", report.state_root),
             divergence: report.divergence.as_ref().map(DivergenceView::from),
         }
@@ -444,6 +487,8 @@ pub struct BundleVerdictView {
     pub keys_written: Option<usize>,
     /// The block's verified state root.
     pub state_root: Option<String>,
+    /// Validator chains: precommit signatures in the verified certificate.
+    pub certificate_signers: Option<usize>,
     /// The first check that failed.
     pub error: Option<String>,
 }
@@ -459,6 +504,7 @@ impl BundleVerdictView {
                 keys_read: Some(v.keys_read),
                 keys_written: Some(v.keys_written),
                 state_root: Some(to_hex(v.state_root)),
+                certificate_signers: v.certificate_signers,
                 error: None,
             },
             Err(error) => Self {
@@ -468,6 +514,7 @@ impl BundleVerdictView {
                 keys_read: None,
                 keys_written: None,
                 state_root: None,
+                certificate_signers: None,
                 error: Some(error.to_string()),
             },
         }

@@ -54,6 +54,23 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Validators on loopback (this process): finalized token transfers per
+    /// second and submission-to-finality latency, next to one dev node's
+    /// rate for the same transactions in the same run.
+    Network {
+        /// Validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Sending accounts (spread over the validators' RPC).
+        #[arg(long, default_value_t = 16)]
+        senders: usize,
+        /// Transactions per sender.
+        #[arg(long, default_value_t = 250)]
+        txs_per_sender: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Signed native and token transfers over JSON-RPC to a dev node with
     /// instant blocks, every receipt awaited: many in flight (next to the
     /// in-process chain rate, same run), a closed loop of 8 senders
@@ -91,6 +108,12 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
             closed_loop_txs,
             json,
         } => crate::bench_rpc::bench_rpc(senders, txs_per_sender, closed_loop_txs, json),
+        BenchCommand::Network {
+            validators,
+            senders,
+            txs_per_sender,
+            json,
+        } => crate::bench_network::bench_network(validators, senders, txs_per_sender, json),
     }
 }
 

@@ -44,7 +44,7 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Transaction `nonce` of `key`: a native transfer on even nonces, a token
 /// transfer on odd ones.
-fn workload_tx(key: &SigningKey, nonce: u64, to: Address) -> Envelope {
+pub(crate) fn workload_tx(key: &SigningKey, nonce: u64, to: Address) -> Envelope {
     let action = if nonce.is_multiple_of(2) {
         TxAction::Call { to, data: vec![] }
     } else {
@@ -110,7 +110,7 @@ fn in_process_rate(keys: &[SigningKey], txs: &[Vec<Envelope>], block_txs: usize)
 }
 
 /// Waits for `hash`'s receipt, polling every millisecond.
-fn await_receipt(client: &RpcClient, hash: &H256) -> Result<()> {
+pub(crate) fn await_receipt(client: &RpcClient, hash: &H256) -> Result<()> {
     let started = Instant::now();
     loop {
         let receipt: serde_json::Value =
@@ -131,7 +131,7 @@ fn await_receipt(client: &RpcClient, hash: &H256) -> Result<()> {
 }
 
 /// In flight: each sender submits everything, then awaits every receipt.
-fn in_flight_rate(url: &str, txs: Vec<Vec<Envelope>>) -> Result<f64> {
+pub(crate) fn in_flight_rate(url: &str, txs: Vec<Vec<Envelope>>) -> Result<f64> {
     let total: usize = txs.iter().map(Vec::len).sum();
     let started = Instant::now();
     let handles: Vec<_> = txs
@@ -214,7 +214,7 @@ fn eth_call_rate(url: &str, threads: usize, per_thread: usize) -> Result<f64> {
     Ok((threads * per_thread) as f64 / started.elapsed().as_secs_f64())
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: usize) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_network;
 mod bench_rpc;
 mod block;
 mod bundle;
@@ -20,6 +21,7 @@ mod prepare;
 mod replay;
 mod run;
 mod state_cmd;
+mod testnet;
 mod tx;
 
 use common::Status;
@@ -72,11 +74,14 @@ enum Command {
     Bundle(bundle::BundleArgs),
     /// Run a node: JSON-RPC (Ethereum and `cairn_` methods), mempool, blocks.
     Node(node_cmd::NodeArgs),
+    /// A local network of validators: write one, or run one.
+    Testnet(testnet::TestnetArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A node reports its start and stop; other commands only warnings.
+    // A local network prints its own status line: warnings only (RUST_LOG for more).
     init_tracing(if matches!(cli.command, Command::Node(_)) {
         "info,jsonrpsee_server=warn"
     } else {
@@ -134,5 +139,6 @@ fn dispatch(command: Command) -> anyhow::Result<Status> {
         Command::Replay(args) => replay::replay_cmd(args),
         Command::Bundle(args) => bundle::bundle(args),
         Command::Node(args) => node_cmd::node(args),
+        Command::Testnet(args) => args.run(),
     }
 }

@@ -63,6 +63,12 @@ pub(crate) fn replay_cmd(args: ReplayArgs) -> Result<Status> {
             "replayed blocks {}..={}: {} txs in {:.2}s, every receipt, receipts root and state root verified",
             report.from, report.to, report.txs, seconds
         );
+        if report.certificates > 0 {
+            println!(
+                "{} commit certificates verified against the genesis validator set",
+                report.certificates
+            );
+        }
         println!("state root 0x{}", report.state_root);
     }
     Ok(if report.verified() {

@@ -33,6 +33,15 @@
 //! accounts = 10
 //! chain_id = 31337
 //! predeploy = ["token"]
+//!
+//! [validator]                   # present: run as a validator (Malachite consensus)
+//! key = "validator.key"         # ed25519 secret key, hex; keep it private
+//! listen = "/ip4/127.0.0.1/tcp/27000"  # consensus p2p (libp2p)
+//! peers = ["/ip4/127.0.0.1/tcp/27001"]  # other validators' p2p addresses
+//! relay = ["http://127.0.0.1:8546"]     # other validators' RPC: where received txs are relayed
+//! timeout_propose_ms = 3000
+//! timeout_vote_ms = 1000        # prevote and precommit timeouts
+//! block_time_ms = 1000          # least time per height (0: as fast as consensus goes)
 //! ```
 
 use std::net::SocketAddr;
@@ -165,6 +174,50 @@ impl Default for DevConfig {
     }
 }
 
+/// Running as a validator of a network (`specs/consensus.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorConfig {
+    /// File holding the ed25519 secret key (64 hex digits).
+    pub key: PathBuf,
+    /// Consensus p2p listen address (a libp2p multiaddr, TCP).
+    pub listen: String,
+    /// The other validators' p2p addresses.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// The other validators' RPC URLs: transactions this node admits are
+    /// relayed there, so any validator can include them.
+    #[serde(default)]
+    pub relay: Vec<String>,
+    /// How long a round waits for a proposal, in milliseconds.
+    #[serde(default = "default_timeout_propose_ms")]
+    pub timeout_propose_ms: u64,
+    /// How long a round waits for prevotes and precommits, in milliseconds.
+    #[serde(default = "default_timeout_vote_ms")]
+    pub timeout_vote_ms: u64,
+    /// The least time from the start of a height to its finalization, in
+    /// milliseconds: the block time when transactions are few (0: as fast
+    /// as consensus goes, empty blocks included).
+    #[serde(default = "default_block_time_ms")]
+    pub block_time_ms: u64,
+    /// Test only: propose blocks whose header states a wrong state root
+    /// (the other validators must refuse them).
+    #[serde(default)]
+    pub testing_wrong_state_root: bool,
+}
+
+fn default_timeout_propose_ms() -> u64 {
+    3_000
+}
+
+fn default_block_time_ms() -> u64 {
+    1_000
+}
+
+fn default_timeout_vote_ms() -> u64 {
+    1_000
+}
+
 /// Everything the node runs with.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -181,6 +234,8 @@ pub struct NodeConfig {
     pub block: BlockConfig,
     /// Dev mode.
     pub dev: DevConfig,
+    /// Validator mode (absent: a single producer).
+    pub validator: Option<ValidatorConfig>,
 }
 
 impl NodeConfig {
@@ -196,7 +251,8 @@ impl NodeConfig {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for file in [&mut config.data_dir, &mut config.genesis]
+        let key = config.validator.as_mut().map(|v| &mut v.key);
+        for file in [config.data_dir.as_mut(), config.genesis.as_mut(), key]
             .into_iter()
             .flatten()
         {
@@ -290,6 +346,24 @@ impl NodeConfig {
         }
         if self.dev.enabled && (self.dev.accounts == 0 || self.dev.accounts > 1_000) {
             return invalid("dev.accounts", "must be between 1 and 1000");
+        }
+        if let Some(validator) = &self.validator {
+            if self.dev.enabled {
+                return invalid("validator", "and dev mode cannot be combined");
+            }
+            if validator.listen.parse::<crate::consensus::Multiaddr>().is_err() {
+                return invalid("validator.listen", "must be a multiaddr like /ip4/127.0.0.1/tcp/27000");
+            }
+            if validator
+                .peers
+                .iter()
+                .any(|p| p.parse::<crate::consensus::Multiaddr>().is_err())
+            {
+                return invalid("validator.peers", "must be multiaddrs like /ip4/127.0.0.1/tcp/27001");
+            }
+            if validator.timeout_propose_ms == 0 || validator.timeout_vote_ms == 0 {
+                return invalid("validator.timeout_propose_ms", "and timeout_vote_ms must be positive");
+            }
         }
         if !self.dev.enabled && self.data_dir.is_none() {
             return invalid("data_dir", "is required (or run with --dev)");

@@ -215,6 +215,7 @@ pub fn dev_genesis(
             })
             .collect(),
         contracts,
+        validators: Vec::new(),
     })
 }
 

@@ -9,6 +9,7 @@
 //! - [`rpc`]: Ethereum JSON-RPC over HTTP and WebSocket, the `cairn_`
 //!   namespace, subscriptions;
 //! - [`metrics`]: Prometheus metrics and the health endpoint;
+//! - [`consensus`]: validators (Malachite consensus, certificates, tx relay);
 //! - [`dev`]: dev mode (the standard test accounts, predeployed examples);
 //! - [`envelope`]: the one place the node names its transaction type;
 //! - [`client`]: the blocking client `cairn ... --rpc URL` uses.
@@ -31,6 +32,7 @@
 
 pub mod client;
 pub mod config;
+pub mod consensus;
 pub mod convert;
 pub mod dev;
 pub mod envelope;
@@ -39,6 +41,7 @@ pub mod node;
 pub mod producer;
 pub mod rpc;
 pub mod shared;
+pub mod testnet;
 pub mod txpool;
 
 pub use node::{NodeError, RunningNode, Stopped, start, start_with_genesis};

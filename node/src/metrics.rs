@@ -83,6 +83,12 @@ pub struct NodeMetrics {
     pub rpc_calls: Family<CallLabels, Counter>,
     /// RPC latency.
     pub rpc_latency: Family<MethodLabels, Histogram>,
+    /// Consensus: the height being decided (validators).
+    pub consensus_height: Gauge,
+    /// Consensus: the round of that height.
+    pub consensus_round: Gauge,
+    /// Consensus: rounds started after round 0 (a proposer missed or was refused).
+    pub consensus_extra_rounds: Counter,
     known_methods: Mutex<BTreeSet<String>>,
     failed: AtomicBool,
     failure: Mutex<Option<String>>,
@@ -109,6 +115,9 @@ impl NodeMetrics {
             block_commit: seconds_histogram(),
             rpc_calls: Family::default(),
             rpc_latency: Family::new_with_constructor(seconds_histogram),
+            consensus_height: Gauge::default(),
+            consensus_round: Gauge::default(),
+            consensus_extra_rounds: Counter::default(),
             known_methods: Mutex::new(BTreeSet::new()),
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -116,6 +125,21 @@ impl NodeMetrics {
         {
             let mut r = metrics.lock_registry();
             r.register("blocks", "Blocks committed", metrics.blocks.clone());
+            r.register(
+                "consensus_height",
+                "Height consensus is deciding (validators)",
+                metrics.consensus_height.clone(),
+            );
+            r.register(
+                "consensus_round",
+                "Round of the height being decided",
+                metrics.consensus_round.clone(),
+            );
+            r.register(
+                "consensus_extra_rounds",
+                "Rounds started beyond round 0",
+                metrics.consensus_extra_rounds.clone(),
+            );
             r.register("txs", "Transactions included", metrics.txs.clone());
             r.register(
                 "gas_used",
@@ -215,6 +239,16 @@ impl NodeMetrics {
             .set(u64::try_from(per_second).map_or(u64::MAX, |v| v) as f64);
     }
 
+    /// Records a consensus round start.
+    pub fn record_round(&self, height: u64, round: i64) {
+        self.consensus_height
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+        self.consensus_round.set(round);
+        if round > 0 {
+            self.consensus_extra_rounds.inc();
+        }
+    }
+
     /// Records the mempool's size.
     pub fn record_mempool(&self, total: usize, pending: usize) {
         self.mempool.set(i64::try_from(total).unwrap_or(i64::MAX));
@@ -242,11 +276,22 @@ impl NodeMetrics {
             .clone()
     }
 
-    /// The OpenMetrics text of every metric.
+    /// The OpenMetrics text of every metric: the node's, then (validators)
+    /// Malachite's consensus, network and sync metrics.
     pub fn export(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.lock_registry()).is_err() {
             out.clear();
+        }
+        let mut consensus = String::new();
+        malachitebft_app_channel::app::metrics::export(&mut consensus);
+        if consensus.trim_end() != "# EOF" {
+            // One exposition: the node's text without its end marker, then
+            // Malachite's (which ends with `# EOF`).
+            if let Some(stripped) = out.strip_suffix("# EOF\n") {
+                out.truncate(stripped.len());
+            }
+            out.push_str(&consensus);
         }
         out
     }

@@ -59,6 +59,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// Consensus could not start (validator mode).
+    #[error("validator: {0}")]
+    Consensus(String),
     /// Block production stopped on a node failure (I/O, corruption).
     #[error("block production stopped on a node failure: {0}")]
     Failed(String),
@@ -76,6 +79,7 @@ pub struct RunningNode {
     banner: Option<String>,
     data_dir: PathBuf,
     temp_dir: Option<tempfile::TempDir>,
+    validator: Option<crate::consensus::ValidatorHandle>,
 }
 
 /// How [`RunningNode::run_until_signal`] ended.
@@ -229,10 +233,23 @@ pub async fn start_with_genesis(
     if !rpc_address.ip().is_loopback() {
         tracing::warn!(%rpc_address, "JSON-RPC is reachable beyond this machine");
     }
-    let driver: Box<dyn BlockDriver> = Box::new(LocalProducer {
-        block_time: config.block_time(),
-        max_txs: config.block.max_txs,
-    });
+    let genesis = chain.genesis().clone();
+    let mut consensus_requests = None;
+    let driver: Box<dyn BlockDriver> = if config.validator.is_some() {
+        if genesis.validators.is_empty() {
+            return Err(NodeError::Consensus(
+                "the chain's genesis names no validators; a validator needs a genesis from `cairn testnet init` (or one with `validators`)".into(),
+            ));
+        }
+        let (sender, receiver) = std::sync::mpsc::channel();
+        consensus_requests = Some(sender);
+        Box::new(crate::consensus::driver::ConsensusDriver::new(receiver))
+    } else {
+        Box::new(LocalProducer {
+            block_time: config.block_time(),
+            max_txs: config.block.max_txs,
+        })
+    };
     let (done, finished) = oneshot::channel();
     let writer = {
         let shared = Arc::clone(&shared);
@@ -253,6 +270,30 @@ pub async fn start_with_genesis(
             })
             .map_err(|e| NodeError::Dev(format!("cannot start the writer thread: {e}")))?
     };
+    let validator = match (&config.validator, consensus_requests) {
+        (Some(validator), Some(requests)) => {
+            let started = crate::consensus::start_validator(
+                validator,
+                &genesis,
+                &data_dir,
+                Arc::clone(&shared),
+                requests,
+                config.block.max_txs,
+                validator.testing_wrong_state_root,
+            )
+            .await;
+            match started {
+                Ok(handle) => Some(handle),
+                Err(error) => {
+                    server.stop().ok();
+                    shared.wakeup.stop();
+                    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+                    return Err(NodeError::Consensus(error));
+                }
+            }
+        }
+        _ => None,
+    };
     tracing::info!(%rpc_address, data_dir = %data_dir.display(), "node started");
     Ok(RunningNode {
         rpc_address,
@@ -264,6 +305,7 @@ pub async fn start_with_genesis(
         banner,
         data_dir,
         temp_dir,
+        validator,
     })
 }
 
@@ -304,6 +346,11 @@ impl RunningNode {
     /// Whether the data directory is temporary (removed at shutdown).
     pub fn data_dir_is_temporary(&self) -> bool {
         self.temp_dir.is_some()
+    }
+
+    /// The validator's address (validator mode).
+    pub fn validator_address(&self) -> Option<crate::consensus::context::ValidatorAddress> {
+        self.validator.as_ref().map(|v| v.address())
     }
 
     /// What the producer and the RPC share.
@@ -347,6 +394,9 @@ impl RunningNode {
     ///
     /// [`NodeError::Failed`] if block production had stopped on a node failure.
     pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        if let Some(validator) = self.validator.take() {
+            validator.stop().await;
+        }
         let _ = self.server.stop();
         if tokio::time::timeout(RPC_DRAIN, self.server.clone().stopped())
             .await

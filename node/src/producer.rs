@@ -13,10 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cairn_chain::execute::InvalidTxPolicy;
-use cairn_chain::{Block, BlockHeader, Chain, ChainError, Receipt};
+use cairn_chain::execute::{InvalidTxPolicy, Prechecked};
+use cairn_chain::{
+    Block, BlockHeader, Chain, ChainError, CommitCertificate, ExecutedBlock, Receipt, StateDb,
+};
 use cairn_host_api::world::{Account, Address};
 use cairn_state::RocksStore;
+
+/// A block executed on the node's head, not yet committed.
+pub type NodeExecuted = ExecutedBlock<<RocksStore as StateDb>::Prepared>;
 
 use crate::envelope::NodeTx;
 use crate::shared::NodeShared;
@@ -243,9 +248,96 @@ impl ChainWriter {
         let committing = Instant::now();
         let (block, receipts) = self.chain.commit(executed)?;
         let commit = committing.elapsed();
+        self.finish(block, receipts, txs, &rejected, execution, commit)
+    }
+
+    /// The chain (reads on the writer thread).
+    pub fn chain(&self) -> &Chain<RocksStore> {
+        &self.chain
+    }
+
+    /// The block's beneficiary.
+    pub fn beneficiary(&self) -> Address {
+        self.beneficiary
+    }
+
+    /// Executes a block of `txs` on the head without committing it
+    /// (consensus: a proposal to build or to check).
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::execute_block_prechecked`].
+    pub fn execute(
+        &self,
+        timestamp: u64,
+        beneficiary: Address,
+        txs: Vec<NodeTx>,
+        prechecked: Prechecked,
+        policy: InvalidTxPolicy,
+    ) -> Result<NodeExecuted, ChainError> {
+        self.chain
+            .execute_block_prechecked(timestamp, beneficiary, txs, prechecked, policy, false)
+    }
+
+    /// Commits a block the validators decided, with its certificate, in one
+    /// atomic write; then the mempool drops what it included, subscribers
+    /// hear of it, and the metrics move. `senders` are the block's
+    /// transactions' senders, in order.
+    ///
+    /// # Errors
+    ///
+    /// A certificate that does not prove the block; node failures.
+    pub fn commit_decided(
+        &mut self,
+        executed: NodeExecuted,
+        senders: Vec<Address>,
+        certificate: &CommitCertificate,
+        execution: std::time::Duration,
+    ) -> Result<Arc<CommittedBlock>, ChainError> {
+        let committing = Instant::now();
+        let (block, receipts) = self.chain.commit_certified(executed, certificate)?;
+        let commit = committing.elapsed();
+        let mut accounts = BTreeMap::new();
+        for sender in &senders {
+            if let std::collections::btree_map::Entry::Vacant(entry) = accounts.entry(*sender) {
+                entry.insert(self.chain.account(sender)?);
+            }
+        }
+        {
+            let mut pool = self.shared.lock_pool();
+            pool.on_block(block.transactions.iter().map(|t| t.hash()), &accounts);
+            self.shared
+                .metrics
+                .record_mempool(pool.len(), pool.pending_len());
+        }
+        self.shared.metrics.record_block(
+            block.header.number,
+            block.transactions.len(),
+            block.header.gas_used,
+            execution,
+            commit,
+        );
+        let committed = Arc::new(CommittedBlock {
+            block,
+            receipts,
+            senders,
+        });
+        self.shared.publish(Arc::clone(&committed));
+        Ok(committed)
+    }
+
+    fn finish(
+        &self,
+        block: Block,
+        receipts: Vec<Receipt>,
+        txs: &[Arc<PooledTx>],
+        rejected: &cairn_chain::Rejected,
+        execution: std::time::Duration,
+        commit: std::time::Duration,
+    ) -> Result<Arc<CommittedBlock>, ChainError> {
 
         let rejected_index: BTreeSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
-        for (index, reason) in &rejected {
+        for (index, reason) in rejected {
             tracing::warn!(
                 tx = %cairn_chain::codec::to_hex(txs[*index].hash),
                 %reason,
@@ -301,7 +393,8 @@ impl ChainWriter {
             .record_mempool(pool.len(), pool.pending_len());
     }
 
-    fn forget(&self, txs: &[Arc<PooledTx>]) {
+    /// Drops `txs` from the mempool (refused by the chain).
+    pub(crate) fn forget(&self, txs: &[Arc<PooledTx>]) {
         let mut pool = self.shared.lock_pool();
         for tx in txs {
             pool.remove(&tx.hash);

@@ -46,6 +46,7 @@ pub struct NodeShared {
     /// Wakes the producer.
     pub wakeup: Arc<Wakeup>,
     recent: Mutex<VecDeque<Arc<CommittedBlock>>>,
+    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::consensus::relay::RelayTx>>,
 }
 
 /// How many recent blocks the RPC answers from memory.
@@ -62,7 +63,26 @@ impl NodeShared {
             metrics,
             wakeup: Arc::new(Wakeup::default()),
             recent: Mutex::new(VecDeque::with_capacity(RECENT_BLOCKS)),
+            relay: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Relays newly admitted transactions to these (validators).
+    pub fn set_relay(
+        &self,
+        relay: tokio::sync::mpsc::UnboundedSender<crate::consensus::relay::RelayTx>,
+    ) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Relays a newly admitted transaction (no-op without a relay).
+    pub fn relay(&self, method: &'static str, raw: &[u8]) {
+        if let Some(relay) = self.relay.get() {
+            let _ = relay.send(crate::consensus::relay::RelayTx {
+                method,
+                raw: raw.to_vec(),
+            });
+        }
     }
 
     /// The mempool, locked.

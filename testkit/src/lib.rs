@@ -447,6 +447,7 @@ impl<S: StateDb> TestChain<S> {
                 })
                 .collect(),
             contracts: Vec::new(),
+            validators: Vec::new(),
         };
         let chain = Chain::init(fresh_store(), executor(), genesis.clone())
             .unwrap_or_else(|e| panic!("committing the genesis: {e}"));

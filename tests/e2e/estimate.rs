@@ -44,6 +44,7 @@ impl Fixture {
                 balance: U256::from(u64::MAX),
             }],
             contracts: Vec::new(),
+            validators: Vec::new(),
         };
         let chain = Chain::init(
             MemoryStore::in_memory(),

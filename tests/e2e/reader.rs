@@ -27,6 +27,7 @@ fn genesis(key: &SigningKey) -> Genesis {
             balance: U256::from(u64::MAX),
         }],
         contracts: vec![],
+        validators: Vec::new(),
     }
 }
 

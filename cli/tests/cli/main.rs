@@ -8,3 +8,4 @@ mod prepare;
 mod run;
 mod state;
 mod support;
+mod testnet;

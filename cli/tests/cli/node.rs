@@ -30,9 +30,9 @@ const DEV_KEYS: [&str; 4] = [
 ];
 
 /// The bound on every single wait of these tests.
-const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
-fn dev_key(i: usize) -> SigningKey {
+pub(crate) fn dev_key(i: usize) -> SigningKey {
     let bytes: [u8; 32] = hex::decode(DEV_KEYS[i]).unwrap().try_into().unwrap();
     SigningKey::from_bytes(bytes).unwrap()
 }
@@ -47,7 +47,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// A running `cairn node` process; killed if dropped still running.
-struct NodeProcess {
+pub(crate) struct NodeProcess {
     child: Child,
     address: String,
     data_dir: PathBuf,
@@ -59,7 +59,19 @@ struct NodeProcess {
 impl NodeProcess {
     /// Starts `cairn node --port 0 args...` and waits for "Listening on".
     fn start(args: &[&str]) -> Self {
-        let mut command = cairn_command(&["node", "--port", "0"]);
+        let mut all = vec!["--port", "0"];
+        all.extend_from_slice(args);
+        Self::launch(&all)
+    }
+
+    /// Starts `cairn node --config FILE` (its own ports) and waits for
+    /// "Listening on".
+    pub(crate) fn with_config(config: &Path) -> Self {
+        Self::launch(&["--config", path(config)])
+    }
+
+    fn launch(args: &[&str]) -> Self {
+        let mut command = cairn_command(&["node"]);
         command
             .args(args)
             .stdin(Stdio::null())
@@ -131,20 +143,20 @@ impl NodeProcess {
         }
     }
 
-    fn http_url(&self) -> String {
+    pub(crate) fn http_url(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    fn client(&self) -> RpcClient {
+    pub(crate) fn client(&self) -> RpcClient {
         RpcClient::new(&self.http_url()).unwrap()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
     /// Sends `signal` (by name, as `kill -s` takes it) and waits for the exit.
-    fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
+    pub(crate) fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-s", signal, &pid])
@@ -156,7 +168,7 @@ impl NodeProcess {
     }
 
     /// SIGKILL: no chance to clean up.
-    fn sigkill(mut self) {
+    pub(crate) fn sigkill(mut self) {
         self.child.kill().expect("SIGKILL the node");
         self.wait_exit();
     }
@@ -191,22 +203,22 @@ impl Drop for NodeProcess {
     }
 }
 
-fn rpc(client: &RpcClient, method: &str, params: Vec<Value>) -> Value {
+pub(crate) fn rpc(client: &RpcClient, method: &str, params: Vec<Value>) -> Value {
     client
         .request(method, params)
         .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
-fn hex_u64(value: &Value) -> u64 {
+pub(crate) fn hex_u64(value: &Value) -> u64 {
     let text = value.as_str().unwrap_or_else(|| panic!("not hex: {value}"));
     u64::from_str_radix(text.trim_start_matches("0x"), 16).unwrap()
 }
 
-fn block_number(client: &RpcClient) -> u64 {
+pub(crate) fn block_number(client: &RpcClient) -> u64 {
     hex_u64(&rpc(client, "eth_blockNumber", vec![]))
 }
 
-fn block(client: &RpcClient, number: u64) -> Value {
+pub(crate) fn block(client: &RpcClient, number: u64) -> Value {
     rpc(
         client,
         "eth_getBlockByNumber",
@@ -215,7 +227,7 @@ fn block(client: &RpcClient, number: u64) -> Value {
 }
 
 /// A native transfer of `amount` from dev account `from` to `to`.
-fn transfer(
+pub(crate) fn transfer(
     chain_id: u64,
     from: usize,
     nonce: u64,

@@ -10,6 +10,7 @@
 //! | `cairn_getProof` | state key (hex), block? | `ProofView`: value and proof against the block's state root |
 //! | `cairn_getReplayBundle` | block | `BundleExportView`: the SCALE bundle `cairn bundle verify` checks |
 //! | `cairn_getCodeInfo` | address, block? | `PreparedCodeView` (what `cairn prepare` prints) or null |
+//! | `cairn_getCommitCertificate` | block | `CertificateView`: the validators' precommit signatures, or null (not committed, or a single-producer chain) |
 
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes};
@@ -17,7 +18,7 @@ use alloy_rpc_types_eth::TransactionRequest;
 use cairn_chain::bundle::export_bundle;
 use cairn_chain::codec::to_hex;
 use cairn_chain::view::{
-    BundleExportView, HeaderView, OutcomeView, PreparedCodeView, ProofView, ReceiptView,
+    BundleExportView, CertificateView, HeaderView, OutcomeView, PreparedCodeView, ProofView, ReceiptView,
     TxReceiptView, TxTraceView,
 };
 use cairn_engine::prepare::prepare_code;
@@ -36,6 +37,7 @@ use crate::envelope::decode_native;
 pub fn send_raw_transaction(ctx: &RpcContext, raw: &Bytes) -> RpcResult<B256> {
     let tx = decode_native(raw).map_err(|e| super::error::admission_error(&e))?;
     let (hash, _) = ctx.shared.submit(tx).map_err(|e| submit_error(&e))?;
+    ctx.shared.relay("cairn_sendRawTransaction", raw);
     Ok(to_alloy_b256(&hash))
 }
 
@@ -158,6 +160,26 @@ pub fn get_replay_bundle(ctx: &RpcContext, block: BlockNumberOrTag) -> RpcResult
     })
 }
 
+/// `cairn_getCommitCertificate`: the validators' signatures that decided a block.
+///
+/// # Errors
+///
+/// Node failures.
+pub fn get_commit_certificate(
+    ctx: &RpcContext,
+    block: BlockNumberOrTag,
+) -> RpcResult<Option<CertificateView>> {
+    use cairn_chain::BlockStore;
+    let number = ctx.block_number(Some(BlockId::Number(block)))?;
+    let certificate = ctx
+        .shared
+        .reader
+        .state()
+        .certificate(number)
+        .map_err(|e| internal(&e))?;
+    Ok(certificate.as_ref().map(CertificateView::from))
+}
+
 /// `cairn_getCodeInfo`: the contract's code prepared as the chain runs it.
 ///
 /// # Errors
@@ -231,6 +253,11 @@ pub fn register(
         at_most(&params, 1)?;
         let block: BlockNumberOrTag = params.one()?;
         get_replay_bundle(&ctx, block)
+    })?;
+    module.register_blocking_method("cairn_getCommitCertificate", |params, ctx, _| {
+        at_most(&params, 1)?;
+        let block: BlockNumberOrTag = params.one()?;
+        get_commit_certificate(&ctx, block)
     })?;
     module.register_blocking_method("cairn_getCodeInfo", |params, ctx, _| {
         at_most(&params, 2)?;

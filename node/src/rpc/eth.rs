@@ -116,6 +116,7 @@ pub fn send_raw_transaction(ctx: &RpcContext, raw: &Bytes) -> RpcResult<B256> {
     let tx =
         decode_ethereum(raw).map_err(|e| invalid_params(format!("invalid transaction: {e}")))?;
     let (hash, _) = ctx.shared.submit(tx).map_err(|e| submit_error(&e))?;
+    ctx.shared.relay("eth_sendRawTransaction", raw);
     Ok(crate::convert::to_alloy_b256(&hash))
 }
 
