@@ -11,14 +11,13 @@
 //! | `chain/receipts/` ‖ number (u64 BE) | SCALE `Vec<Receipt>` |
 //! | `chain/tx/` ‖ tx hash (32) | SCALE `(u64, u32)`: block number, index |
 //! | `chain/hash/` ‖ block hash (32) | block number, u64 big-endian |
-//! | `chain/cert/` ‖ number (u64 BE) | SCALE [`CommitCertificate`] (validator chains) |
+//! | `chain/cert/` ‖ number (u64 BE) | SCALE [`CommitCertificate`](crate::certificate::CommitCertificate) (validator chains) |
 
 use cairn_host_api::world::H256;
 use cairn_state::AuxWrites;
 use parity_scale_codec::{Decode, Encode};
 
 use crate::block::{Block, Receipt};
-use crate::certificate::CommitCertificate;
 use crate::codec::decode_exact;
 use crate::error::ChainError;
 use crate::genesis::Genesis;
@@ -34,7 +33,7 @@ const AUX_BLOCK_HASH: &[u8] = b"chain/hash/";
 const AUX_CERTIFICATE: &[u8] = b"chain/cert/";
 
 /// Auxiliary key of block `number`'s commit certificate (SCALE
-/// [`CommitCertificate`]).
+/// [`CommitCertificate`](crate::certificate::CommitCertificate)).
 pub fn certificate_key(number: u64) -> Vec<u8> {
     [AUX_CERTIFICATE, &number.to_be_bytes()[..]].concat()
 }

@@ -113,7 +113,7 @@ impl TestnetArgs {
                         args.layout.layout().rpc_port(i)
                     );
                 }
-                Ok(Status::Ok)
+                Ok(Status::Done)
             }
             TestnetCommand::Run(args) => run(args),
         }
@@ -172,7 +172,7 @@ async fn watch(nodes: &[RunningNode], args: &RunArgs) -> Result<Status> {
         tokio::select! {
             _ = interrupt.recv() => {
                 eprintln!();
-                return Ok(Status::Ok);
+                return Ok(Status::Done);
             }
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
@@ -201,7 +201,7 @@ async fn watch(nodes: &[RunningNode], args: &RunArgs) -> Result<Status> {
         if let Some(target) = args.until_height {
             if min >= target {
                 eprintln!();
-                return Ok(Status::Ok);
+                return Ok(Status::Done);
             }
             if started.elapsed() > Duration::from_secs(args.timeout) {
                 eprintln!();

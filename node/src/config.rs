@@ -419,6 +419,8 @@ mod tests {
             ("unknown = true", "unknown"),
             ("[block]\ntime = \"soon\"", "time"),
             ("\u{0}\u{1}\u{2}", "node.toml"),
+            ("[validator]\nlisten = \"/ip4/127.0.0.1/tcp/1\"", "key"),
+            ("[validator]\nkey = \"k\"\nlisten = \"x\"\nextra = 1", "extra"),
         ];
         for (text, needle) in cases {
             let err = NodeConfig::from_toml(text, Path::new("node.toml"))
@@ -435,6 +437,10 @@ mod tests {
             "[rpc]\nmax_request_body_bytes = 10",
             "[txpool]\nmax_txs = 0",
             "[dev]\nenabled = true\naccounts = 0",
+            "[validator]\nkey = \"k\"\nlisten = \"not a multiaddr\"",
+            "[validator]\nkey = \"k\"\nlisten = \"/ip4/127.0.0.1/tcp/1\"\npeers = [\"garbage\"]",
+            "[validator]\nkey = \"k\"\nlisten = \"/ip4/127.0.0.1/tcp/1\"\ntimeout_vote_ms = 0",
+            "[dev]\nenabled = true\n[validator]\nkey = \"k\"\nlisten = \"/ip4/127.0.0.1/tcp/1\"",
         ];
         for text in bad_values {
             let config =
