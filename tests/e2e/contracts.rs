@@ -1111,6 +1111,7 @@ fn debug_print_reaches_dev_mode_only_and_costs_the_same() {
 
 mod abi_vectors;
 mod metadata;
+mod profile;
 
 // ---------------------------------------------------------------------------
 // Debug artifacts
