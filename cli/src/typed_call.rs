@@ -27,8 +27,9 @@ pub(crate) fn metadata_of(code: &[u8], what: &str) -> Result<Option<ContractMeta
 fn require<'m>(meta: Option<&'m ContractMetadata>, what: &str) -> Result<&'m ContractMetadata> {
     meta.ok_or_else(|| {
         anyhow!(
-            "{what} has no `cairn:abi` metadata section (it was not built with cairn-sdk's \
-             entry_points!), so JSON --args cannot be typed; give the SCALE-encoded arguments as hex"
+            "{what} has no `cairn:abi` metadata section (it was built without cairn-sdk's \
+             entry_points!, or with an SDK from before metadata), so JSON --args cannot be typed; \
+             give the SCALE-encoded arguments as hex"
         )
     })
 }
