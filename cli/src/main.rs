@@ -18,11 +18,13 @@ mod init;
 mod key;
 mod node_cmd;
 mod prepare;
+mod profile;
 mod replay;
 mod run;
 mod state_cmd;
 mod testnet;
 mod tx;
+mod typed_call;
 
 use common::Status;
 
