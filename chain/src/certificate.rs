@@ -390,8 +390,11 @@ mod vectors {
     fn certificate_vectors_hold() {
         if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
             std::fs::create_dir_all(std::path::Path::new(PATH).parent().unwrap()).unwrap();
-            std::fs::write(PATH, serde_json::to_string_pretty(&generate()).unwrap() + "\n")
-                .unwrap();
+            std::fs::write(
+                PATH,
+                serde_json::to_string_pretty(&generate()).unwrap() + "\n",
+            )
+            .unwrap();
         }
         let file: Value =
             serde_json::from_str(&std::fs::read_to_string(PATH).expect("vectors file")).unwrap();
@@ -408,11 +411,15 @@ mod vectors {
                 power: v["power"].as_u64().unwrap(),
             })
             .collect();
-        for (v, g) in file["validators"].as_array().unwrap().iter().zip(&validators) {
+        for (v, g) in file["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&validators)
+        {
             assert_eq!(h(g.address()), v["address"].as_str().unwrap());
         }
-        let header =
-            BlockHeader::decode(&mut unhex(&file["header_encoding"]).as_slice()).unwrap();
+        let header = BlockHeader::decode(&mut unhex(&file["header_encoding"]).as_slice()).unwrap();
         let certificate = CommitCertificate::decode(
             &mut unhex(&file["certificate_of_validators_0_1_2"]).as_slice(),
         )

@@ -329,8 +329,7 @@ mod tests {
         let g = Genesis::from_json(json, Path::new(".")).unwrap();
         assert_eq!(g.validators.len(), 1);
         assert_eq!(g.validators[0].power, 2);
-        let again =
-            Genesis::from_json(g.to_json().to_string().as_bytes(), Path::new(".")).unwrap();
+        let again = Genesis::from_json(g.to_json().to_string().as_bytes(), Path::new(".")).unwrap();
         assert_eq!(again, g);
     }
 
@@ -339,18 +338,27 @@ mod tests {
         let base = r#"{"chain_id": 5, "block_gas_limit": 1000, "validators": "#;
         let key = "0xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
         let cases = [
-            (format!(r#"[{{"public_key": "0x12", "power": 1}}]"#), "32 bytes"),
-            (format!(r#"[{{"public_key": "{key}", "power": 0}}]"#), "positive"),
             (
-                format!(r#"[{{"public_key": "{key}", "power": 1}}, {{"public_key": "{key}", "power": 1}}]"#),
+                format!(r#"[{{"public_key": "0x12", "power": 1}}]"#),
+                "32 bytes",
+            ),
+            (
+                format!(r#"[{{"public_key": "{key}", "power": 0}}]"#),
+                "positive",
+            ),
+            (
+                format!(
+                    r#"[{{"public_key": "{key}", "power": 1}}, {{"public_key": "{key}", "power": 1}}]"#
+                ),
                 "repeats",
             ),
             (format!(r#"[{{"public_key": "{key}"}}]"#), "power"),
         ];
         for (validators, needle) in cases {
-            let err = Genesis::from_json(format!("{base}{validators}}}").as_bytes(), Path::new("."))
-                .unwrap_err()
-                .to_string();
+            let err =
+                Genesis::from_json(format!("{base}{validators}}}").as_bytes(), Path::new("."))
+                    .unwrap_err()
+                    .to_string();
             assert!(err.contains(needle), "{validators}: {err}");
         }
     }

@@ -306,11 +306,9 @@ fn replay_block<S: StateView + ?Sized, T: StateDb>(
         // validators, checked against the genesis set.
         let problem = match source.certificate(number)? {
             None => Some("missing".to_string()),
-            Some(certificate) => {
-                verify_certificate(chain.genesis(), &block.header, &certificate)
-                    .err()
-                    .map(|e| e.to_string())
-            }
+            Some(certificate) => verify_certificate(chain.genesis(), &block.header, &certificate)
+                .err()
+                .map(|e| e.to_string()),
         };
         if let Some(problem) = problem {
             return Ok(Some(divergence(

@@ -16,8 +16,8 @@ use crate::certificate::CommitCertificate;
 use crate::error::{ChainError, SetupError};
 use crate::genesis::Genesis;
 use crate::schema::{
-    AUX_GENESIS, AUX_HEAD, block_hash_key, block_key, certificate_key, decode_record,
-    receipts_key, tx_key,
+    AUX_GENESIS, AUX_HEAD, block_hash_key, block_key, certificate_key, decode_record, receipts_key,
+    tx_key,
 };
 
 /// Reads of the chain's stored records.

@@ -157,7 +157,10 @@ pub(crate) fn bench_network(
         config.txpool.max_per_sender = config.txpool.max_per_sender.max(per_sender);
         nodes.push(runtime.block_on(cairn_node::start(config))?);
     }
-    let urls: Vec<String> = nodes.iter().map(cairn_node::RunningNode::http_url).collect();
+    let urls: Vec<String> = nodes
+        .iter()
+        .map(cairn_node::RunningNode::http_url)
+        .collect();
     let txs = transactions(&keys, per_sender);
     let total: usize = txs.iter().map(Vec::len).sum();
     let (rate, latencies) = network_load(&urls, txs)?;

@@ -99,8 +99,7 @@ impl TestnetArgs {
     pub(crate) fn run(&self) -> Result<Status> {
         match &self.command {
             TestnetCommand::Init(args) => {
-                let configs =
-                    init(&args.dir, &args.layout.layout()).map_err(anyhow::Error::msg)?;
+                let configs = init(&args.dir, &args.layout.layout()).map_err(anyhow::Error::msg)?;
                 println!(
                     "wrote a network of {} validators to {}",
                     configs.len(),
@@ -123,7 +122,11 @@ impl TestnetArgs {
 fn run(args: &RunArgs) -> Result<Status> {
     let temp = match &args.dir {
         Some(_) => None,
-        None => Some(tempfile::Builder::new().prefix("cairn-testnet-").tempdir()?),
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("cairn-testnet-")
+                .tempdir()?,
+        ),
     };
     let dir: &Path = match (&args.dir, &temp) {
         (Some(dir), _) => dir,
@@ -133,7 +136,11 @@ fn run(args: &RunArgs) -> Result<Status> {
     let layout = args.layout.layout();
     if !dir.join("genesis.json").exists() {
         init(dir, &layout).map_err(anyhow::Error::msg)?;
-        eprintln!("initialised a network of {} validators in {}", layout.validators, dir.display());
+        eprintln!(
+            "initialised a network of {} validators in {}",
+            layout.validators,
+            dir.display()
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -149,7 +156,9 @@ fn run(args: &RunArgs) -> Result<Status> {
                 .with_context(|| format!("validator {i} ({})", path.display()))?;
             eprintln!(
                 "validator {i}: {} JSON-RPC {}",
-                node.validator_address().map(|a| a.to_string()).unwrap_or_default(),
+                node.validator_address()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
                 node.http_url()
             );
             nodes.push(node);
@@ -176,7 +185,10 @@ async fn watch(nodes: &[RunningNode], args: &RunArgs) -> Result<Status> {
             }
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        let heights: Vec<u64> = nodes.iter().map(|n| n.shared().reader.head().number).collect();
+        let heights: Vec<u64> = nodes
+            .iter()
+            .map(|n| n.shared().reader.head().number)
+            .collect();
         let min = heights.iter().copied().min().unwrap_or(0);
         let max = heights.iter().copied().max().unwrap_or(0);
         let round = nodes
@@ -189,7 +201,11 @@ async fn watch(nodes: &[RunningNode], args: &RunArgs) -> Result<Status> {
         last = now;
         let line = format!(
             "height {min}{} | round {round} | {per_second} tx/s finalized | {} txs",
-            if max > min { format!("..{max}") } else { String::new() },
+            if max > min {
+                format!("..{max}")
+            } else {
+                String::new()
+            },
             now.1
         );
         if tty {
@@ -205,7 +221,10 @@ async fn watch(nodes: &[RunningNode], args: &RunArgs) -> Result<Status> {
             }
             if started.elapsed() > Duration::from_secs(args.timeout) {
                 eprintln!();
-                bail!("the network did not reach height {target} in {} s", args.timeout);
+                bail!(
+                    "the network did not reach height {target} in {} s",
+                    args.timeout
+                );
             }
         }
     }

@@ -351,18 +351,31 @@ impl NodeConfig {
             if self.dev.enabled {
                 return invalid("validator", "and dev mode cannot be combined");
             }
-            if validator.listen.parse::<crate::consensus::Multiaddr>().is_err() {
-                return invalid("validator.listen", "must be a multiaddr like /ip4/127.0.0.1/tcp/27000");
+            if validator
+                .listen
+                .parse::<crate::consensus::Multiaddr>()
+                .is_err()
+            {
+                return invalid(
+                    "validator.listen",
+                    "must be a multiaddr like /ip4/127.0.0.1/tcp/27000",
+                );
             }
             if validator
                 .peers
                 .iter()
                 .any(|p| p.parse::<crate::consensus::Multiaddr>().is_err())
             {
-                return invalid("validator.peers", "must be multiaddrs like /ip4/127.0.0.1/tcp/27001");
+                return invalid(
+                    "validator.peers",
+                    "must be multiaddrs like /ip4/127.0.0.1/tcp/27001",
+                );
             }
             if validator.timeout_propose_ms == 0 || validator.timeout_vote_ms == 0 {
-                return invalid("validator.timeout_propose_ms", "and timeout_vote_ms must be positive");
+                return invalid(
+                    "validator.timeout_propose_ms",
+                    "and timeout_vote_ms must be positive",
+                );
             }
         }
         if !self.dev.enabled && self.data_dir.is_none() {
@@ -420,7 +433,10 @@ mod tests {
             ("[block]\ntime = \"soon\"", "time"),
             ("\u{0}\u{1}\u{2}", "node.toml"),
             ("[validator]\nlisten = \"/ip4/127.0.0.1/tcp/1\"", "key"),
-            ("[validator]\nkey = \"k\"\nlisten = \"x\"\nextra = 1", "extra"),
+            (
+                "[validator]\nkey = \"k\"\nlisten = \"x\"\nextra = 1",
+                "extra",
+            ),
         ];
         for (text, needle) in cases {
             let err = NodeConfig::from_toml(text, Path::new("node.toml"))

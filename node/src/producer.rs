@@ -335,7 +335,6 @@ impl ChainWriter {
         execution: std::time::Duration,
         commit: std::time::Duration,
     ) -> Result<Arc<CommittedBlock>, ChainError> {
-
         let rejected_index: BTreeSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
         for (index, reason) in rejected {
             tracing::warn!(

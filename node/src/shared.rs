@@ -46,7 +46,8 @@ pub struct NodeShared {
     /// Wakes the producer.
     pub wakeup: Arc<Wakeup>,
     recent: Mutex<VecDeque<Arc<CommittedBlock>>>,
-    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::consensus::relay::RelayTx>>,
+    relay:
+        std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::consensus::relay::RelayTx>>,
 }
 
 /// How many recent blocks the RPC answers from memory.

@@ -130,8 +130,8 @@ pub fn init(dir: &Path, layout: &TestnetLayout) -> Result<Vec<PathBuf>, String> 
         &layout.predeploy,
     )?;
     genesis.validators = validators;
-    let genesis_text = serde_json::to_string_pretty(&genesis.to_json())
-        .map_err(|e| format!("genesis: {e}"))?;
+    let genesis_text =
+        serde_json::to_string_pretty(&genesis.to_json()).map_err(|e| format!("genesis: {e}"))?;
     std::fs::write(dir.join("genesis.json"), genesis_text + "\n")
         .map_err(|e| format!("cannot write the genesis: {e}"))?;
     let mut configs = Vec::with_capacity(layout.validators);

@@ -6,13 +6,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cairn_chain::codec::to_hex;
-use cairn_host_api::world::H256;
+use cairn_host_api::world::{Address, H256};
 use cairn_node::client::RpcClient;
 use serde_json::Value;
 
-use crate::node::{
-    NodeProcess, WAIT, block, block_number, dev_key, rpc, transfer,
-};
+use crate::node::{NodeProcess, WAIT, block, block_number, rpc, transfer};
 use crate::support::{cairn, ok_json, path, stderr};
 
 const VALIDATORS: usize = 4;
@@ -140,7 +138,10 @@ fn replay_verifies(dir: &Path, i: usize) -> Value {
     let data = dir.join(format!("validator-{i}")).join("data");
     let replayed = ok_json(&["replay", "--data-dir", path(&data), "--json"]);
     assert_eq!(replayed["verified"], true, "{replayed}");
-    assert!(replayed["certificates"].as_u64().unwrap() >= 1, "{replayed}");
+    assert!(
+        replayed["certificates"].as_u64().unwrap() >= 1,
+        "{replayed}"
+    );
     assert_eq!(replayed["certificates"], replayed["blocks"], "{replayed}");
     replayed
 }
@@ -166,7 +167,13 @@ fn four_validators_agree_include_each_tx_once_and_replay_verifies() {
     for (account, node) in live.iter().enumerate() {
         let client = node.client();
         for nonce in 0..3 {
-            let tx = transfer(chain_id, account, nonce, dev_key(9).address(), 1 + nonce);
+            let tx = transfer(
+                chain_id,
+                account,
+                nonce,
+                Address::repeat_byte(0x99),
+                1 + nonce,
+            );
             hashes.push(client.send(&tx).unwrap());
         }
     }
@@ -313,7 +320,11 @@ fn a_bad_validator_setup_is_refused_with_a_reason() {
     std::fs::write(dir.join("validator-0/validator.key"), "11".repeat(32)).unwrap();
     let out = cairn(&["node", "--config", path(&config(dir, 0))]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not in the genesis validator set"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not in the genesis validator set"),
+        "{}",
+        stderr(&out)
+    );
     // Garbage key.
     std::fs::write(dir.join("validator-0/validator.key"), "not a key").unwrap();
     let out = cairn(&["node", "--config", path(&config(dir, 0))]);
@@ -322,5 +333,9 @@ fn a_bad_validator_setup_is_refused_with_a_reason() {
     // `init` refuses to overwrite a network.
     let out = cairn(&["testnet", "init", "--dir", path(dir)]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("already holds a network"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already holds a network"),
+        "{}",
+        stderr(&out)
+    );
 }

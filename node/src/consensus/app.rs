@@ -26,6 +26,7 @@ use std::sync::mpsc::Sender;
 use bytes::Bytes;
 use cairn_chain::{Block, BlockStore, CommitCertificate, CommitSignature};
 use cairn_host_api::world::{Address, H256};
+use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
 use malachitebft_app_channel::app::types::core::{
@@ -34,7 +35,6 @@ use malachitebft_app_channel::app::types::core::{
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId, ProposedValue};
-use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use parity_scale_codec::{Decode, Encode};
 use tokio::sync::oneshot;
@@ -143,10 +143,7 @@ impl App {
         )
     }
 
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> WriterRequest,
-    ) -> AppResult<T> {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> WriterRequest) -> AppResult<T> {
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(make(reply))
@@ -192,9 +189,7 @@ impl App {
                 reply_value,
             } => {
                 tracing::debug!(%height, %round, %proposer, ?role, "round started");
-                self.shared
-                    .metrics
-                    .record_round(height.0, round.as_i64());
+                self.shared.metrics.record_round(height.0, round.as_i64());
                 if !self.loaded_stored {
                     // Once, after a start: proposals kept on disk for this
                     // height (a restart mid-height) are checked again.
@@ -237,12 +232,7 @@ impl App {
                 // Cairn uses no vote extensions and accepts none.
                 let verdicts = extensions
                     .into_iter()
-                    .map(|(address, _)| {
-                        (
-                            address,
-                            Err(VoteExtensionError::InvalidVoteExtension),
-                        )
-                    })
+                    .map(|(address, _)| (address, Err(VoteExtensionError::InvalidVoteExtension)))
                     .collect();
                 let _ = reply.send(verdicts);
             }
@@ -561,9 +551,9 @@ impl App {
                     // the block from memory or disk, then commit.
                     let block = match self.blocks.get(&hash) {
                         Some(block) => block.clone(),
-                        None => self
-                            .read_stored_hash(ours.height, hash)
-                            .ok_or_else(|| format!("decided block {} is unknown here", BlockHash(hash)))?,
+                        None => self.read_stored_hash(ours.height, hash).ok_or_else(|| {
+                            format!("decided block {} is unknown here", BlockHash(hash))
+                        })?,
                     };
                     if let Checked::Invalid(reason) = self.check(&block, false).await? {
                         return Err(format!("decided block does not check here: {reason}"));
@@ -700,7 +690,11 @@ impl App {
             .filter_map(Result::ok)
             .filter_map(|entry| {
                 let path = entry.path();
-                let name = path.file_name()?.to_str()?.strip_suffix(".block")?.to_owned();
+                let name = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".block")?
+                    .to_owned();
                 let mut fields = name.split('-');
                 let height = fields.next()?.parse().ok()?;
                 let round = fields.next()?.parse().ok()?;

@@ -347,7 +347,9 @@ fn extended_from_wire(c: WireExtendedCertificate) -> ExtendedCommitCertificate<C
 }
 
 /// The plain commit certificate of an extended one.
-pub fn trim(certificate: ExtendedCommitCertificate<CairnContext>) -> CommitCertificate<CairnContext> {
+pub fn trim(
+    certificate: ExtendedCommitCertificate<CairnContext>,
+) -> CommitCertificate<CairnContext> {
     CommitCertificate {
         height: certificate.height,
         round: certificate.round,
@@ -389,12 +391,9 @@ impl Codec<SignedConsensusMsg<CairnContext>> for CairnCodec {
                 WireConsensusMsg::Vote(vote, signature) => SignedConsensusMsg::Vote(
                     SignedMessage::new(vote.into_vote()?, signature_from_wire(signature)),
                 ),
-                WireConsensusMsg::Proposal(proposal, signature) => {
-                    SignedConsensusMsg::Proposal(SignedMessage::new(
-                        proposal.into(),
-                        signature_from_wire(signature),
-                    ))
-                }
+                WireConsensusMsg::Proposal(proposal, signature) => SignedConsensusMsg::Proposal(
+                    SignedMessage::new(proposal.into(), signature_from_wire(signature)),
+                ),
             },
         )
     }
@@ -416,64 +415,64 @@ impl Codec<LivenessMsg<CairnContext>> for CairnCodec {
     type Error = CodecError;
 
     fn decode(&self, bytes: Bytes) -> Result<LivenessMsg<CairnContext>> {
-        Ok(match decode_all::<WireLiveness>("liveness message", &bytes)? {
-            WireLiveness::Vote(vote, signature) => LivenessMsg::Vote(SignedMessage::new(
-                vote.into_vote()?,
-                signature_from_wire(signature),
-            )),
-            WireLiveness::Polka(c) => LivenessMsg::PolkaCertificate(polka_from_wire(c)),
-            WireLiveness::SkipRound(c) => {
-                let cert_type = match c.cert_type {
-                    0 => RoundCertificateType::Skip,
-                    1 => RoundCertificateType::Precommit,
-                    other => return Err(bad("round certificate", format!("type {other}"))),
-                };
-                let round_signatures = c
-                    .signatures
-                    .into_iter()
-                    .map(|s| {
-                        Ok(RoundSignature::new(
-                            kind_from_wire(s.kind)?,
-                            value_from_wire(s.value),
-                            s.address,
-                            signature_from_wire(s.signature),
-                        ))
+        Ok(
+            match decode_all::<WireLiveness>("liveness message", &bytes)? {
+                WireLiveness::Vote(vote, signature) => LivenessMsg::Vote(SignedMessage::new(
+                    vote.into_vote()?,
+                    signature_from_wire(signature),
+                )),
+                WireLiveness::Polka(c) => LivenessMsg::PolkaCertificate(polka_from_wire(c)),
+                WireLiveness::SkipRound(c) => {
+                    let cert_type = match c.cert_type {
+                        0 => RoundCertificateType::Skip,
+                        1 => RoundCertificateType::Precommit,
+                        other => return Err(bad("round certificate", format!("type {other}"))),
+                    };
+                    let round_signatures = c
+                        .signatures
+                        .into_iter()
+                        .map(|s| {
+                            Ok(RoundSignature::new(
+                                kind_from_wire(s.kind)?,
+                                value_from_wire(s.value),
+                                s.address,
+                                signature_from_wire(s.signature),
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    LivenessMsg::SkipRoundCertificate(RoundCertificate {
+                        height: Height(c.height),
+                        round: round_from_wire(c.round),
+                        cert_type,
+                        round_signatures,
                     })
-                    .collect::<Result<Vec<_>>>()?;
-                LivenessMsg::SkipRoundCertificate(RoundCertificate {
-                    height: Height(c.height),
-                    round: round_from_wire(c.round),
-                    cert_type,
-                    round_signatures,
-                })
-            }
-        })
+                }
+            },
+        )
     }
 
     fn encode(&self, msg: &LivenessMsg<CairnContext>) -> Result<Bytes> {
         let wire = match msg {
             LivenessMsg::Vote(v) => WireLiveness::Vote((&v.message).into(), v.signature.to_bytes()),
             LivenessMsg::PolkaCertificate(c) => WireLiveness::Polka(polka_to_wire(c)),
-            LivenessMsg::SkipRoundCertificate(c) => {
-                WireLiveness::SkipRound(WireRoundCertificate {
-                    height: c.height.0,
-                    round: round_to_wire(c.round),
-                    cert_type: match c.cert_type {
-                        RoundCertificateType::Skip => 0,
-                        RoundCertificateType::Precommit => 1,
-                    },
-                    signatures: c
-                        .round_signatures
-                        .iter()
-                        .map(|s| WireRoundSignature {
-                            kind: kind_to_wire(s.vote_type),
-                            value: value_to_wire(&s.value_id),
-                            address: s.address,
-                            signature: s.signature.to_bytes(),
-                        })
-                        .collect(),
-                })
-            }
+            LivenessMsg::SkipRoundCertificate(c) => WireLiveness::SkipRound(WireRoundCertificate {
+                height: c.height.0,
+                round: round_to_wire(c.round),
+                cert_type: match c.cert_type {
+                    RoundCertificateType::Skip => 0,
+                    RoundCertificateType::Precommit => 1,
+                },
+                signatures: c
+                    .round_signatures
+                    .iter()
+                    .map(|s| WireRoundSignature {
+                        kind: kind_to_wire(s.vote_type),
+                        value: value_to_wire(&s.value_id),
+                        address: s.address,
+                        signature: s.signature.to_bytes(),
+                    })
+                    .collect(),
+            }),
         };
         Ok(Bytes::from(wire.encode()))
     }
@@ -679,10 +678,8 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let codec = CairnCodec;
-        let msg = SignedConsensusMsg::Vote(SignedMessage::new(
-            vote(),
-            Signature::from_bytes([5; 64]),
-        ));
+        let msg =
+            SignedConsensusMsg::Vote(SignedMessage::new(vote(), Signature::from_bytes([5; 64])));
         let bytes = codec.encode(&msg).unwrap();
         let back: SignedConsensusMsg<CairnContext> = codec.decode(bytes.clone()).unwrap();
         assert_eq!(back, msg);
@@ -708,10 +705,8 @@ mod tests {
             assert!(Codec::<StreamMessage<ProposalPart>>::decode(&codec, bytes).is_err());
         }
         // A valid message with a byte appended.
-        let msg = SignedConsensusMsg::Vote(SignedMessage::new(
-            vote(),
-            Signature::from_bytes([5; 64]),
-        ));
+        let msg =
+            SignedConsensusMsg::Vote(SignedMessage::new(vote(), Signature::from_bytes([5; 64])));
         let mut bytes = codec.encode(&msg).unwrap().to_vec();
         bytes.push(0);
         assert!(

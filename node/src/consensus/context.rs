@@ -444,7 +444,11 @@ impl Verifier<CairnContext> for CairnVerifier {
         signature: &Signature,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verify(public_key, &vote.sign_bytes(self.chain_id), signature))
+        Ok(verify(
+            public_key,
+            &vote.sign_bytes(self.chain_id),
+            signature,
+        ))
     }
 
     async fn verify_signed_proposal(

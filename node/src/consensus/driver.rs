@@ -263,7 +263,8 @@ fn check(
         Err(error) => return node_failure(error).map(Checked::Invalid),
     };
     let execution = started.elapsed();
-    if let Some((field, stated, computed)) = header_difference(&block.header, &executed.block.header)
+    if let Some((field, stated, computed)) =
+        header_difference(&block.header, &executed.block.header)
     {
         return Ok(Checked::Invalid(format!(
             "header field `{field}` is {stated} in the proposal but {computed} when executed"

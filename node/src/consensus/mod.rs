@@ -24,8 +24,7 @@ use std::time::Duration;
 
 use cairn_chain::Genesis;
 use malachitebft_app_channel::app::config::{
-    ConsensusConfig, DiscoveryConfig, NodeConfig as MalachiteNodeConfig, P2pConfig,
-    ValueSyncConfig,
+    ConsensusConfig, DiscoveryConfig, NodeConfig as MalachiteNodeConfig, P2pConfig, ValueSyncConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::Keypair;
@@ -190,7 +189,8 @@ pub async fn start_validator(
     let proposals_dir = consensus_dir.join("proposals");
     let wal_dir = consensus_dir.join("wal");
     for dir in [&proposals_dir, &wal_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let keypair = Keypair::ed25519_from_bytes(key.inner().to_bytes())
         .map_err(|e| format!("validator key: {e}"))?;
@@ -205,7 +205,8 @@ pub async fn start_validator(
     let proof_bytes = CairnCodec
         .encode(&proof)
         .map_err(|e| format!("validator proof: {e}"))?;
-    let identity = NetworkIdentity::new_validator(me.to_string(), keypair, me.to_string(), proof_bytes);
+    let identity =
+        NetworkIdentity::new_validator(me.to_string(), keypair, me.to_string(), proof_bytes);
     let (channels, engine) = start_engine(
         ctx,
         engine_config,

@@ -18,8 +18,8 @@ use alloy_rpc_types_eth::TransactionRequest;
 use cairn_chain::bundle::export_bundle;
 use cairn_chain::codec::to_hex;
 use cairn_chain::view::{
-    BundleExportView, CertificateView, HeaderView, OutcomeView, PreparedCodeView, ProofView, ReceiptView,
-    TxReceiptView, TxTraceView,
+    BundleExportView, CertificateView, HeaderView, OutcomeView, PreparedCodeView, ProofView,
+    ReceiptView, TxReceiptView, TxTraceView,
 };
 use cairn_engine::prepare::prepare_code;
 use jsonrpsee::server::RpcModule;
