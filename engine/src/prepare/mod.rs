@@ -149,7 +149,7 @@ pub fn prepare_code_checked(
 }
 
 /// [`GasSchedule::hash`], computed once for the current schedule.
-fn schedule_hash(schedule: &GasSchedule) -> H256 {
+pub(crate) fn schedule_hash(schedule: &GasSchedule) -> H256 {
     static CURRENT: OnceLock<(GasSchedule, H256)> = OnceLock::new();
     let (current, hash) = CURRENT.get_or_init(|| {
         let current = GasSchedule::v2();
