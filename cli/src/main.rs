@@ -17,10 +17,12 @@ mod init;
 mod key;
 mod node_cmd;
 mod prepare;
+mod profile;
 mod replay;
 mod run;
 mod state_cmd;
 mod tx;
+mod typed_call;
 
 use common::Status;
 

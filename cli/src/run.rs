@@ -16,6 +16,8 @@ use cairn_host_api::world::{Account, Address, U256};
 use clap::Args;
 
 use crate::common::{Status, print_json};
+use crate::{profile, typed_call};
+use serde::Serialize;
 
 /// Gas limit used when `--gas` is not given.
 const DEFAULT_GAS: u64 = 10_000_000;
@@ -32,6 +34,11 @@ pub(crate) struct RunArgs {
     /// (keccak256 of the name, as the SDK's `entry_points!` dispatch expects).
     #[arg(long)]
     method: Option<String>,
+    /// Typed arguments as a JSON array, e.g. '["0x11..11", "1000"]', encoded
+    /// through the contract's metadata (of --method, or of `deploy` with
+    /// --deploy); instead of --call-data.
+    #[arg(long, conflicts_with = "call_data")]
+    args: Option<String>,
     /// Gas limit.
     #[arg(long, default_value_t = DEFAULT_GAS)]
     gas: u64,
@@ -41,6 +48,14 @@ pub(crate) struct RunArgs {
     /// Deploy the code and run its `deploy` export (with the call data as input).
     #[arg(long)]
     deploy: bool,
+    /// Write a gas profile of the call as a flame graph to this SVG file
+    /// (gas per Wasm function, host calls as their own frames) and print the
+    /// top frames; with --json, the folded stacks too. Never changes the gas.
+    #[arg(long, value_name = "FILE.svg")]
+    profile: Option<PathBuf>,
+    /// How many frames the --profile table shows.
+    #[arg(long, default_value_t = 10, requires = "profile")]
+    top: usize,
     /// Print `debug_print` output (dev mode).
     #[arg(long)]
     dev: bool,
@@ -70,15 +85,6 @@ pub(crate) fn run(args: RunArgs) -> Result<Status> {
             )
         })?
         .into_owned();
-    let hex_data = args.call_data.strip_prefix("0x").unwrap_or(&args.call_data);
-    let args_data = hex::decode(hex_data).context("--call-data is not valid hex")?;
-    let mut input = args
-        .method
-        .as_deref()
-        .map(|m| cairn_host_api::abi::selector(m).to_vec())
-        .unwrap_or_default();
-    input.extend_from_slice(&args_data);
-
     let config = ExecConfig {
         dev_mode: args.dev,
         ..ExecConfig::default()
@@ -87,6 +93,26 @@ pub(crate) fn run(args: RunArgs) -> Result<Status> {
         Ok(prepared) => prepared,
         Err(error) => bail!("the code is rejected: {error}"),
     };
+    let what = args.file.display().to_string();
+    let metadata = typed_call::metadata_of(&code, &what)?;
+    let args_data = match (&args.args, &args.method) {
+        (Some(json), _) if args.deploy => typed_call::deploy_args(metadata.as_ref(), &what, json)?,
+        (Some(json), Some(method)) => {
+            typed_call::method_args(metadata.as_ref(), &what, method, json)?
+        }
+        (Some(_), None) => bail!("--args needs --method (or --deploy)"),
+        (None, _) => {
+            let hex_data = args.call_data.strip_prefix("0x").unwrap_or(&args.call_data);
+            hex::decode(hex_data).context("--call-data is not valid hex")?
+        }
+    };
+    let mut input = args
+        .method
+        .as_deref()
+        .map(|m| cairn_host_api::abi::selector(m).to_vec())
+        .unwrap_or_default();
+    input.extend_from_slice(&args_data);
+
     let executor = Executor::new(config);
     let mut world = InMemoryWorld::new();
     world.fund(sender(), U256::from(u64::MAX));
@@ -131,16 +157,73 @@ pub(crate) fn run(args: RunArgs) -> Result<Status> {
         outcome.frames = traced.frames;
     }
 
+    let profile = match &args.profile {
+        Some(svg) => {
+            let (profiled, profile) = executor
+                .execute_profiled(&world, &block, &msg)
+                .context("node failure")?;
+            profile::check_neutral(&outcome, &profiled, &profile)?;
+            let title = format!(
+                "{} {}",
+                args.file.display(),
+                if args.deploy {
+                    "deploy"
+                } else {
+                    args.method.as_deref().unwrap_or("call")
+                }
+            );
+            Some(profile::write(&profile, svg, &title)?)
+        }
+        None => None,
+    };
+    let view = OutcomeView::new(&outcome, args.gas);
+    let decoded = metadata.as_ref().map(|meta| {
+        let this = cairn_chain::codec::to_hex(contract());
+        typed_call::decode_outcome(
+            Some(meta),
+            (!args.deploy).then_some(&msg.input[..]),
+            &view.status,
+            &view.output,
+            &view.logs,
+            &|address: &str| (address == this).then(|| meta.clone()),
+        )
+    });
     if args.json {
-        print_json(&OutcomeView::new(&outcome, args.gas))?;
+        print_json(&RunView {
+            outcome: view,
+            decoded,
+            profile,
+        })?;
     } else {
         print_text(&outcome, args.gas);
+        if let Some(decoded) = &decoded {
+            // The reason is printed above already.
+            let mut shown = decoded.clone();
+            shown.revert = None;
+            typed_call::print_decoded(&shown);
+        }
+        if let Some(profile) = &profile {
+            profile::print_top(profile, args.top);
+        }
     }
     Ok(if outcome.is_success() {
         Status::Done
     } else {
         Status::ContractFailed
     })
+}
+
+/// `cairn run --json`: the outcome, and what the metadata makes of it.
+#[derive(Debug, Serialize)]
+struct RunView {
+    #[serde(flatten)]
+    outcome: OutcomeView,
+    /// Present when the contract has metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoded: Option<typed_call::DecodedView>,
+    /// With --profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<profile::ProfileView>,
 }
 
 fn hex0x(bytes: &[u8]) -> String {

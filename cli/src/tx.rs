@@ -19,19 +19,21 @@ use cairn_node::client::RpcClient;
 
 use crate::common::{RocksChain, Status, open_chain, print_json};
 use crate::key::read_key;
+use crate::typed_call::{DecodedView, print_decoded};
 
-/// Call data: raw hex, or a method and its SCALE-encoded arguments.
+/// Call data: raw hex, or a method and its arguments.
 #[derive(Debug, Args)]
 pub(crate) struct CallDataArgs {
     /// Raw call data, hex.
     #[arg(long, conflicts_with = "method")]
-    data: Option<String>,
+    pub(crate) data: Option<String>,
     /// Method name (the selector is derived from it, specs/abi.md).
     #[arg(long)]
-    method: Option<String>,
-    /// SCALE-encoded arguments of --method, hex.
+    pub(crate) method: Option<String>,
+    /// Arguments of --method: a JSON array typed through the contract's
+    /// metadata (`call`, `query`), e.g. '["0x11..11", "1000"]', or SCALE hex.
     #[arg(long, requires = "method", default_value = "")]
-    args: String,
+    pub(crate) args: String,
 }
 
 impl CallDataArgs {
@@ -285,11 +287,28 @@ struct Submitted {
     receipt: Option<ReceiptView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rejected: Option<String>,
+    /// What the contract metadata makes of the receipt (`cairn deploy`/`call`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoded: Option<DecodedView>,
 }
+
+/// Decodes a receipt through contract metadata, for the commands that know
+/// which contract they called.
+pub(crate) type ReceiptDecoder<'a> = &'a dyn Fn(&ReceiptView) -> Option<DecodedView>;
 
 /// Produces a block with `txs` and prints what happened to each. Exits 3
 /// if an included transaction did not succeed; a rejected one is an error.
 pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> Result<Status> {
+    submit_decoded(chain, txs, json, &|_| None)
+}
+
+/// [`submit`], printing each receipt decoded by `decode` too.
+pub(crate) fn submit_decoded(
+    chain: &mut RocksChain,
+    txs: Vec<Envelope>,
+    json: bool,
+    decode: ReceiptDecoder<'_>,
+) -> Result<Status> {
     let hashes: Vec<_> = txs.iter().map(Envelope::hash).collect();
     let timestamp = now_after(chain);
     let (block, receipts, rejected) = chain.produce_block(timestamp, Address::zero(), txs)?;
@@ -304,13 +323,18 @@ pub(crate) fn submit(chain: &mut RocksChain, txs: Vec<Envelope>, json: bool) -> 
                     block: None,
                     receipt: None,
                     rejected: Some(error.to_string()),
+                    decoded: None,
                 },
-                None => Submitted {
-                    hash: to_hex(hash),
-                    block: Some(block.header.number),
-                    receipt: included.next().map(ReceiptView::from),
-                    rejected: None,
-                },
+                None => {
+                    let receipt = included.next().map(ReceiptView::from);
+                    Submitted {
+                        hash: to_hex(hash),
+                        block: Some(block.header.number),
+                        decoded: receipt.as_ref().and_then(decode),
+                        receipt,
+                        rejected: None,
+                    }
+                }
             },
         )
         .collect();
@@ -336,6 +360,16 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// happened to each, as [`submit`] does. Exits 3 if an included transaction
 /// did not succeed; a refused one is an error.
 pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) -> Result<Status> {
+    submit_remote_decoded(client, txs, json, &|_| None)
+}
+
+/// [`submit_remote`], printing each receipt decoded by `decode` too.
+pub(crate) fn submit_remote_decoded(
+    client: &RpcClient,
+    txs: Vec<Envelope>,
+    json: bool,
+    decode: ReceiptDecoder<'_>,
+) -> Result<Status> {
     let mut refused = Vec::new();
     let mut results: Vec<Submitted> = txs
         .iter()
@@ -347,6 +381,7 @@ pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) 
                     block: None,
                     receipt: None,
                     rejected: None,
+                    decoded: None,
                 },
                 Err(error) => {
                     refused.push(error.to_string());
@@ -355,6 +390,7 @@ pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) 
                         block: None,
                         receipt: None,
                         rejected: Some(error.to_string()),
+                        decoded: None,
                     }
                 }
             }
@@ -369,6 +405,7 @@ pub(crate) fn submit_remote(client: &RpcClient, txs: Vec<Envelope>, json: bool) 
         let found = client.wait_for_receipt(&tx.hash(), RECEIPT_TIMEOUT)?;
         all_succeeded &= found.receipt.status == "success";
         result.block = Some(found.block.number);
+        result.decoded = decode(&found.receipt);
         result.receipt = Some(found.receipt);
         if last_block
             .as_ref()
@@ -408,8 +445,24 @@ fn report(block: Option<&HeaderView>, results: &[Submitted], json: bool) -> Resu
                 }
                 if let Some(error) = &receipt.error {
                     print!(" ({})", error.message);
+                    // Halts while running (not rejections before it) use the whole limit.
+                    if error.charged_whole_limit
+                        && !matches!(
+                            error.kind.as_str(),
+                            "invalid_code"
+                                | "contract_exists"
+                                | "insufficient_balance"
+                                | "missing_export"
+                                | "instantiation"
+                        )
+                    {
+                        print!(" [a halt is charged the whole gas limit]");
+                    }
                 }
                 println!();
+                if let Some(decoded) = &result.decoded {
+                    print_decoded(decoded);
+                }
             }
             (None, Some(reason)) => println!("tx {}: rejected: {reason}", result.hash),
             (None, None) => println!("tx {}: no receipt", result.hash),

@@ -23,6 +23,9 @@ mod table;
 
 #[cfg(feature = "std")]
 pub mod abi;
+pub mod metadata;
+#[cfg(feature = "json")]
+pub mod typed;
 #[cfg(feature = "std")]
 pub mod world;
 

@@ -40,9 +40,14 @@ pub use cairn_host_api::abi::RevertReason;
 use cairn_host_api::abi::{
     decode_result, decode_revert, encode_call, encode_deploy, event_signature, storage_key,
 };
+pub use cairn_host_api::metadata::ContractMetadata;
+use cairn_host_api::typed;
+pub use cairn_host_api::typed::DecodedEvent;
 pub use cairn_host_api::world::{Address, H256, U256};
 use cairn_state::{MemoryStore, Proof, StateRoot};
 use parity_scale_codec::{Decode, Encode};
+/// JSON values, for typed calls through contract metadata ([`TestChain::call_json`]).
+pub use serde_json::{Value as JsonValue, json};
 
 /// The SCALE codec, for contract argument and result types of a test's own.
 pub use parity_scale_codec;
@@ -257,6 +262,22 @@ impl CallReceipt {
     /// Every event, in emission order (none unless it succeeded).
     pub fn all_events(&self) -> Vec<Event> {
         self.receipt.logs.iter().map(Event::from).collect()
+    }
+
+    /// The events `meta` knows, decoded (name and fields as JSON), in
+    /// emission order; logs of events it does not declare are skipped.
+    ///
+    /// # Panics
+    ///
+    /// If a log of a declared event does not match its fields.
+    #[track_caller]
+    pub fn decoded_events(&self, meta: &ContractMetadata) -> Vec<DecodedEvent> {
+        self.receipt
+            .logs
+            .iter()
+            .filter_map(|log| typed::decode_event(meta, &log.topics, &log.data))
+            .map(|decoded| decoded.unwrap_or_else(|e| panic!("{}: {e}", self.label)))
+            .collect()
     }
 
     /// The events named `name`, in emission order.
@@ -698,6 +719,118 @@ impl<S: StateDb> TestChain<S> {
         self.chain
             .query(&message)
             .unwrap_or_else(|e| panic!("query of {}.{method}: {e}", contract.name))
+    }
+
+    /// The contract metadata of `contract` (`specs/abi.md` section 8), read
+    /// from its code in state, as any tool would.
+    ///
+    /// # Panics
+    ///
+    /// If the contract has no code, no metadata, or metadata that does not
+    /// decode.
+    #[track_caller]
+    pub fn metadata(&self, contract: &Contract) -> ContractMetadata {
+        let snapshot = self.chain.reader().at_head();
+        let code = snapshot
+            .account(&contract.address)
+            .ok()
+            .and_then(|account| account.code_hash)
+            .and_then(|hash| snapshot.code(&hash).ok().flatten())
+            .unwrap_or_else(|| panic!("{} has no code", contract.name));
+        match ContractMetadata::from_code(&code) {
+            Ok(Some(meta)) => meta,
+            Ok(None) => panic!(
+                "{} has no `cairn:abi` metadata section (not built with cairn-sdk's entry_points!)",
+                contract.name
+            ),
+            Err(e) => panic!("{}: {e}", contract.name),
+        }
+    }
+
+    /// Call data for `method` with `args` (a JSON array) typed through the
+    /// contract's metadata.
+    #[track_caller]
+    fn typed_call_data(&self, contract: &Contract, method: &str, args: &JsonValue) -> Vec<u8> {
+        let meta = self.metadata(contract);
+        let m = meta
+            .method(method)
+            .unwrap_or_else(|| panic!("{} has no method `{method}`", contract.name));
+        let mut data = m.selector().to_vec();
+        data.extend(
+            typed::encode_args(&m.args, args)
+                .unwrap_or_else(|e| panic!("{}.{method}: {e}", contract.name)),
+        );
+        data
+    }
+
+    /// [`TestChain::call`] with the arguments as JSON (`specs/abi.md`
+    /// section 8: `json!(["0x11..", "1000"])`), typed through the contract's
+    /// metadata.
+    ///
+    /// # Panics
+    ///
+    /// If the contract has no such method or the arguments do not fit it.
+    #[track_caller]
+    pub fn call_json(
+        &mut self,
+        from: Address,
+        contract: &Contract,
+        method: &str,
+        args: &JsonValue,
+    ) -> CallReceipt {
+        let data = self.typed_call_data(contract, method, args);
+        self.send_labelled(
+            from,
+            TxAction::Call {
+                to: contract.address,
+                data,
+            },
+            CallOptions::default(),
+            (contract.name.clone(), method.to_owned()),
+        )
+    }
+
+    /// [`TestChain::query`] with JSON arguments and the result decoded as
+    /// JSON, both through the contract's metadata.
+    ///
+    /// # Panics
+    ///
+    /// As [`TestChain::query`], or if the arguments do not fit the method.
+    #[track_caller]
+    pub fn query_json(
+        &self,
+        from: Address,
+        contract: &Contract,
+        method: &str,
+        args: &JsonValue,
+    ) -> JsonValue {
+        let input = self.typed_call_data(contract, method, args);
+        let message = Message {
+            origin: from,
+            caller: from,
+            target: contract.address,
+            value: U256::zero(),
+            input,
+            gas_limit: DEFAULT_GAS_LIMIT,
+            kind: MessageKind::Call,
+        };
+        let label = format!("{}.{method}", contract.name);
+        let outcome = self
+            .chain
+            .query(&message)
+            .unwrap_or_else(|e| panic!("query of {label}: {e}"));
+        match &outcome.status {
+            ExecStatus::Success { return_data } => {
+                let meta = self.metadata(contract);
+                let result = &meta.method(method).map(|m| m.result.clone());
+                let result = result
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{label}: no method"));
+                typed::decode_result(result, return_data).unwrap_or_else(|e| panic!("{label}: {e}"))
+            }
+            ExecStatus::Revert { data } => panic!("{label} {}", decode_revert(data)),
+            ExecStatus::Halt { reason } => panic!("{label} halted: {}", reason.kind()),
+        }
     }
 
     /// The raw value of the SDK storage entry `name`/`key` of `contract`

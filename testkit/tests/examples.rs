@@ -131,6 +131,35 @@ fn token_transfers_approves_and_reverts_with_reasons() {
     assert!(transfer.min > 0 && transfer.min <= transfer.mean() && transfer.mean() <= transfer.max);
     assert_eq!(report.get("token", "deploy").map(|s| s.calls), Some(1));
     assert!(report.to_string().contains("transfer_from"));
+
+    assert_eq!(chain.query::<_, String>(bob, &token, "symbol", &()), "CRN");
+    assert_eq!(
+        chain.query::<_, U256>(bob, &token, "total_supply", &()),
+        U256::from(1_000u64)
+    );
+    assert_eq!(
+        chain.query::<_, U256>(carol, &token, "allowance", &(bob, carol)),
+        U256::zero()
+    );
+    // Amounts near 2^256 are checked, never wrapped.
+    chain
+        .call(alice, &token, "transfer", &(bob, U256::MAX))
+        .assert_revert("insufficient balance");
+    // Starved of gas: a halt, charged its whole limit.
+    let intrinsic = 21_000 + 16 * (4 + 20 + 32);
+    let starved = chain.call_with(
+        alice,
+        &token,
+        "transfer",
+        &(bob, U256::one()),
+        CallOptions {
+            gas_limit: intrinsic + 1_000,
+            ..CallOptions::default()
+        },
+    );
+    starved.assert_halt("out_of_gas");
+    assert_eq!(starved.gas_used(), intrinsic + 1_000);
+    assert_eq!(balance(&chain, alice), U256::from(700u64));
 }
 
 #[test]
@@ -343,4 +372,48 @@ impl<S: cairn_chain::StateDb> FnMutChain for TestChain<S> {
         self.revert_to(snapshot);
         assert_eq!(self.query::<_, u64>(alice, &counter, "get", &()), 3);
     }
+}
+
+#[test]
+fn typed_calls_by_method_name_through_the_contract_metadata() {
+    use cairn_testkit::json;
+    let mut chain = TestChain::new();
+    let [alice, bob] = [chain.account(0), chain.account(1)];
+    let token = chain.deploy(alice, wasm("token"), &token_args(1_000));
+    let meta = chain.metadata(&token);
+    assert_eq!(meta.method("transfer").unwrap().args.len(), 2);
+    let bob_hex = format!("{bob:?}");
+    let sent = chain.call_json(alice, &token, "transfer", &json!([bob_hex, "250"]));
+    let events = sent.assert_success().decoded_events(&meta);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].name, "Transfer");
+    assert_eq!(events[0].fields["amount"], "250");
+    assert_eq!(events[0].fields["to"], json!(bob_hex));
+    // The JSON call is byte for byte the SCALE one: the same balance moves.
+    assert_eq!(
+        chain.query_json(bob, &token, "balance_of", &json!([bob_hex])),
+        json!("250")
+    );
+    assert_eq!(
+        chain.query::<_, U256>(bob, &token, "balance_of", &bob),
+        U256::from(250u64)
+    );
+    assert_eq!(
+        chain.query_json(bob, &token, "name", &json!([])),
+        json!("Cairn Token")
+    );
+}
+
+#[test]
+#[should_panic(expected = "token.transfer: argument 2")]
+fn typed_calls_with_bad_arguments_are_a_clear_panic() {
+    let mut chain = TestChain::new();
+    let alice = chain.account(0);
+    let token = chain.deploy(alice, wasm("token"), &token_args(1_000));
+    chain.call_json(
+        alice,
+        &token,
+        "transfer",
+        &cairn_testkit::json!([format!("{alice:?}"), -1]),
+    );
 }

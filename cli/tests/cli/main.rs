@@ -5,6 +5,8 @@ mod chain;
 mod devkit;
 mod node;
 mod prepare;
+mod profile;
 mod run;
 mod state;
 mod support;
+mod typed;

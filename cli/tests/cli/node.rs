@@ -746,3 +746,75 @@ fn bench_rpc_reports_every_figure() {
         assert!(report[key].as_f64().unwrap() > 0.0, "{key} in {report}");
     }
 }
+
+/// Typed `--args` and decoded output over `--rpc`: the deploy types its
+/// constructor arguments from the `.wasm`'s metadata, `call` and `query`
+/// read the metadata of the code at `--to` with `eth_getCode`.
+#[test]
+fn typed_args_and_decoded_output_over_rpc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(&["--dev"]);
+    let key = crate::support::write(tmp.path(), "alice.key", DEV_KEYS[0].as_bytes());
+    let url = node.http_url();
+    let wasm = repo_path("contracts/artifacts/token.wasm");
+    let deployed = ok_json(&[
+        "deploy",
+        "--rpc",
+        &url,
+        "--key",
+        path(&key),
+        "--wasm",
+        path(&wasm),
+        "--args",
+        r#"["Rpc Token", "RPC", "500"]"#,
+        "--json",
+    ]);
+    let tx = &deployed["txs"][0];
+    assert_eq!(tx["receipt"]["status"], "success", "{deployed}");
+    assert_eq!(
+        tx["decoded"]["events"][0]["fields"]["amount"], "500",
+        "{deployed}"
+    );
+    let token = tx["receipt"]["contract_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = to_hex(dev_key(1).address());
+    let called = ok_json(&[
+        "call",
+        "--rpc",
+        &url,
+        "--key",
+        path(&key),
+        "--to",
+        &token,
+        "--method",
+        "transfer",
+        "--args",
+        &format!(r#"["{bob}", "42"]"#),
+        "--json",
+    ]);
+    let tx = &called["txs"][0];
+    assert_eq!(tx["decoded"]["method"], "transfer", "{called}");
+    assert_eq!(tx["decoded"]["events"][0]["event"], "Transfer", "{called}");
+    assert_eq!(tx["decoded"]["events"][0]["fields"]["to"], bob.as_str());
+    let queried = ok_json(&[
+        "query",
+        "--rpc",
+        &url,
+        "--to",
+        &token,
+        "--method",
+        "balance_of",
+        "--args",
+        &format!(r#"["{bob}"]"#),
+        "--json",
+    ]);
+    assert_eq!(queried["decoded"]["result"], "42", "{queried}");
+    assert!(
+        queried["output"].as_str().unwrap().starts_with("0x2a00"),
+        "hex kept"
+    );
+    let (status, stderr) = node.stop_with("TERM");
+    assert!(status.success(), "{stderr}");
+}

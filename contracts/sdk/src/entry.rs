@@ -43,6 +43,16 @@ macro_rules! impl_handler {
                 finish(self($($arg),*))
             }
         }
+
+        impl<F, R, $($arg),*> crate::metadata::Signature<($($arg,)*)> for F
+        where
+            F: FnOnce($($arg),*) -> crate::Result<R>,
+            R: crate::metadata::AbiType,
+            $($arg: crate::metadata::AbiType,)*
+        {
+            const ARGS: &'static [crate::metadata::Type] = &[$(<$arg as crate::metadata::AbiType>::TYPE),*];
+            const RESULT: crate::metadata::Type = <R as crate::metadata::AbiType>::TYPE;
+        }
     };
 }
 impl_handler!();
@@ -90,25 +100,34 @@ pub const fn assert_distinct_selectors(selectors: &[Selector]) {
     }
 }
 
-/// Declares the contract's entry points.
+/// Declares the contract's entry points and its metadata.
 ///
 /// ```ignore
 /// cairn_sdk::entry_points! {
 ///     deploy: init,                 // optional: runs once at deployment
 ///     "get" => get,                 // method name => handler function
 ///     "increment" => increment,
+///     events: {                     // optional: the events the contract emits
+///         Changed { #[indexed] by: Address, old: u64, new: u64 },
+///     }
 /// }
 /// ```
 ///
 /// A handler is any `fn(A1, .., An) -> Result<R>` with SCALE-decodable
-/// arguments and SCALE-encodable `R` ([`Handler`]). The macro exports `call`
-/// (and `deploy` if given); selectors are checked to be distinct at compile
-/// time.
+/// arguments and SCALE-encodable `R` ([`Handler`]) whose types implement
+/// [`AbiType`](crate::metadata::AbiType). The macro exports `call` (and
+/// `deploy` if given); selectors are checked to be distinct at compile time.
+/// It also writes the `cairn:abi` custom section ([`crate::metadata`]): the
+/// methods with their argument and result types, the deploy arguments and
+/// the declared events. An event's topics are topic 0 = keccak256 of its
+/// name, then its `#[indexed]` fields in order ([`topic_of`](crate::abi::topic_of));
+/// its data is the SCALE encoding of the tuple of the other fields.
 #[macro_export]
 macro_rules! entry_points {
     (
         $(deploy: $deploy:path,)?
-        $($method:literal => $handler:path),* $(,)?
+        $($method:literal => $handler:path,)*
+        $(events: { $($event:ident { $($(#[$marker:ident])? $field:ident : $fty:ty),* $(,)? }),* $(,)? } $(,)?)?
     ) => {
         const _: () = {
             $crate::__private::assert_distinct_selectors(&[$($crate::abi::selector($method)),*]);
@@ -132,7 +151,39 @@ macro_rules! entry_points {
                     )*
                 })
             }
+
+            const INFO: $crate::metadata::ContractInfo = $crate::metadata::ContractInfo {
+                deploy: {
+                    let deploy: Option<&'static [$crate::metadata::Type]> = None;
+                    $(let deploy = Some($crate::metadata::args_of(&$deploy));)?
+                    deploy
+                },
+                methods: &[$($crate::metadata::MethodInfo {
+                    name: $method,
+                    args: $crate::metadata::args_of(&$handler),
+                    result: $crate::metadata::result_of(&$handler),
+                }),*],
+                events: &[$($($crate::metadata::EventInfo {
+                    name: stringify!($event),
+                    fields: &[$($crate::metadata::FieldInfo {
+                        name: stringify!($field),
+                        ty: <$fty as $crate::metadata::AbiType>::TYPE,
+                        indexed: false $(|| $crate::metadata::indexed_marker(stringify!($marker)))?,
+                    }),*],
+                }),*)?],
+            };
+            const LEN: usize = $crate::metadata::encoded_len(&INFO);
+            #[allow(unsafe_code, reason = "a custom section, never read by the contract")]
+            #[unsafe(link_section = "cairn:abi")]
+            static METADATA: [u8; LEN] = $crate::metadata::encode::<LEN>(&INFO);
         };
+    };
+    // The last method without a trailing comma.
+    (
+        $(deploy: $deploy:path,)?
+        $($method:literal => $handler:path),+
+    ) => {
+        $crate::entry_points! { $(deploy: $deploy,)? $($method => $handler,)+ }
     };
 }
 

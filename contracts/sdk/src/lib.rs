@@ -44,6 +44,7 @@ extern crate alloc;
 pub mod abi;
 pub mod entry;
 pub mod env;
+pub mod metadata;
 pub mod storage;
 mod sys;
 
@@ -69,6 +70,7 @@ pub type Result<T, E = Revert> = core::result::Result<T, E>;
 pub mod prelude {
     pub use crate::abi::{Revert, Selector, event_signature, selector};
     pub use crate::env::{self, CallError};
+    pub use crate::metadata::AbiType;
     pub use crate::storage::{StorageMap, StorageValue};
     pub use crate::{Address, H160, H256, Result, U256, ensure};
     pub use alloc::{string::String, vec, vec::Vec};

@@ -6,9 +6,11 @@
 //!   `call`, `deploy` and `memory`). Every other byte is copied unchanged.
 //!
 //! `cairn-contract-tool strip-custom IN OUT`
-//!   copies a module without its custom sections (`name`, `producers`, ...):
-//!   every other section is copied byte for byte, so the release artifact has
-//!   exactly the code of the debug artifact it is derived from.
+//!   copies a module without its custom sections (`name`, `producers`, ...)
+//!   except the contract metadata (`cairn:abi`, written by the SDK's
+//!   `entry_points!`, `specs/abi.md` section 8): every other section is
+//!   copied byte for byte, so the release artifact has exactly the code of
+//!   the debug artifact it is derived from.
 //!
 //! `cairn-contract-tool demangle-names IN OUT`
 //!   copies a module, replacing rustc's mangled symbols in the function names
@@ -33,6 +35,8 @@ const MAX_PAGES: u64 = 16;
 const LINKER_EXPORTS: [&str; 2] = ["__heap_base", "__data_end"];
 const ALLOWED_EXPORTS: [&str; 3] = ["call", "deploy", "memory"];
 const EXPORT_SECTION: u8 = 7;
+/// The custom section the release artifacts keep: the contract metadata.
+const METADATA_SECTION: &[u8] = b"cairn:abi";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -164,12 +168,18 @@ fn sections(wasm: &[u8]) -> Result<(&[u8], Vec<Record<'_>>), String> {
     Ok((&wasm[..8], records(&wasm[8..], "section")?))
 }
 
-/// Drops every custom section (id 0); other sections keep their exact bytes,
-/// including the encoding of their size.
+/// Drops every custom section (id 0) but the metadata; other sections keep
+/// their exact bytes, including the encoding of their size.
 fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, String> {
     let (header, sections) = sections(wasm)?;
     let mut out = header.to_vec();
-    for section in sections.iter().filter(|section| section.id != 0) {
+    for section in sections {
+        if section.id == 0 {
+            let mut at = 0;
+            if read_name(section.contents, &mut at)? != METADATA_SECTION {
+                continue;
+            }
+        }
         out.extend_from_slice(section.raw);
     }
     Ok(out)
@@ -443,6 +453,14 @@ mod tests {
         named.push(0);
         assert_eq!(strip_custom_sections(&named).unwrap(), plain);
         assert_eq!(strip_custom_sections(&plain).unwrap(), plain);
+        // The metadata stays, wherever it is.
+        let mut with_metadata = plain.clone();
+        with_metadata.extend_from_slice(&[0, 12, 9]);
+        with_metadata.extend_from_slice(b"cairn:abi");
+        with_metadata.extend_from_slice(&[1, 1]);
+        let mut both = with_metadata.clone();
+        both.extend_from_slice(&named[plain.len()..]);
+        assert_eq!(strip_custom_sections(&both).unwrap(), with_metadata);
         assert!(strip_custom_sections(&named[..named.len() - 1]).is_err());
     }
 

@@ -129,6 +129,26 @@ pub fn prepare_code(
         })
 }
 
+/// [`prepare_code`] for gas profiles (`Executor::execute_profiled`): the
+/// same validation, the same gas at every point a call can observe (the
+/// normative sections of `specs/gas.md`), but every defined function takes
+/// the *boundary* convention, so `cairn_gas_left` holds the exact counter
+/// around every call. Slower code; never deployed, never cached.
+///
+/// # Errors
+///
+/// As [`prepare_code`].
+pub fn prepare_code_for_profiling(
+    wasm: &[u8],
+    schedule: &GasSchedule,
+    limits: &ValidationLimits,
+) -> Result<PreparedCode, PrepareError> {
+    checks::check_code_size(wasm.len(), limits)?;
+    let mut preparer = Preparer::new(wasm, schedule, limits);
+    preparer.all_boundary = true;
+    preparer.run()
+}
+
 /// [`prepare_code`], then validates the instrumented module again with the
 /// same feature set: a failure is the `instrumentation` rule (a bug in
 /// Cairn, never the contract author's fault).
@@ -233,6 +253,9 @@ struct Preparer<'a> {
     /// Functions named by any element segment (possible `call_indirect` targets).
     in_table: BTreeSet<u32>,
     planned: Vec<PlannedFunction>,
+    /// Every function a boundary (profiling only, see
+    /// [`prepare_code_for_profiling`]).
+    all_boundary: bool,
 }
 
 /// A validated function, recorded for the rewrite.
@@ -271,6 +294,7 @@ impl<'a> Preparer<'a> {
             function_names: BTreeMap::new(),
             in_table: BTreeSet::new(),
             planned: Vec::new(),
+            all_boundary: false,
         }
     }
 
@@ -665,8 +689,11 @@ impl<'a> Preparer<'a> {
             .collect();
         let table: Vec<usize> = self.in_table.iter().filter_map(|&i| defined(i)).collect();
         let graph = CallGraph::new(&nodes, &table);
-        let boundary =
-            |d: usize| self.planned[d].exported || self.in_table.contains(&self.planned[d].index);
+        let boundary = |d: usize| {
+            self.all_boundary
+                || self.planned[d].exported
+                || self.in_table.contains(&self.planned[d].index)
+        };
 
         // Conventions, callees first.
         let mut info: Vec<CalleeInfo> = (0..n)

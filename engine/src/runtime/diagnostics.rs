@@ -9,6 +9,9 @@
 //! pop the frame's shadow stack. On a trap, the stack unwinds without running
 //! `$leave`, so the shadow stack is the Wasm call stack at the trap.
 //!
+//! In a profiled run the `enter` and `leave` hooks also read the counter
+//! (module `profile`).
+//!
 //! The hooks touch neither `cairn_gas_left` nor the injected stack-height
 //! counter, so a traced run halts at the same point with the same gas as the
 //! consensus run; only the consensus path (which never uses this) stays free
@@ -22,7 +25,7 @@ use wasm_encoder::{ImportSection, Instruction, SectionId, ValType};
 use wasmi::{Caller, Linker};
 use wasmparser::{ExternalKind, Operator, Payload, TypeRef};
 
-use super::state::{FrameState, ShadowStackMap, UNKNOWN_FUNCTION};
+use super::state::{FrameState, ShadowStackMap, UNKNOWN_FUNCTION, gas_left};
 
 /// Import module of the shadow-stack hooks (not a host API module: validation
 /// never lets a contract import it).
@@ -36,6 +39,7 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {
             TRACE_MODULE,
             "enter",
             |mut caller: Caller<'_, FrameState>, index: i32| {
+                profile_hook(&mut caller);
                 caller.data_mut().shadow_stack.push(index.cast_unsigned());
             },
         )
@@ -44,6 +48,7 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {
                 TRACE_MODULE,
                 "leave",
                 |mut caller: Caller<'_, FrameState>| {
+                    profile_hook(&mut caller);
                     caller.data_mut().shadow_stack.pop();
                 },
             )
@@ -53,6 +58,7 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {
                 TRACE_MODULE,
                 "enter_indirect",
                 |mut caller: Caller<'_, FrameState>, slot: i32| {
+                    profile_hook(&mut caller);
                     let state = caller.data_mut();
                     let index = state
                         .shadow_map
@@ -65,6 +71,20 @@ pub(crate) fn define_shadow_stack_hooks(linker: &mut Linker<FrameState>) {
             )
         })
         .expect("shadow-stack hook names are unique");
+}
+
+/// In a profiled run, attributes the gas since the last hook to the
+/// function on top of the shadow stack (module `profile`): code prepared for
+/// profiling keeps `cairn_gas_left` exact at every call edge.
+fn profile_hook(caller: &mut Caller<'_, FrameState>) {
+    if caller.data().profile.is_none() {
+        return;
+    }
+    let now = gas_left(caller);
+    let state = caller.data_mut();
+    if let Some(profile) = state.profile.as_mut() {
+        profile.at_hook(&state.shadow_stack, now);
+    }
 }
 
 struct ShadowStackRewriter {

@@ -15,13 +15,17 @@ use super::outcome::{
     BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason, InstantiationFailure,
     NodeError, StateChanges, TrapDiagnostics, TrapKind,
 };
+use super::profile::{GasProfile, ProfileState};
 use super::state::{
     CALL_HALTED, CALL_NOT_STARTED, CALL_REVERTED, CALL_SUCCESS, FrameContext, FrameExit,
     FrameState, HostResult, HostTrap, MessageShared, WorldOp, as_i64, charge, gas_left, host_index,
     set_gas_left, to_i32, write_bytes,
 };
 use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
-use crate::prepare::{GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PreparedCode, prepare_code};
+use crate::prepare::{
+    GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PrepareError, PreparedCode, prepare_code,
+    prepare_code_for_profiling,
+};
 
 /// `cairn_halt` value set by injected code before trapping for out of gas.
 const HALT_OUT_OF_GAS: i32 = HaltCode::OutOfGas as i32;
@@ -59,6 +63,9 @@ pub(crate) struct MessageContext<'w> {
     pub(crate) block: BlockContext,
     pub(crate) origin: Address,
     pub(crate) traced: bool,
+    /// Profiled runs: code prepared for profiling, and the top-level frame
+    /// records a gas profile (module `profile`). Implies `traced`.
+    pub(crate) profiled: bool,
 }
 
 /// Parameters of one frame.
@@ -141,7 +148,35 @@ pub(crate) fn execute_message(
         block: *block,
         origin: msg.origin,
         traced,
+        profiled: false,
     };
+    run_message(&ctx, msg).map(|(outcome, _)| outcome)
+}
+
+/// A profiled run of `msg` ([`super::Executor::execute_profiled`]). A message
+/// that runs no code (a plain transfer, a rejected frame) has an empty profile.
+pub(crate) fn execute_profiled(
+    executor: &Executor,
+    world: &dyn WorldState,
+    block: &BlockContext,
+    msg: &Message,
+) -> Result<(ExecOutcome, GasProfile), NodeError> {
+    let ctx = MessageContext {
+        executor,
+        world,
+        block: *block,
+        origin: msg.origin,
+        traced: true,
+        profiled: true,
+    };
+    run_message(&ctx, msg).map(|(outcome, profile)| (outcome, profile.unwrap_or_default()))
+}
+
+fn run_message(
+    ctx: &MessageContext<'_>,
+    msg: &Message,
+) -> Result<(ExecOutcome, Option<GasProfile>), NodeError> {
+    let world = ctx.world;
     let mut shared = MessageShared::default();
     let call = FrameCall {
         address: msg.target,
@@ -159,27 +194,28 @@ pub(crate) fn execute_message(
                 .account(world, &msg.target)?
                 .and_then(|account| account.code_hash);
             match code_hash {
-                None => plain_transfer(&ctx, &mut shared, &call)?,
-                Some(code_hash) => match load_module(&ctx, &shared.journal, code_hash, None)? {
-                    Ok(module) => run_frame(&ctx, &mut shared, call, &module)?,
+                None => plain_transfer(ctx, &mut shared, &call)?,
+                Some(code_hash) => match load_module(ctx, &shared.journal, code_hash, None)? {
+                    Ok(module) => run_frame(ctx, &mut shared, call, &module)?,
                     Err(rejection) => FrameResult::rejected(rejection, &call),
                 },
             }
         }
-        MessageKind::Deploy { code } => deploy(&ctx, &mut shared, call, code)?,
+        MessageKind::Deploy { code } => deploy(ctx, &mut shared, call, code)?,
     };
     let success = matches!(result.status, ExecStatus::Success { .. });
     let MessageShared {
         journal,
         debug_output,
         frames,
+        profile,
     } = shared;
     let (changes, logs) = if success {
         journal.into_changes()
     } else {
         (StateChanges::default(), Vec::new())
     };
-    Ok(ExecOutcome {
+    let outcome = ExecOutcome {
         status: result.status,
         gas_used: result.gas_used,
         logs,
@@ -187,7 +223,18 @@ pub(crate) fn execute_message(
         debug_output,
         diagnostics: result.diagnostics,
         frames,
-    })
+    };
+    Ok((outcome, profile))
+}
+
+/// [`prepare_code`], or for a profiled run [`prepare_code_for_profiling`].
+fn prepare_for(ctx: &MessageContext<'_>, code: &[u8]) -> Result<PreparedCode, PrepareError> {
+    let config = &ctx.executor.config;
+    if ctx.profiled {
+        prepare_code_for_profiling(code, &config.schedule, &config.limits)
+    } else {
+        prepare_code(code, &config.schedule, &config.limits)
+    }
 }
 
 fn plain_transfer(
@@ -224,8 +271,7 @@ fn deploy(
     {
         return Ok(FrameResult::rejected(HaltReason::ContractExists, &call));
     }
-    let config = &ctx.executor.config;
-    let prepared = match prepare_code(code, &config.schedule, &config.limits) {
+    let prepared = match prepare_for(ctx, code) {
         Ok(prepared) => prepared,
         Err(error) => {
             let rejection =
@@ -288,7 +334,7 @@ pub(crate) fn load_module(
             let code = journal
                 .code(ctx.world, &code_hash)?
                 .ok_or_else(|| NodeError::MissingCode(Box::new(code_hash)))?;
-            match prepare_code(&code, &executor.config.schedule, &executor.config.limits) {
+            match prepare_for(ctx, &code) {
                 Ok(prepared) => prepared,
                 Err(error) => {
                     return Ok(Err(Rejection::new(
@@ -373,6 +419,8 @@ pub(crate) fn run_frame(
         gas_left: None,
         shadow_stack: Vec::new(),
         shadow_map: module.shadow_map.clone(),
+        profile: (ctx.profiled && call.depth == 1)
+            .then(|| Box::new(ProfileState::new(gas_limit_signed))),
         limits: StoreLimitsBuilder::new()
             .memory_size(MAX_FRAME_MEMORY)
             .memories(1)
@@ -419,6 +467,7 @@ pub(crate) fn run_frame(
         Val::I64(value) => value,
         _ => 0,
     };
+    let profile = store.data_mut().profile.take();
     let halt_flag = match halt_global.get(&store) {
         Val::I32(value) => value,
         _ => 0,
@@ -455,6 +504,20 @@ pub(crate) fn run_frame(
         )),
         _ => None,
     };
+    if let Some(profile) = profile {
+        let (now, halt) = match &status {
+            ExecStatus::Halt { reason } => (None, Some(reason.to_string())),
+            _ => (Some(gas_left), None),
+        };
+        let export = state.shadow_stack.first().copied();
+        let names = &module.function_names;
+        let name_of = |index: u32| match names.get(&index) {
+            Some(name) => name.clone(),
+            None if Some(index) == export => format!("<export `{}`>", call.export.name()),
+            None => format!("func[{index}]"),
+        };
+        shared.profile = Some(profile.finish(&state.shadow_stack, now, gas_used, halt, name_of));
+    }
     if !matches!(status, ExecStatus::Success { .. }) {
         shared.journal.revert_to(checkpoint);
     }
@@ -790,6 +853,10 @@ fn perform_call(
     let result = result?;
     // gas_used <= forwarded <= left, so this cannot go negative.
     set_gas_left(store, left - as_i64(result.gas_used));
+    let state = store.state_mut();
+    if let Some(profile) = state.profile.as_mut() {
+        profile.host_charge(state.host_function, result.gas_used, left);
+    }
     let (code, data) = match result.status {
         ExecStatus::Success { return_data } => (CALL_SUCCESS, return_data),
         ExecStatus::Revert { data } => (CALL_REVERTED, data),

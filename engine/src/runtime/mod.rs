@@ -76,6 +76,7 @@ mod host;
 mod journal;
 pub mod memory_world;
 mod outcome;
+mod profile;
 pub mod spec;
 mod state;
 
@@ -90,6 +91,7 @@ pub use outcome::{
     BacktraceFrame, ExecOutcome, ExecStatus, Export, FrameTrace, HaltReason, InstantiationFailure,
     Log, NodeError, StateChanges, TrapDiagnostics, TrapKind,
 };
+pub use profile::GasProfile;
 
 use cache::ModuleCache;
 
@@ -232,6 +234,25 @@ impl Executor {
         msg: &Message,
     ) -> Result<ExecOutcome, NodeError> {
         frame::execute_message(self, world, block, msg, true)
+    }
+
+    /// Like [`Executor::execute_traced`], and also records the top-level
+    /// frame's [`GasProfile`]: gas per Wasm function, host calls as frames of
+    /// their own (module `profile`). The code is prepared for profiling
+    /// (every function metered with the boundary convention), which moves
+    /// where charges are placed but not what any call observes: status and
+    /// gas are those of [`Executor::execute`]. Never for block execution.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`] if the state backend fails.
+    pub fn execute_profiled(
+        &self,
+        world: &dyn WorldState,
+        block: &BlockContext,
+        msg: &Message,
+    ) -> Result<(ExecOutcome, GasProfile), NodeError> {
+        frame::execute_profiled(self, world, block, msg)
     }
 
     /// Number of compiled modules currently cached.

@@ -28,6 +28,8 @@ pub(crate) struct MessageShared {
     pub(crate) debug_output: Vec<String>,
     /// Ended frames, in traced runs only.
     pub(crate) frames: Vec<FrameTrace>,
+    /// The top-level frame's gas profile, in profiled runs only.
+    pub(crate) profile: Option<super::profile::GasProfile>,
 }
 
 /// How a frame ended through a host function.
@@ -60,6 +62,8 @@ pub(crate) struct FrameState {
     /// Function indices of the active Wasm calls (traced runs only).
     pub(crate) shadow_stack: Vec<u32>,
     pub(crate) shadow_map: Option<Arc<ShadowStackMap>>,
+    /// The gas profile being recorded (the top-level frame of a profiled run only).
+    pub(crate) profile: Option<Box<super::profile::ProfileState>>,
     pub(crate) limits: StoreLimits,
 }
 
@@ -167,7 +171,12 @@ pub(crate) fn set_gas_left(caller: &mut impl FrameContext, left: i64) {
 /// Subtracts `cost` from `cairn_gas_left`. If that goes negative the global
 /// keeps the negative remainder and the call fails with out of gas.
 pub(crate) fn charge(caller: &mut impl FrameContext, cost: u64) -> HostResult<()> {
-    let left = i128::from(gas_left(caller)) - i128::from(cost);
+    let before = gas_left(caller);
+    let state = caller.state_mut();
+    if let Some(profile) = state.profile.as_mut() {
+        profile.host_charge(state.host_function, cost, before);
+    }
+    let left = i128::from(before) - i128::from(cost);
     let clamped = i64::try_from(left).unwrap_or(i64::MIN);
     set_gas_left(caller, clamped);
     if left < 0 {

@@ -46,4 +46,7 @@ cairn_sdk::entry_points! {
     "get" => get,
     "increment" => increment,
     "reset" => reset,
+    events: {
+        Changed { old: u64, new: u64 },
+    },
 }

@@ -116,4 +116,8 @@ cairn_sdk::entry_points! {
     "owners" => owners,
     "threshold" => threshold,
     "nonce" => nonce,
+    events: {
+        Executed { #[indexed] nonce: u64, #[indexed] to: Address, value: U256 },
+        Deposit { #[indexed] from: Address, value: U256 },
+    },
 }

@@ -72,4 +72,8 @@ cairn_sdk::entry_points! {
     "pay_or_revert" => pay_or_revert,
     "balance_via" => balance_via,
     "stats" => stats,
+    events: {
+        Payment { #[indexed] token: Address, #[indexed] to: Address, amount: U256 },
+        PaymentFailed { #[indexed] token: Address, #[indexed] to: Address, amount: U256, reason: String },
+    },
 }

@@ -109,4 +109,8 @@ cairn_sdk::entry_points! {
     "transfer" => transfer,
     "approve" => approve,
     "transfer_from" => transfer_from,
+    events: {
+        Transfer { #[indexed] from: Address, #[indexed] to: Address, amount: U256 },
+        Approval { #[indexed] owner: Address, #[indexed] spender: Address, amount: U256 },
+    },
 }
