@@ -705,9 +705,29 @@ pub(crate) fn emit(
         out.push(ty.byte());
     }
 
-    let mut e = Emitter { out, gas, globals };
     let boundary = shape.convention == Convention::Boundary;
     let wrapped = boundary || plan.exits_by_branch;
+    // With two checks or more, they share one out-of-gas path at the end of
+    // the body instead of each carrying its own (smaller code; the path is
+    // cold, so it costs nothing at run time).
+    let checks = analysis
+        .notes
+        .iter()
+        .filter(|note| note.check && !note.dead)
+        .count()
+        + usize::from(shape.recursive)
+        + usize::from(boundary && shape.exported);
+    let landing = checks >= 2;
+    let mut e = Emitter {
+        out,
+        gas,
+        globals,
+        landing,
+        depth: 0,
+    };
+    if landing {
+        e.bytes(&[BLOCK, ValType::I64.byte()]);
+    }
 
     // Prologue.
     if boundary {
@@ -739,6 +759,7 @@ pub(crate) fn emit(
     }
     if wrapped {
         e.bytes(&[BLOCK, shape.result.map_or(EMPTY, ValType::byte)]);
+        e.depth += 1;
     }
 
     let wasm = shape.wasm;
@@ -767,10 +788,12 @@ pub(crate) fn emit(
                 e.flush(wasm, &mut raw, start);
                 e.op(opcode, index + shift);
             }
+            OpKind::Block | OpKind::If(_) => {
+                raw.get_or_insert(start);
+                e.depth += 1;
+            }
             OpKind::Plain
             | OpKind::Local(..)
-            | OpKind::Block
-            | OpKind::If(_)
             | OpKind::Else
             | OpKind::Unreachable
             | OpKind::Br(Target::Frame(_))
@@ -783,10 +806,12 @@ pub(crate) fn emit(
                 e.charge(note.precharge);
                 e.check(note.threshold);
                 raw = Some(start);
+                e.depth += 1;
             }
             OpKind::Loop => {
                 raw.get_or_insert(start);
                 e.flush(wasm, &mut raw, end);
+                e.depth += 1;
                 if note.charge_after != 0 {
                     e.charge(note.charge_after);
                 }
@@ -794,6 +819,7 @@ pub(crate) fn emit(
             }
             OpKind::End => {
                 raw.get_or_insert(start);
+                e.depth -= 1;
                 if note.unreachable_after {
                     e.flush(wasm, &mut raw, end);
                     e.byte(UNREACHABLE);
@@ -901,6 +927,7 @@ pub(crate) fn emit(
                 e.flush(wasm, &mut raw, start);
                 if wrapped {
                     e.byte(END);
+                    e.depth -= 1;
                 }
                 if boundary {
                     e.get_gas();
@@ -911,6 +938,18 @@ pub(crate) fn emit(
                     }
                 } else {
                     e.get_gas();
+                }
+                if landing {
+                    // The shared out-of-gas path: a check branches here
+                    // with minus its threshold, so the counter written is
+                    // the exact one.
+                    e.bytes(&[RETURN, END]);
+                    e.get_gas();
+                    e.byte(I64_ADD);
+                    e.op(GLOBAL_SET, globals.gas_left);
+                    e.i32_const(super::HaltCode::OutOfGas as i32);
+                    e.op(GLOBAL_SET, globals.halt);
+                    e.byte(UNREACHABLE);
                 }
                 e.byte(END);
             }
@@ -950,6 +989,11 @@ struct Emitter<'a> {
     /// The local holding the counter.
     gas: u32,
     globals: InjectedGlobals,
+    /// Checks branch to the shared out-of-gas path (a block around the
+    /// whole body) instead of halting inline.
+    landing: bool,
+    /// Frames open between the current point and that block.
+    depth: u32,
 }
 
 impl Emitter<'_> {
@@ -1015,6 +1059,12 @@ impl Emitter<'_> {
         self.get_gas();
         self.i64_const(threshold);
         self.bytes(&[I64_LT_S, IF, EMPTY]);
+        if self.landing {
+            self.i64_const(threshold.wrapping_neg());
+            self.op(BR, self.depth + 1);
+            self.byte(END);
+            return;
+        }
         self.get_gas();
         self.sub_const(threshold);
         self.op(GLOBAL_SET, self.globals.gas_left);

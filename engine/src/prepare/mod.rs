@@ -169,7 +169,7 @@ pub fn prepare_code_checked(
 }
 
 /// [`GasSchedule::hash`], computed once for the current schedule.
-fn schedule_hash(schedule: &GasSchedule) -> H256 {
+pub(crate) fn schedule_hash(schedule: &GasSchedule) -> H256 {
     static CURRENT: OnceLock<(GasSchedule, H256)> = OnceLock::new();
     let (current, hash) = CURRENT.get_or_init(|| {
         let current = GasSchedule::v2();
@@ -531,7 +531,10 @@ impl<'a> Preparer<'a> {
             locals.push((count, to_val_type(ty)));
         }
 
-        let mut plan = FunctionPlan::default();
+        // Instructions take 1.5 to 2 bytes on average: reserving half the
+        // body's size spares most of the growing.
+        let body_len = usize_of(body.range().end - body.range().start);
+        let mut plan = FunctionPlan::with_capacity(body_len / 2 + 8);
         plan.params = params;
         let mut max_height = 0u32;
         // wasmi keeps no operand in a register across a call, so code
@@ -962,7 +965,19 @@ fn analyze_function(
 ) -> Analysis {
     use meter::LoopHeaders;
     let first = meter::analyze(plan, exit, LoopHeaders::Entry, callee);
-    if first.back_edges.is_empty() {
+    // Only a call that charges everything pending makes a back edge's
+    // pending cost independent of its header: without one, the probe
+    // cannot find anything.
+    let resets = plan.has_host_call
+        || plan.has_call_indirect
+        || plan.ops.iter().any(|op| match op.kind {
+            OpKind::Call(index) => matches!(
+                callee(index).convention,
+                Convention::Absolute | Convention::Boundary
+            ),
+            _ => false,
+        });
+    if first.back_edges.is_empty() || !resets {
         return first;
     }
     // Shift every header by a constant no path cost reaches: back edges that

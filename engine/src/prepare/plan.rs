@@ -219,6 +219,15 @@ pub(crate) struct FunctionPlan {
 }
 
 impl FunctionPlan {
+    /// An empty plan with room for `ops` instructions.
+    pub(crate) fn with_capacity(ops: usize) -> Self {
+        Self {
+            ops: Vec::with_capacity(ops),
+            shapes: Vec::with_capacity(ops),
+            ..Self::default()
+        }
+    }
+
     /// Current block depth (0 = the function body itself).
     pub(crate) fn depth(&self) -> u32 {
         u32::try_from(self.open.len()).unwrap_or(u32::MAX)

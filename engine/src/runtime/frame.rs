@@ -313,7 +313,12 @@ pub(crate) fn load_module(
     prepared: Option<PreparedCode>,
 ) -> Result<Result<Arc<CompiledModule>, Rejection>, NodeError> {
     let executor = ctx.executor;
-    let key = (code_hash, executor.config.schedule.hash());
+    // Hashing the schedule costs about as much as a small call: computed
+    // once for the current schedule.
+    let key = (
+        code_hash,
+        crate::prepare::schedule_hash(&executor.config.schedule),
+    );
     if !ctx.traced
         && let Some(module) = executor
             .cache
