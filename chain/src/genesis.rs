@@ -339,7 +339,7 @@ mod tests {
         let key = "0xd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
         let cases = [
             (
-                format!(r#"[{{"public_key": "0x12", "power": 1}}]"#),
+                r#"[{"public_key": "0x12", "power": 1}]"#.to_string(),
                 "32 bytes",
             ),
             (

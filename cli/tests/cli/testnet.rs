@@ -36,7 +36,8 @@ fn free_base_port() -> u16 {
         );
     for attempt in 0..200u64 {
         let base = 20_000 + u16::try_from((seed.wrapping_add(attempt * 7919)) % 20_000).unwrap();
-        let ports = (0..VALIDATORS as u16).flat_map(|i| [base + i, base + 100 + i]);
+        let n = u16::try_from(VALIDATORS).unwrap();
+        let ports = (0..n).flat_map(|i| [base + i, base + 100 + i]);
         let listeners: Vec<_> = ports
             .map(|p| std::net::TcpListener::bind(("127.0.0.1", p)))
             .collect();

@@ -172,9 +172,15 @@ impl From<WireProposal> for Proposal {
     }
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index to u8"
+)]
 #[derive(Encode, Decode)]
 enum WireConsensusMsg {
+    #[codec(index = 0)]
     Vote(WireVote, [u8; 64]),
+    #[codec(index = 1)]
     Proposal(WireProposal, [u8; 64]),
 }
 
@@ -238,16 +244,29 @@ struct WireRoundCertificate {
     signatures: Vec<WireRoundSignature>,
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index to u8"
+)]
 #[derive(Encode, Decode)]
 enum WireLiveness {
+    #[codec(index = 0)]
     Vote(WireVote, [u8; 64]),
+    #[codec(index = 1)]
     Polka(WirePolka),
+    #[codec(index = 2)]
     SkipRound(WireRoundCertificate),
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index to u8"
+)]
 #[derive(Encode, Decode)]
 enum WireStreamContent {
+    #[codec(index = 0)]
     Data(ProposalPart),
+    #[codec(index = 1)]
     Fin,
 }
 

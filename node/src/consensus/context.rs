@@ -219,9 +219,14 @@ impl mc::Proposal<CairnContext> for Proposal {
 
 /// A piece of a streamed block: a header naming the proposal, then the
 /// block's SCALE bytes in chunks. The stream's end is Malachite's `Fin`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "parity-scale-codec's derive casts the variant index to u8"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum ProposalPart {
     /// The first part.
+    #[codec(index = 0)]
     Init {
         /// Height.
         height: u64,
@@ -235,6 +240,7 @@ pub enum ProposalPart {
         length: u32,
     },
     /// A chunk of the block's SCALE bytes.
+    #[codec(index = 1)]
     Data(Vec<u8>),
 }
 
