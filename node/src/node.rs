@@ -419,16 +419,21 @@ impl RunningNode {
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
+        // The database closes when its last handle goes: RPC connection
+        // tasks may hold the read handle a moment after the server stopped.
+        // Wait for them (bounded) so that when shutdown returns the data
+        // directory can be opened again, then remove a temporary one.
+        let started = std::time::Instant::now();
+        while Arc::strong_count(&self.shared) > 1 && started.elapsed() < RPC_DRAIN {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if Arc::strong_count(&self.shared) > 1 {
+            tracing::warn!(
+                "the database is still referenced after {RPC_DRAIN:?}; it closes when the last RPC task ends"
+            );
+        }
+        drop(self.shared);
         if let Some(temp_dir) = self.temp_dir.take() {
-            // The database closes when its last handle goes: RPC tasks may
-            // hold the read handle a moment after the server stopped. Wait
-            // for them (bounded), close it, then remove the directory.
-            let started = std::time::Instant::now();
-            while Arc::strong_count(&self.shared) > 1 && started.elapsed() < RPC_DRAIN {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let shared = self.shared;
-            drop(shared);
             let path = temp_dir.path().display().to_string();
             if let Err(error) = temp_dir.close() {
                 tracing::warn!(%error, path, "could not remove the temporary data directory");
