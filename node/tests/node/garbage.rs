@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestNode, eip1559_transfer, eth_sign, get, raw_post, transfer};
 
-const METHODS: [&str; 32] = [
+const METHODS: [&str; 33] = [
     "web3_clientVersion",
     "net_version",
     "net_listening",
@@ -39,6 +39,7 @@ const METHODS: [&str; 32] = [
     "cairn_getProof",
     "cairn_getReplayBundle",
     "cairn_getCodeInfo",
+    "cairn_getCommitCertificate",
     "eth_getStorageAt",
     "debug_traceTransaction",
 ];
@@ -169,6 +170,19 @@ async fn wrong_types_and_unknown_methods_get_errors() {
         json!(["0x".to_owned() + &"f".repeat(200)]),
         json!({"named": "params"}),
     ];
+    // Every method the server registers is fed the garbage (the list also
+    // holds methods it does not serve): a new method missing here fails.
+    let module = cairn_node::rpc::rpc_module(cairn_node::rpc::RpcContext {
+        shared: std::sync::Arc::clone(node.node().shared()),
+        config: cairn_node::config::RpcConfig::default(),
+    })
+    .unwrap();
+    let missing: Vec<&str> = module
+        .method_names()
+        .filter(|name| !METHODS.contains(name))
+        .collect();
+    assert!(missing.is_empty(), "the garbage list misses {missing:?}");
+    drop(module);
     let mut unexpected = Vec::new();
     for method in METHODS {
         for params in &garbage {
