@@ -113,8 +113,14 @@ pub(crate) fn bench_network(
     per_sender: u64,
     json: bool,
 ) -> Result<()> {
-    anyhow::ensure!(validators >= 1, "--validators must be at least 1");
+    TestnetLayout {
+        validators,
+        ..TestnetLayout::default()
+    }
+    .check()
+    .map_err(|e| anyhow!("--validators: {e}"))?;
     anyhow::ensure!(senders >= 1, "--senders must be at least 1");
+    anyhow::ensure!(per_sender >= 1, "--txs-per-sender must be at least 1");
     let count = u32::try_from(senders).context("--senders")?;
     let keys = derive_keys(DEV_MNEMONIC, count).map_err(|e| anyhow!(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

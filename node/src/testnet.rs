@@ -53,7 +53,39 @@ impl Default for TestnetLayout {
     }
 }
 
+/// Most validators a layout holds: validator `i` listens for p2p on
+/// `base_port + i` and serves RPC on `base_port + 100 + i`, so more than 100
+/// would put a p2p port on another validator's RPC port.
+pub const MAX_VALIDATORS: usize = 100;
+
 impl TestnetLayout {
+    /// Checks the layout before anything is written or bound.
+    ///
+    /// # Errors
+    ///
+    /// No validators, more than [`MAX_VALIDATORS`], or ports beyond 65535.
+    pub fn check(&self) -> Result<(), String> {
+        if self.validators == 0 {
+            return Err("a network needs at least one validator".into());
+        }
+        if self.validators > MAX_VALIDATORS {
+            return Err(format!(
+                "{} validators: at most {MAX_VALIDATORS} (validator i listens on BASE+i and serves RPC on BASE+100+i)",
+                self.validators
+            ));
+        }
+        let last = u32::try_from(self.validators - 1)
+            .unwrap_or(u32::MAX)
+            .saturating_add(u32::from(self.base_port) + 100);
+        if self.base_port == 0 || last > u32::from(u16::MAX) {
+            return Err(format!(
+                "base port {}: the ports run from it to {last}, which must stay within 1..=65535",
+                self.base_port
+            ));
+        }
+        Ok(())
+    }
+
     /// Validator `i`'s p2p port.
     pub fn p2p_port(&self, i: usize) -> u16 {
         self.base_port
@@ -102,9 +134,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
 ///
 /// A directory that already holds a network; I/O errors.
 pub fn init(dir: &Path, layout: &TestnetLayout) -> Result<Vec<PathBuf>, String> {
-    if layout.validators == 0 {
-        return Err("a network needs at least one validator".into());
-    }
+    layout.check()?;
     if dir.join("genesis.json").exists() {
         return Err(format!("{} already holds a network", dir.display()));
     }

@@ -340,3 +340,64 @@ fn a_bad_validator_setup_is_refused_with_a_reason() {
         stderr(&out)
     );
 }
+
+/// Garbage flags of `cairn testnet` and `cairn bench network`: a reason,
+/// and nothing written.
+#[test]
+fn garbage_testnet_and_bench_flags_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let cases: [(&[&str], &str); 8] = [
+        (&["--validators", "0"], "at least one validator"),
+        (&["--validators", "101"], "at most 100"),
+        (&["--base-port", "65500"], "within 1..=65535"),
+        (&["--base-port", "0"], "within 1..=65535"),
+        (&["--validators", "four"], "invalid value"),
+        (&["--base-port", "-1"], "unexpected argument"),
+        (&["--base-port", "70000"], "invalid value"),
+        (&["--chain-id", "0x"], "invalid value"),
+    ];
+    for (flags, reason) in cases {
+        let mut args = vec!["testnet", "init", "--dir", path(&dir)];
+        args.extend_from_slice(flags);
+        let out = cairn(&args);
+        assert!(!out.status.success(), "{flags:?} was accepted");
+        assert!(stderr(&out).contains(reason), "{flags:?}: {}", stderr(&out));
+        assert!(
+            !dir.join("genesis.json").exists(),
+            "{flags:?} wrote a network"
+        );
+        let mut args = vec!["testnet", "run", "--until-height", "1", "--timeout", "5"];
+        args.extend_from_slice(flags);
+        let out = cairn(&args);
+        assert!(!out.status.success(), "run {flags:?} was accepted");
+        assert!(
+            stderr(&out).contains(reason),
+            "run {flags:?}: {}",
+            stderr(&out)
+        );
+    }
+    for (flags, reason) in [
+        (&["--validators", "0"][..], "at least one validator"),
+        (&["--validators", "500"][..], "at most 100"),
+        (&["--senders", "0"][..], "--senders must be at least 1"),
+        (
+            &["--txs-per-sender", "0"][..],
+            "--txs-per-sender must be at least 1",
+        ),
+        (&["--senders", "many"][..], "invalid value"),
+    ] {
+        let mut args = vec!["bench", "network", "--json"];
+        args.extend_from_slice(flags);
+        let out = cairn(&args);
+        assert!(
+            !out.status.success(),
+            "bench network {flags:?} was accepted"
+        );
+        assert!(
+            stderr(&out).contains(reason),
+            "bench network {flags:?}: {}",
+            stderr(&out)
+        );
+    }
+}
