@@ -17,7 +17,7 @@ use cairn_chain::execute::{InvalidTxPolicy, Prechecked};
 use cairn_chain::{
     Block, BlockHeader, Chain, ChainError, CommitCertificate, ExecutedBlock, Receipt, StateDb,
 };
-use cairn_host_api::world::{Account, Address};
+use cairn_host_api::world::{Address, H256};
 use cairn_state::RocksStore;
 
 /// A block executed on the node's head, not yet committed.
@@ -297,33 +297,15 @@ impl ChainWriter {
         let committing = Instant::now();
         let (block, receipts) = self.chain.commit_certified(executed, certificate)?;
         let commit = committing.elapsed();
-        let mut accounts = BTreeMap::new();
-        for sender in &senders {
-            if let std::collections::btree_map::Entry::Vacant(entry) = accounts.entry(*sender) {
-                entry.insert(self.chain.account(sender)?);
-            }
-        }
-        {
-            let mut pool = self.shared.lock_pool();
-            pool.on_block(block.transactions.iter().map(|t| t.hash()), &accounts);
-            self.shared
-                .metrics
-                .record_mempool(pool.len(), pool.pending_len());
-        }
-        self.shared.metrics.record_block(
-            block.header.number,
-            block.transactions.len(),
-            block.header.gas_used,
+        let included: Vec<H256> = block.transactions.iter().map(|t| t.hash()).collect();
+        let touched = senders.clone();
+        self.settle(
+            (block, receipts, senders),
+            &included,
+            &touched,
             execution,
             commit,
-        );
-        let committed = Arc::new(CommittedBlock {
-            block,
-            receipts,
-            senders,
-        });
-        self.shared.publish(Arc::clone(&committed));
-        Ok(committed)
+        )
     }
 
     fn finish(
@@ -350,13 +332,44 @@ impl ChainWriter {
             .filter(|(i, _)| !rejected_index.contains(i))
             .map(|(_, t)| t.sender)
             .collect();
+        let included: Vec<H256> = txs.iter().map(|t| t.hash).collect();
+        let touched: Vec<Address> = txs.iter().map(|t| t.sender).collect();
+        self.settle(
+            (block, receipts, senders),
+            &included,
+            &touched,
+            execution,
+            commit,
+        )
+    }
+
+    /// After a block is committed: the mempool drops `included` (and
+    /// re-reads the nonces of `touched` accounts), the metrics move, and
+    /// subscribers hear of the block.
+    fn settle(
+        &self,
+        (block, receipts, senders): (Block, Vec<Receipt>, Vec<Address>),
+        included: &[H256],
+        touched: &[Address],
+        execution: std::time::Duration,
+        commit: std::time::Duration,
+    ) -> Result<Arc<CommittedBlock>, ChainError> {
         let mut accounts = BTreeMap::new();
-        for tx in txs {
-            if let std::collections::btree_map::Entry::Vacant(entry) = accounts.entry(tx.sender) {
-                entry.insert(self.chain.account(&tx.sender)?);
+        for sender in touched {
+            if let std::collections::btree_map::Entry::Vacant(entry) = accounts.entry(*sender) {
+                entry.insert(self.chain.account(sender)?);
             }
         }
-        self.after_commit(txs, &accounts);
+        {
+            let mut pool = self.shared.lock_pool();
+            let dropped = pool.on_block(included.iter().copied(), &accounts);
+            for hash in dropped {
+                tracing::debug!(tx = %cairn_chain::codec::to_hex(hash), "dropped from the mempool after a block");
+            }
+            self.shared
+                .metrics
+                .record_mempool(pool.len(), pool.pending_len());
+        }
         self.shared.metrics.record_block(
             block.header.number,
             block.transactions.len(),
@@ -379,17 +392,6 @@ impl ChainWriter {
         });
         self.shared.publish(Arc::clone(&committed));
         Ok(committed)
-    }
-
-    fn after_commit(&self, txs: &[Arc<PooledTx>], accounts: &BTreeMap<Address, Account>) {
-        let mut pool = self.shared.lock_pool();
-        let dropped = pool.on_block(txs.iter().map(|t| t.hash), accounts);
-        for hash in dropped {
-            tracing::debug!(tx = %cairn_chain::codec::to_hex(hash), "dropped from the mempool after a block");
-        }
-        self.shared
-            .metrics
-            .record_mempool(pool.len(), pool.pending_len());
     }
 
     /// Drops `txs` from the mempool (refused by the chain).
