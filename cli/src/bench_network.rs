@@ -76,20 +76,12 @@ fn network_load(urls: &[String], txs: Vec<Vec<Envelope>>) -> Result<(f64, Vec<Du
     Ok((rate, latencies))
 }
 
-/// A base port whose p2p and RPC ports are free now.
-fn free_base_port(validators: usize) -> Result<u16> {
-    for base in (21_000..60_000u16).step_by(211) {
-        let free = (0..validators).all(|i| {
-            let i = u16::try_from(i).unwrap_or(u16::MAX);
-            [base + i, base + 100 + i]
-                .iter()
-                .all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        });
-        if free {
-            return Ok(base);
-        }
-    }
-    Err(anyhow!("no free block of loopback ports"))
+/// A seed for the port search that differs between runs.
+fn port_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    u64::from(std::process::id()) ^ nanos
 }
 
 #[derive(Debug, Serialize)]
@@ -148,7 +140,8 @@ pub(crate) fn bench_network(
     let dir = tempfile::tempdir().context("temporary directory")?;
     let layout = TestnetLayout {
         validators,
-        base_port: free_base_port(validators)?,
+        base_port: cairn_node::testnet::free_base_port(validators, port_seed())
+            .ok_or_else(|| anyhow!("no free block of loopback ports"))?,
         chain_id: DEV_CHAIN_ID,
         accounts: count,
         predeploy: vec!["token".into()],

@@ -98,6 +98,31 @@ impl TestnetLayout {
     }
 }
 
+/// A base port for `validators` whose p2p ports (BASE+i) and RPC ports
+/// (BASE+100+i) on loopback are all free now, trying up to 200 bases in
+/// 20000..40000 from `seed` on (seed it per process and test, so that
+/// concurrent runs try different blocks). Another process may still take a
+/// port before the network binds it.
+pub fn free_base_port(validators: usize, seed: u64) -> Option<u16> {
+    for attempt in 0..200u64 {
+        let offset = seed.wrapping_add(attempt.wrapping_mul(7919)) % 20_000;
+        let layout = TestnetLayout {
+            validators,
+            base_port: 20_000 + u16::try_from(offset).ok()?,
+            ..TestnetLayout::default()
+        };
+        layout.check().ok()?;
+        let listeners: Vec<_> = (0..validators)
+            .flat_map(|i| [layout.p2p_port(i), layout.rpc_port(i)])
+            .map(|port| std::net::TcpListener::bind(("127.0.0.1", port)))
+            .collect();
+        if listeners.iter().all(Result::is_ok) {
+            return Some(layout.base_port);
+        }
+    }
+    None
+}
+
 /// Validator `i`'s configuration file in `dir`.
 pub fn config_path(dir: &Path, i: usize) -> PathBuf {
     dir.join(format!("validator-{i}")).join("config.toml")

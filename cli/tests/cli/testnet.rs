@@ -34,18 +34,7 @@ fn free_base_port() -> u16 {
                 .unwrap()
                 .subsec_nanos(),
         );
-    for attempt in 0..200u64 {
-        let base = 20_000 + u16::try_from((seed.wrapping_add(attempt * 7919)) % 20_000).unwrap();
-        let n = u16::try_from(VALIDATORS).unwrap();
-        let ports = (0..n).flat_map(|i| [base + i, base + 100 + i]);
-        let listeners: Vec<_> = ports
-            .map(|p| std::net::TcpListener::bind(("127.0.0.1", p)))
-            .collect();
-        if listeners.iter().all(Result::is_ok) {
-            return base;
-        }
-    }
-    panic!("no free block of loopback ports");
+    cairn_node::testnet::free_base_port(VALIDATORS, seed).expect("a free block of loopback ports")
 }
 
 /// A network of four validators in `dir`, not yet started.
