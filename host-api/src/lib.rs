@@ -30,11 +30,13 @@ pub mod typed;
 pub mod world;
 
 /// keccak256 of `data`: the one hash function of Cairn's host side
-/// (addresses, selectors, topics, transaction and block hashes).
+/// (addresses, selectors, topics, transaction and block hashes, code
+/// hashes, the `keccak256` host function). Computed with `keccak-asm`
+/// (the CRYPTOGAMS assembly the state trie uses too); the engine's tests
+/// check it against the `sha3` crate.
 #[cfg(feature = "std")]
 pub fn keccak256(data: &[u8]) -> primitive_types::H256 {
-    use sha3::Digest;
-    primitive_types::H256(sha3::Keccak256::digest(data).into())
+    primitive_types::H256(keccak_asm::Keccak256::digest(data).into())
 }
 
 /// Version of the host API this crate declares.
