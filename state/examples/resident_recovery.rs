@@ -16,30 +16,14 @@
     reason = "timings and ratios for a report, never consensus data"
 )]
 
-use cairn_state::{AuxWrites, ResidentOptions, ResidentStore, StateChanges, StateView, keccak256};
+mod support;
+
+use cairn_state::{AuxWrites, ResidentOptions, ResidentStore, StateChanges, StateView};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn key(i: u64) -> Vec<u8> {
-    keccak256(&i.to_be_bytes()).to_vec()
-}
-
-fn value(i: u64, round: u64) -> Vec<u8> {
-    let mut v = keccak256(&(i ^ (round << 40)).to_le_bytes()).to_vec();
-    v.extend_from_slice(&(i ^ round).to_le_bytes());
-    v
-}
+use support::{arg, key, value};
 
 fn options() -> ResidentOptions {
     ResidentOptions {
