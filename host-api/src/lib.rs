@@ -32,8 +32,9 @@ pub mod world;
 /// keccak256 of `data`: the one hash function of Cairn's host side
 /// (addresses, selectors, topics, transaction and block hashes, code
 /// hashes, the `keccak256` host function). Computed with `keccak-asm`
-/// (the CRYPTOGAMS assembly the state trie uses too); the engine's tests
-/// check it against the `sha3` crate.
+/// (the CRYPTOGAMS assembly the state trie uses too); a unit test checks
+/// known digests, and `tests/e2e/contracts.rs` checks the host call and
+/// code hashes against the `sha3` crate.
 #[cfg(feature = "std")]
 pub fn keccak256(data: &[u8]) -> primitive_types::H256 {
     primitive_types::H256(keccak_asm::Keccak256::digest(data).into())
@@ -170,6 +171,31 @@ pub mod guest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Known keccak256 digests: the empty string, "abc", and 200 bytes
+    /// (more than one 136-byte block).
+    #[cfg(feature = "std")]
+    #[test]
+    fn keccak256_gives_known_digests() {
+        let hex = |h: primitive_types::H256| {
+            h.as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(
+            hex(keccak256(b"")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+        assert_eq!(
+            hex(keccak256(b"abc")),
+            "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+        );
+        assert_eq!(
+            hex(keccak256(&[0xa3; 200])),
+            "3a57666b048777f2c953dc4456f45a2588e1cb6f2da760122d530ac2ce607d4a"
+        );
+    }
 
     #[test]
     fn names_are_unique_and_module_is_versioned() {
