@@ -311,7 +311,18 @@ impl<S: StateDb> Chain<S> {
         let outcome =
             execute_prechecked(&self.executor, &mut state, &env, txs, prechecked, policy)?;
         let (changes, reads) = state.finish();
-        let prepared = self.state.prepare(env.number, &changes)?;
+        // The state root and the two list roots are independent hashing:
+        // computed side by side.
+        let (prepared, (tx_root, receipts_root)) = rayon::join(
+            || self.state.prepare(env.number, &changes),
+            || {
+                rayon::join(
+                    || merkle_root(outcome.included.iter().map(Encode::encode)),
+                    || receipts_root(&outcome.receipts),
+                )
+            },
+        );
+        let prepared = prepared?;
         let block = Block {
             header: BlockHeader {
                 parent_hash: self.head.hash(),
@@ -320,8 +331,8 @@ impl<S: StateDb> Chain<S> {
                 beneficiary,
                 gas_limit: env.gas_limit,
                 gas_used: outcome.gas_used,
-                tx_root: merkle_root(outcome.included.iter().map(Encode::encode)),
-                receipts_root: receipts_root(&outcome.receipts),
+                tx_root,
+                receipts_root,
                 state_root: H256(prepared.root().0),
                 schedule_hash: self.executor.config().schedule.hash(),
                 host_api_version: HOST_API_VERSION,
