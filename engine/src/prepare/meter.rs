@@ -115,8 +115,9 @@ pub(crate) enum LoopHeaders<'a> {
     Given(&'a [Option<i64>]),
 }
 
-/// The decisions for one function.
-#[derive(Debug)]
+/// The decisions for one function. Its buffers are reused: [`analyze`]
+/// overwrites what a previous call left.
+#[derive(Debug, Default)]
 pub(crate) struct Analysis {
     notes: Vec<Note>,
     /// Pending cost at every exit.
@@ -187,6 +188,7 @@ fn observed(frames: &mut [Frame]) {
 
 /// Labels of one function: the pending cost agreed at each, and which ones
 /// something branches to. Targets of one `br_table` share a value.
+#[derive(Debug, Default)]
 struct Labels {
     pending: Vec<Option<i64>>,
     /// Something live arrives at the label (its group may have a value
@@ -203,18 +205,17 @@ struct Labels {
 }
 
 impl Labels {
-    fn new(plan: &FunctionPlan) -> Self {
+    /// Clears the labels for `plan`, keeping the buffers.
+    fn reset(&mut self, plan: &FunctionPlan) {
         let n = plan.ops.len() + 1;
-        let mut labels = Self {
-            pending: vec![None; n],
-            arrived: vec![false; n],
-            joined: vec![false; n],
-            parent: Vec::new(),
-            prepaid: vec![0; n],
-            shared: Vec::new(),
-        };
+        reset(&mut self.pending, n, None);
+        reset(&mut self.arrived, n, false);
+        reset(&mut self.joined, n, false);
+        reset(&mut self.prepaid, n, 0);
+        self.parent.clear();
+        self.shared.clear();
         if !plan.table_targets.is_empty() {
-            labels.parent = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
+            self.parent.extend(0..u32::try_from(n).unwrap_or(u32::MAX));
             let function = n - 1;
             for op in &plan.ops {
                 if let OpKind::BrTable { first, len } = op.kind {
@@ -224,11 +225,11 @@ impl Labels {
                         Target::Function => function,
                     };
                     if let Some(head) = targets.first() {
-                        let head = labels.find(id(head));
+                        let head = self.find(id(head));
                         for t in &targets[1..] {
-                            let other = labels.find(id(t));
+                            let other = self.find(id(t));
                             if other != head {
-                                labels.parent[other] = u32::try_from(head).unwrap_or(u32::MAX);
+                                self.parent[other] = u32::try_from(head).unwrap_or(u32::MAX);
                             }
                         }
                     }
@@ -236,14 +237,14 @@ impl Labels {
             }
             let mut members = vec![0u32; n];
             for label in 0..n {
-                let root = labels.find(label);
+                let root = self.find(label);
                 members[root] += 1;
             }
-            labels.shared = (0..n)
-                .map(|label| members[labels.find(label)] > 1)
-                .collect();
+            for label in 0..n {
+                let shared = members[self.find(label)] > 1;
+                self.shared.push(shared);
+            }
         }
-        labels
     }
 
     fn find(&mut self, mut label: usize) -> usize {
@@ -262,6 +263,20 @@ impl Labels {
         let root = self.find(label);
         self.pending[root]
     }
+}
+
+/// `v` as `len` copies of `value`, keeping its buffer.
+fn reset<T: Clone>(v: &mut Vec<T>, len: usize, value: T) {
+    v.clear();
+    v.resize(len, value);
+}
+
+/// Buffers [`analyze`] reuses from one function to the next.
+#[derive(Debug, Default)]
+pub(crate) struct AnalysisBuffers {
+    labels: Labels,
+    loop_state: Vec<u8>,
+    frames: Vec<Frame>,
 }
 
 /// Where the current straight-line piece began.
@@ -350,28 +365,38 @@ impl Walker {
     }
 }
 
-/// Decides the charges and check thresholds of one function. `exit`, if
-/// given, is the pending cost every exit must have; otherwise the first
-/// exit decides. `callee` describes the function a `call` targets.
+/// Decides the charges and check thresholds of one function into `out`.
+/// `exit`, if given, is the pending cost every exit must have; otherwise
+/// the first exit decides. `callee` describes the function a `call` targets.
 pub(crate) fn analyze(
     plan: &FunctionPlan,
     exit: Option<i64>,
     headers: LoopHeaders<'_>,
     callee: &dyn Fn(u32) -> CalleeInfo,
-) -> Analysis {
+    buffers: &mut AnalysisBuffers,
+    out: &mut Analysis,
+) {
     let ops = &plan.ops;
     let n = ops.len();
     let function = n;
+    let mut notes = std::mem::take(&mut out.notes);
+    reset(&mut notes, n, Note::default());
+    let mut labels = std::mem::take(&mut buffers.labels);
+    labels.reset(plan);
+    let mut loop_state = std::mem::take(&mut buffers.loop_state);
+    reset(&mut loop_state, n + 1, 0);
+    let mut back_edges = std::mem::take(&mut out.back_edges);
+    back_edges.clear();
     let mut w = Walker {
-        notes: vec![Note::default(); n],
-        labels: Labels::new(plan),
+        notes,
+        labels,
         pending: 0,
         rest: None,
         head: Head::Entry,
         entry_charge: 0,
         charges: 0,
-        loop_state: vec![0; n + 1],
-        back_edges: Vec::new(),
+        loop_state,
+        back_edges,
     };
     if let Some(exit) = exit {
         let root = w.labels.find(function);
@@ -381,7 +406,9 @@ pub(crate) fn analyze(
         Target::Frame(i) => i as usize,
         Target::Function => function,
     };
-    let mut frames = vec![Frame::new(FrameKind::Body, function, 0, &w)];
+    let mut frames = std::mem::take(&mut buffers.frames);
+    frames.clear();
+    frames.push(Frame::new(FrameKind::Body, function, 0, &w));
     let mut reachable = true;
     let mut dead_depth = 0u32;
     for (i, op) in ops.iter().enumerate() {
@@ -561,13 +588,16 @@ pub(crate) fn analyze(
         }
     }
     let exit = w.labels.get(function).unwrap_or(0);
-    Analysis {
+    *out = Analysis {
         notes: w.notes,
         exit,
         entry_charge: w.entry_charge,
         charges: w.charges,
         back_edges: w.back_edges,
-    }
+    };
+    buffers.labels = w.labels;
+    buffers.loop_state = w.loop_state;
+    buffers.frames = frames;
 }
 
 /// Everything [`emit`] needs to know about one function.

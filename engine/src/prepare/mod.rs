@@ -730,44 +730,86 @@ impl<'a> Preparer<'a> {
             }
         }
 
+        let table_reaches_recursion = table.iter().any(|&t| graph.reaches_recursion[t]);
+        let table_recursive = table.iter().any(|&t| graph.recursive[t]);
+        let lookup = |info: &[CalleeInfo], index: u32| match defined(index) {
+            Some(c) => info[c],
+            None => CalleeInfo {
+                convention: Convention::Boundary,
+                exit: 0,
+                recursive: false,
+                reaches_recursion: false,
+                frame_cost: 0,
+            },
+        };
+
         // Charges, callees first; a cycle is analysed twice so every member
-        // knows the others' exit offsets.
-        let mut analyses: Vec<Option<Analysis>> = (0..n).map(|_| None).collect();
+        // knows the others' exit offsets. A function is written as soon as
+        // its last analysis is done: by then its own convention and its
+        // callees' are final (only a non-recursive function, alone in its
+        // component, may still turn `Static`, right after its analysis), so
+        // one set of analysis buffers serves every function.
+        let globals = self.injected_globals();
+        let mut analyzer = Analyzer::default();
+        let mut analysis = Analysis::default();
+        // Instrumented bodies, one after the other; `written[d]` is the
+        // range of function `d` (empty for a `Static` one, copied as it is).
+        let mut bodies = Vec::with_capacity(self.wasm.len() + self.wasm.len() / 2);
+        let mut written = vec![0..0; n];
         for component in &graph.components {
             let rounds = if graph.recursive[component[0]] { 2 } else { 1 };
             for round in 0..rounds {
                 for &d in component {
                     let forced = (round > 0).then_some(info[d].exit);
-                    let lookup = |index: u32| match defined(index) {
-                        Some(c) => info[c],
-                        None => CalleeInfo {
-                            convention: Convention::Boundary,
-                            exit: 0,
-                            recursive: false,
-                            reaches_recursion: false,
-                            frame_cost: 0,
-                        },
-                    };
-                    let analysis = analyze_function(&self.planned[d].plan, forced, &lookup);
+                    let f = &self.planned[d];
+                    analyze_function(
+                        &f.plan,
+                        forced,
+                        &|index| lookup(&info, index),
+                        &mut analyzer,
+                        &mut analysis,
+                    );
                     if info[d].convention != Convention::Boundary {
                         info[d].exit = analysis.exit;
                     }
-                    analyses[d] = Some(analysis);
-                }
-            }
-            for &d in component {
-                let static_body = info[d].convention == Convention::Relative
-                    && analyses[d].as_ref().is_some_and(|a| a.charges == 0)
-                    && callees[d]
-                        .iter()
-                        .all(|&c| info[c].convention == Convention::Static);
-                if static_body {
-                    info[d].convention = Convention::Static;
+                    if round + 1 < rounds {
+                        continue;
+                    }
+                    let static_body = info[d].convention == Convention::Relative
+                        && analysis.charges == 0
+                        && callees[d]
+                            .iter()
+                            .all(|&c| info[c].convention == Convention::Static);
+                    if static_body {
+                        info[d].convention = Convention::Static;
+                        continue;
+                    }
+                    let shape = FunctionShape {
+                        wasm: self.wasm,
+                        plan: &f.plan,
+                        locals: &f.locals,
+                        params: f.params,
+                        convention: info[d].convention,
+                        recursive: graph.recursive[d],
+                        exported: f.exported,
+                        frame_cost: f.frame_cost,
+                        result: f.result,
+                        table_reaches_recursion,
+                        table_recursive,
+                    };
+                    let start = bodies.len();
+                    meter::emit(
+                        &shape,
+                        &analysis,
+                        &|index| lookup(&info, index),
+                        self.schedule,
+                        globals,
+                        &mut bodies,
+                    );
+                    written[d] = start..bodies.len();
                 }
             }
         }
-        let table_reaches_recursion = table.iter().any(|&t| graph.reaches_recursion[t]);
-        let table_recursive = table.iter().any(|&t| graph.recursive[t]);
 
         // New function types: parameters (+ counter, + budget) -> results + counter.
         let mut new_types: BTreeMap<(Vec<ValType>, Vec<ValType>), u32> = BTreeMap::new();
@@ -800,43 +842,17 @@ impl<'a> Preparer<'a> {
             function_types.push(index);
         }
 
-        // Bodies.
-        let globals = self.injected_globals();
-        let mut code = wasm_encoder::CodeSection::new();
-        let mut body = Vec::new();
-        for (d, f) in self.planned.iter().enumerate() {
-            let convention = info[d].convention;
-            if convention == Convention::Static {
-                code.raw(&self.wasm[f.body.clone()]);
-                continue;
-            }
-            let shape = FunctionShape {
-                wasm: self.wasm,
-                plan: &f.plan,
-                locals: &f.locals,
-                params: f.params,
-                convention,
-                recursive: graph.recursive[d],
-                exported: f.exported,
-                frame_cost: f.frame_cost,
-                result: f.result,
-                table_reaches_recursion,
-                table_recursive,
+        // The code section's contents.
+        let mut code = Vec::with_capacity(bodies.len() + 5 * n + 5);
+        leb_u32(&mut code, u32::try_from(n).unwrap_or(u32::MAX));
+        for (f, range) in self.planned.iter().zip(&written) {
+            let body = if range.is_empty() {
+                &self.wasm[f.body.clone()]
+            } else {
+                &bodies[range.clone()]
             };
-            let lookup = |index: u32| match defined(index) {
-                Some(c) => info[c],
-                None => CalleeInfo {
-                    convention: Convention::Boundary,
-                    exit: 0,
-                    recursive: false,
-                    reaches_recursion: false,
-                    frame_cost: 0,
-                },
-            };
-            let analysis = analyses[d].as_ref().expect("every function was analysed");
-            body.clear();
-            meter::emit(&shape, analysis, &lookup, self.schedule, globals, &mut body);
-            code.raw(&body);
+            leb_u32(&mut code, u32::try_from(body.len()).unwrap_or(u32::MAX));
+            code.extend_from_slice(body);
         }
 
         let mut module = wasm_encoder::Module::new();
@@ -892,7 +908,10 @@ impl<'a> Preparer<'a> {
                     self.export_section(data, &mut module)?;
                 }
                 10 => {
-                    module.section(&code);
+                    module.section(&wasm_encoder::RawSection {
+                        id: 10,
+                        data: &code,
+                    });
                 }
                 id => {
                     module.section(&wasm_encoder::RawSection { id, data });
@@ -954,17 +973,33 @@ impl<'a> Preparer<'a> {
     }
 }
 
-/// [`meter::analyze`], then, if some loop's back edge arrives with a pending
-/// cost that does not depend on the value agreed at its header (it follows
-/// a call or host call inside the loop), again with that value agreed at the
-/// header: the charge moves from every iteration to the loop's entry.
+/// What [`analyze_function`] reuses from one function to the next.
+#[derive(Debug, Default)]
+struct Analyzer {
+    buffers: meter::AnalysisBuffers,
+    /// The probe's decisions (only its back edges are read).
+    probe: Analysis,
+    hints: Vec<Option<i64>>,
+}
+
+/// [`meter::analyze`] into `out`, then, if some loop's back edge arrives
+/// with a pending cost that does not depend on the value agreed at its
+/// header (it follows a call or host call inside the loop), again with that
+/// value agreed at the header: the charge moves from every iteration to the
+/// loop's entry.
 fn analyze_function(
     plan: &FunctionPlan,
     exit: Option<i64>,
     callee: &dyn Fn(u32) -> CalleeInfo,
-) -> Analysis {
+    analyzer: &mut Analyzer,
+    out: &mut Analysis,
+) {
     use meter::LoopHeaders;
-    let first = meter::analyze(plan, exit, LoopHeaders::Entry, callee);
+    let buffers = &mut analyzer.buffers;
+    meter::analyze(plan, exit, LoopHeaders::Entry, callee, buffers, out);
+    if out.back_edges.is_empty() {
+        return;
+    }
     // Only a call that charges everything pending makes a back edge's
     // pending cost independent of its header: without one, the probe
     // cannot find anything.
@@ -977,24 +1012,34 @@ fn analyze_function(
             ),
             _ => false,
         });
-    if first.back_edges.is_empty() || !resets {
-        return first;
+    if !resets {
+        return;
     }
     // Shift every header by a constant no path cost reaches: back edges that
     // arrive with the same pending cost do not depend on their header.
-    let probe = meter::analyze(plan, exit, LoopHeaders::Shifted(1 << 40), callee);
-    let mut hints = vec![None; plan.ops.len()];
+    let probe = &mut analyzer.probe;
+    meter::analyze(
+        plan,
+        exit,
+        LoopHeaders::Shifted(1 << 40),
+        callee,
+        buffers,
+        probe,
+    );
+    let hints = &mut analyzer.hints;
+    hints.clear();
+    hints.resize(plan.ops.len(), None);
     let mut any = false;
-    for (&(l, pending), &(probed_l, probed)) in first.back_edges.iter().zip(&probe.back_edges) {
+    for (&(l, pending), &(probed_l, probed)) in out.back_edges.iter().zip(&probe.back_edges) {
         if l == probed_l && pending == probed {
             hints[l] = Some(pending);
             any = true;
         }
     }
     if !any {
-        return first;
+        return;
     }
-    meter::analyze(plan, exit, LoopHeaders::Given(&hints), callee)
+    meter::analyze(plan, exit, LoopHeaders::Given(hints), callee, buffers, out);
 }
 
 /// Writes a vector section's contents `data` (a LEB128 count, then the
