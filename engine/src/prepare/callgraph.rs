@@ -21,8 +21,10 @@ pub(crate) struct CallGraph {
     /// Recursive, or calls (directly or through the table) a function that
     /// reaches a recursive one: needs the stack budget.
     pub(crate) reaches_recursion: Vec<bool>,
-    /// Strongly connected components, every one after those it calls.
-    pub(crate) components: Vec<Vec<usize>>,
+    /// The members of every strongly connected component, one component
+    /// after the other; component `k` ends at `ends[k]`.
+    members: Vec<usize>,
+    ends: Vec<usize>,
 }
 
 impl CallGraph {
@@ -30,38 +32,51 @@ impl CallGraph {
     /// named by element segments (the possible `call_indirect` targets).
     pub(crate) fn new(nodes: &[Node<'_>], table: &[usize]) -> Self {
         let n = nodes.len();
-        let edges: Vec<Vec<usize>> = nodes
-            .iter()
-            .map(|node| {
-                let mut out: Vec<usize> = node.callees.iter().copied().filter(|&c| c < n).collect();
-                if node.calls_indirect {
-                    out.extend(table.iter().copied().filter(|&t| t < n));
+        // Edges of node `v`: `targets[first[v]..first[v + 1]]`, sorted,
+        // without repeats.
+        let mut targets: Vec<usize> = Vec::new();
+        let mut first = Vec::with_capacity(n + 1);
+        first.push(0);
+        for node in nodes {
+            let start = targets.len();
+            targets.extend(node.callees.iter().copied().filter(|&c| c < n));
+            if node.calls_indirect {
+                targets.extend(table.iter().copied().filter(|&t| t < n));
+            }
+            targets[start..].sort_unstable();
+            let mut kept = start;
+            for j in start..targets.len() {
+                if kept == start || targets[j] != targets[kept - 1] {
+                    targets[kept] = targets[j];
+                    kept += 1;
                 }
-                out.sort_unstable();
-                out.dedup();
-                out
-            })
-            .collect();
+            }
+            targets.truncate(kept);
+            first.push(kept);
+        }
+        let edges = |v: usize| &targets[first[v]..first[v + 1]];
 
         let mut order = vec![usize::MAX; n];
         let mut low = vec![0usize; n];
         let mut on_stack = vec![false; n];
         let mut stack = Vec::new();
-        let mut components = Vec::new();
+        let mut members = Vec::with_capacity(n);
+        let mut ends = Vec::new();
+        // (node, next edge to visit)
+        let mut work: Vec<(usize, usize)> = Vec::new();
         let mut next = 0;
         for root in 0..n {
             if order[root] != usize::MAX {
                 continue;
             }
-            // (node, next edge to visit)
-            let mut work = vec![(root, 0usize)];
+            work.push((root, 0));
             order[root] = next;
             low[root] = next;
             next += 1;
             stack.push(root);
             on_stack[root] = true;
             while let Some(&mut (v, ref mut edge)) = work.last_mut() {
-                if let Some(&w) = edges[v].get(*edge) {
+                if let Some(&w) = edges(v).get(*edge) {
                     *edge += 1;
                     if order[w] == usize::MAX {
                         order[w] = next;
@@ -80,40 +95,59 @@ impl CallGraph {
                     low[parent] = low[parent].min(low[v]);
                 }
                 if low[v] == order[v] {
-                    let mut component = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        component.push(w);
-                        if w == v {
+                    // The component is the stack down to `v`, in the order
+                    // its members were reached.
+                    let mut start = stack.len();
+                    while start > 0 {
+                        start -= 1;
+                        on_stack[stack[start]] = false;
+                        if stack[start] == v {
                             break;
                         }
                     }
-                    component.reverse();
-                    components.push(component);
+                    members.extend_from_slice(&stack[start..]);
+                    stack.truncate(start);
+                    ends.push(members.len());
                 }
             }
         }
 
-        let mut recursive = vec![false; n];
-        let mut reaches_recursion = vec![false; n];
+        let mut graph = Self {
+            recursive: vec![false; n],
+            reaches_recursion: vec![false; n],
+            members,
+            ends,
+        };
         // Components come callees first, so a callee outside the component
         // is decided before its callers.
-        for component in &components {
-            let cyclic = component.len() > 1 || edges[component[0]].contains(&component[0]);
+        for k in 0..graph.ends.len() {
+            let component = graph.component(k);
+            let cyclic = component.len() > 1 || edges(component[0]).contains(&component[0]);
             let reaches = cyclic
                 || component
                     .iter()
-                    .any(|&f| edges[f].iter().any(|&g| reaches_recursion[g]));
-            for &f in component {
-                recursive[f] = cyclic;
-                reaches_recursion[f] = reaches;
+                    .any(|&f| edges(f).iter().any(|&g| graph.reaches_recursion[g]));
+            for i in graph.range(k) {
+                let f = graph.members[i];
+                graph.recursive[f] = cyclic;
+                graph.reaches_recursion[f] = reaches;
             }
         }
-        Self {
-            recursive,
-            reaches_recursion,
-            components,
-        }
+        graph
+    }
+
+    fn range(&self, k: usize) -> std::ops::Range<usize> {
+        let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+        start..self.ends[k]
+    }
+
+    fn component(&self, k: usize) -> &[usize] {
+        &self.members[self.range(k)]
+    }
+
+    /// Strongly connected components, every one after those it calls.
+    pub(crate) fn components(&self) -> impl Iterator<Item = &[usize]> {
+        (0..self.ends.len()).map(|k| self.component(k))
     }
 }
 
@@ -136,14 +170,9 @@ mod tests {
         let graph = CallGraph::new(&nodes, &[4]);
         assert_eq!(graph.recursive, [false, true, true, false, true]);
         assert_eq!(graph.reaches_recursion, [true, true, true, true, true]);
-        let position = |f: usize| {
-            graph
-                .components
-                .iter()
-                .position(|c| c.contains(&f))
-                .unwrap()
-        };
+        let components: Vec<&[usize]> = graph.components().collect();
+        let position = |f: usize| components.iter().position(|c| c.contains(&f)).unwrap();
         assert!(position(1) < position(0) && position(0) < position(3));
-        assert_eq!(graph.components[position(1)].len(), 2);
+        assert_eq!(components[position(1)].len(), 2);
     }
 }

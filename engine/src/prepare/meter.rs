@@ -265,9 +265,14 @@ impl Labels {
     }
 }
 
-/// `v` as `len` copies of `value`, keeping its buffer.
-fn reset<T: Clone>(v: &mut Vec<T>, len: usize, value: T) {
+/// `v` as `len` copies of `value`, keeping its buffer if it is large
+/// enough (a larger one is allocated afresh: growing would copy contents
+/// that are overwritten anyway).
+pub(crate) fn reset<T: Clone>(v: &mut Vec<T>, len: usize, value: T) {
     v.clear();
+    if v.capacity() < len {
+        *v = Vec::with_capacity(len);
+    }
     v.resize(len, value);
 }
 

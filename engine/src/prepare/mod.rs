@@ -709,7 +709,7 @@ impl<'a> Preparer<'a> {
                 frame_cost: self.planned[d].frame_cost,
             })
             .collect();
-        for component in &graph.components {
+        for component in graph.components() {
             for &d in component {
                 let plan = &self.planned[d].plan;
                 let passes_no_check = !boundary(d)
@@ -756,7 +756,7 @@ impl<'a> Preparer<'a> {
         // range of function `d` (empty for a `Static` one, copied as it is).
         let mut bodies = Vec::with_capacity(self.wasm.len() + self.wasm.len() / 2);
         let mut written = vec![0..0; n];
-        for component in &graph.components {
+        for component in graph.components() {
             let rounds = if graph.recursive[component[0]] { 2 } else { 1 };
             for round in 0..rounds {
                 for &d in component {
@@ -1027,8 +1027,7 @@ fn analyze_function(
         probe,
     );
     let hints = &mut analyzer.hints;
-    hints.clear();
-    hints.resize(plan.ops.len(), None);
+    meter::reset(hints, plan.ops.len(), None);
     let mut any = false;
     for (&(l, pending), &(probed_l, probed)) in out.back_edges.iter().zip(&probe.back_edges) {
         if l == probed_l && pending == probed {
