@@ -95,7 +95,6 @@ struct Note {
     /// Check after a `loop` or dynamic charge: out of gas if the counter is
     /// below this (the pending cost at that point).
     threshold: i64,
-    check: bool,
     /// Never executed; not emitted.
     dead: bool,
     /// A frame `end` nothing reaches: `unreachable` follows it so the rest
@@ -126,6 +125,9 @@ pub(crate) struct Analysis {
     entry_charge: i64,
     /// Number of charges placed.
     pub(crate) charges: usize,
+    /// Number of checks placed (after a `loop`, before a counted loop, at
+    /// a dynamic charge).
+    checks: usize,
     /// Per loop (by index of its `loop`), not counted: the pending cost
     /// its first back edge arrives with, before any charge.
     pub(crate) back_edges: Vec<(usize, i64)>,
@@ -235,14 +237,19 @@ impl Labels {
                     }
                 }
             }
-            let mut members = vec![0u32; n];
-            for label in 0..n {
+            // Only `br_table` targets are ever joined: a label shares its
+            // value if it is not its group's root, or is the root of others.
+            reset(&mut self.shared, n, false);
+            for t in &plan.table_targets {
+                let label = match t {
+                    Target::Frame(i) => *i as usize,
+                    Target::Function => function,
+                };
                 let root = self.find(label);
-                members[root] += 1;
-            }
-            for label in 0..n {
-                let shared = members[self.find(label)] > 1;
-                self.shared.push(shared);
+                if root != label {
+                    self.shared[label] = true;
+                    self.shared[root] = true;
+                }
             }
         }
     }
@@ -307,6 +314,7 @@ struct Walker {
     head: Head,
     entry_charge: i64,
     charges: usize,
+    checks: usize,
     /// Per label: 1 for a loop whose back edge is not recorded yet.
     loop_state: Vec<u8>,
     back_edges: Vec<(usize, i64)>,
@@ -400,6 +408,7 @@ pub(crate) fn analyze(
         head: Head::Entry,
         entry_charge: 0,
         charges: 0,
+        checks: 0,
         loop_state,
         back_edges,
     };
@@ -462,7 +471,7 @@ pub(crate) fn analyze(
                 }
                 w.arrive(i, i, false);
                 w.loop_state[i] = 1;
-                w.notes[i].check = true;
+                w.checks += 1;
                 w.notes[i].threshold = w.pending;
                 observed(&mut frames);
                 frames.push(Frame::new(FrameKind::Loop, i, 0, &w));
@@ -476,7 +485,7 @@ pub(crate) fn analyze(
                 let each = i64::from(each);
                 w.labels.prepaid[i] = each;
                 w.notes[i].precharge = i64::from(trips) * each;
-                w.notes[i].check = true;
+                w.checks += 1;
                 w.notes[i].threshold = w.pending;
                 w.charges += 1;
                 observed(&mut frames);
@@ -585,7 +594,7 @@ pub(crate) fn analyze(
             }
             OpKind::MemoryGrow | OpKind::BulkMemory => {
                 w.pending += cost;
-                w.notes[i].check = true;
+                w.checks += 1;
                 w.notes[i].threshold = w.pending;
                 observed(&mut frames);
                 w.new_piece(Head::Other);
@@ -598,6 +607,7 @@ pub(crate) fn analyze(
         exit,
         entry_charge: w.entry_charge,
         charges: w.charges,
+        checks: w.checks,
         back_edges: w.back_edges,
     };
     buffers.labels = w.labels;
@@ -722,14 +732,11 @@ pub(crate) fn emit(
     // budget here to put it back.
     let saved = next;
     let restores = !shape.recursive
-        && plan.ops.iter().any(|op| match op.kind {
-            OpKind::Call(index) => {
+        && ((plan.has_call_indirect && shape.table_recursive)
+            || plan.callees.iter().any(|&index| {
                 let info = callee(index);
                 info.recursive && info.reaches_recursion
-            }
-            OpKind::CallIndirect => shape.table_recursive,
-            _ => false,
-        });
+            }));
     if restores {
         extra.push((1, ValType::I32));
     }
@@ -745,13 +752,8 @@ pub(crate) fn emit(
     // With two checks or more, they share one out-of-gas path at the end of
     // the body instead of each carrying its own (smaller code; the path is
     // cold, so it costs nothing at run time).
-    let checks = analysis
-        .notes
-        .iter()
-        .filter(|note| note.check && !note.dead)
-        .count()
-        + usize::from(shape.recursive)
-        + usize::from(boundary && shape.exported);
+    let checks =
+        analysis.checks + usize::from(shape.recursive) + usize::from(boundary && shape.exported);
     let landing = checks >= 2;
     let mut e = Emitter {
         out,
@@ -806,10 +808,12 @@ pub(crate) fn emit(
     for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
         let (start, end) = (op.start as usize, op.end as usize);
         // A charge placed right after this instruction, for calls to fold in.
-        let next_charge = notes
-            .get(i + 1)
-            .filter(|n| n.charge != 0 && !n.dead)
-            .map_or(0, |n| n.charge);
+        let next_charge = || {
+            notes
+                .get(i + 1)
+                .filter(|n| n.charge != 0 && !n.dead)
+                .map_or(0, |n| n.charge)
+        };
         if note.dead {
             e.flush(wasm, &mut raw, start);
             continue;
@@ -897,6 +901,7 @@ pub(crate) fn emit(
                         e.budget_before(at_call, budget, saved, info.frame_cost);
                         e.bytes(&wasm[start..end]);
                         e.budget_after(at_call, saved);
+                        let next_charge = next_charge();
                         e.sub_const(next_charge);
                         charged_with_call = next_charge != 0;
                         e.set_gas();
@@ -909,12 +914,14 @@ pub(crate) fn emit(
                             info.recursive,
                             info.reaches_recursion,
                         );
+                        let next_charge = next_charge();
                         e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
                         charged_with_call = next_charge != 0;
                     }
                 }
             }
             OpKind::HostCall => {
+                let next_charge = next_charge();
                 e.flush(wasm, &mut raw, start);
                 e.sync_call(
                     &wasm[start..end],
@@ -933,6 +940,7 @@ pub(crate) fn emit(
                     shape.table_recursive,
                     shape.table_reaches_recursion,
                 );
+                let next_charge = next_charge();
                 e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
                 charged_with_call = next_charge != 0;
             }

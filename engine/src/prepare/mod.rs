@@ -1005,12 +1005,11 @@ fn analyze_function(
     // cannot find anything.
     let resets = plan.has_host_call
         || plan.has_call_indirect
-        || plan.ops.iter().any(|op| match op.kind {
-            OpKind::Call(index) => matches!(
+        || plan.callees.iter().any(|&index| {
+            matches!(
                 callee(index).convention,
                 Convention::Absolute | Convention::Boundary
-            ),
-            _ => false,
+            )
         });
     if !resets {
         return;
