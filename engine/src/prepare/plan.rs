@@ -85,6 +85,7 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
+    #[inline(always)]
     pub(crate) fn of(op: &wasmparser::Operator<'_>) -> Self {
         use wasmparser::Operator as O;
         match *op {
@@ -434,6 +435,7 @@ impl FunctionPlan {
     }
 
     /// Records the next instruction.
+    #[inline(always)]
     pub(crate) fn push(
         &mut self,
         start: usize,

@@ -110,6 +110,7 @@ macro_rules! instruction_table {
 
         /// The cost class of `op`, or `None` if the instruction is outside
         /// the accepted subset.
+        #[inline(always)]
         pub(crate) fn classify(op: &Operator<'_>) -> Option<CostClass> {
             match op {
                 $(Operator::$op { .. } => Some(CostClass::$class),)*
@@ -316,6 +317,7 @@ impl GasSchedule {
 
     /// The cost of one execution of `op` (without the dynamic per-page or
     /// per-byte part), or `None` if `op` is outside the accepted subset.
+    #[inline(always)]
     pub fn cost_of(&self, op: &Operator<'_>) -> Option<u32> {
         classify(op).map(|class| self.instructions.get(class))
     }
