@@ -47,7 +47,7 @@ pub use schedule::{CostClass, GasSchedule, INSTRUCTION_CLASSES, InstructionCosts
 use callgraph::{CallGraph, Node};
 use checks::ExportSummary;
 use meter::{Analysis, CalleeInfo, Convention, FunctionShape, InjectedGlobals, ValType, leb_u32};
-use plan::{FunctionPlan, OpKind, Shape};
+use plan::{FunctionPlan, OpKind, RecordingBuffers, Shape};
 
 /// Name of the exported mutable i64 global holding the gas left.
 pub const GAS_LEFT_GLOBAL: &str = "cairn_gas_left";
@@ -253,6 +253,8 @@ struct Preparer<'a> {
     /// Functions named by any element segment (possible `call_indirect` targets).
     in_table: BTreeSet<u32>,
     planned: Vec<PlannedFunction>,
+    /// Passed from one recorded function to the next.
+    recording: RecordingBuffers,
     /// Every function a boundary (profiling only, see
     /// [`prepare_code_for_profiling`]).
     all_boundary: bool,
@@ -294,6 +296,7 @@ impl<'a> Preparer<'a> {
             function_names: BTreeMap::new(),
             in_table: BTreeSet::new(),
             planned: Vec::new(),
+            recording: RecordingBuffers::default(),
             all_boundary: false,
         }
     }
@@ -534,7 +537,8 @@ impl<'a> Preparer<'a> {
         // Instructions take 1.5 to 2 bytes on average: reserving half the
         // body's size spares most of the growing.
         let body_len = usize_of(body.range().end - body.range().start);
-        let mut plan = FunctionPlan::with_capacity(body_len / 2 + 8);
+        let buffers = std::mem::take(&mut self.recording);
+        let mut plan = FunctionPlan::with_capacity(body_len / 2 + 8, buffers);
         plan.params = params;
         let mut max_height = 0u32;
         // wasmi keeps no operand in a register across a call, so code
@@ -633,7 +637,7 @@ impl<'a> Preparer<'a> {
             plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
         }
         ops.finish().map_err(malformed)?;
-        plan.finish();
+        self.recording = plan.finish();
         if validator.control_stack_height() != 0 {
             return Err(
                 PrepareError::new(Rule::Malformed, "function body is not terminated")

@@ -191,6 +191,14 @@ pub(crate) struct PlannedOp {
     pub(crate) at_rest: bool,
 }
 
+/// The buffers a [`FunctionPlan`] needs only while it records, passed on
+/// from one function to the next.
+#[derive(Debug, Default)]
+pub(crate) struct RecordingBuffers {
+    shapes: Vec<Shape>,
+    open: Vec<(u32, u32)>,
+}
+
 /// The instructions of one function and what the injector needs to know
 /// about them, recorded while the function is validated.
 #[derive(Debug, Default)]
@@ -220,11 +228,23 @@ pub(crate) struct FunctionPlan {
 }
 
 impl FunctionPlan {
-    /// An empty plan with room for `ops` instructions.
-    pub(crate) fn with_capacity(ops: usize) -> Self {
+    /// An empty plan with room for `ops` instructions, recording into
+    /// `buffers` (left behind by [`Self::finish`] of an earlier plan).
+    pub(crate) fn with_capacity(ops: usize, buffers: RecordingBuffers) -> Self {
+        let RecordingBuffers {
+            mut shapes,
+            mut open,
+        } = buffers;
+        shapes.clear();
+        if shapes.capacity() < ops {
+            // Afresh rather than grown: growing would copy stale contents.
+            shapes = Vec::with_capacity(ops);
+        }
+        open.clear();
         Self {
             ops: Vec::with_capacity(ops),
-            shapes: Vec::with_capacity(ops),
+            shapes,
+            open,
             ..Self::default()
         }
     }
@@ -484,10 +504,12 @@ impl FunctionPlan {
         &self.table_targets[first..first + len as usize]
     }
 
-    /// Drops what only recording needed.
-    pub(crate) fn finish(&mut self) {
-        self.shapes = Vec::new();
-        self.open = Vec::new();
+    /// Hands back what only recording needed, for the next function.
+    pub(crate) fn finish(&mut self) -> RecordingBuffers {
+        RecordingBuffers {
+            shapes: std::mem::take(&mut self.shapes),
+            open: std::mem::take(&mut self.open),
+        }
     }
 }
 
