@@ -16,19 +16,27 @@ use super::limits::ValidationLimits;
 
 /// Names the feature a value type needs if it is outside the subset.
 pub(crate) fn check_value_type(ty: ValType, what: &str) -> Result<(), PrepareError> {
+    check_value_type_of(ty, || what.to_owned())
+}
+
+/// [`check_value_type`], naming the offender only if there is one.
+fn check_value_type_of(ty: ValType, what: impl FnOnce() -> String) -> Result<(), PrepareError> {
     match ty {
         ValType::I32 | ValType::I64 => Ok(()),
         ValType::F32 | ValType::F64 => Err(PrepareError::new(
             Rule::FloatingPoint,
-            format!("{what} has floating-point type {ty}"),
+            format!("{} has floating-point type {ty}", what()),
         )),
         ValType::V128 => Err(PrepareError::new(
             Rule::UnsupportedFeature,
-            format!("{what} has SIMD type v128"),
+            format!("{} has SIMD type v128", what()),
         )),
         ValType::Ref(r) => Err(PrepareError::new(
             Rule::UnsupportedFeature,
-            format!("{what} has reference type {r} (reference types beyond the MVP table)"),
+            format!(
+                "{} has reference type {r} (reference types beyond the MVP table)",
+                what()
+            ),
         )),
     }
 }
@@ -53,17 +61,17 @@ pub(crate) fn check_func_type(
     ty: &FuncType,
     limits: &ValidationLimits,
 ) -> Result<(), PrepareError> {
-    let what = format!("type {index}");
+    let what = || format!("type {index}");
     for &p in ty.params() {
-        check_value_type(p, &format!("a parameter of {what}"))?;
+        check_value_type_of(p, || format!("a parameter of {}", what()))?;
     }
     for &r in ty.results() {
-        check_value_type(r, &format!("a result of {what}"))?;
+        check_value_type_of(r, || format!("a result of {}", what()))?;
     }
     if ty.results().len() > 1 {
         return Err(PrepareError::new(
             Rule::MultiValue,
-            format!("{what} has {} results", ty.results().len()),
+            format!("{} has {} results", what(), ty.results().len()),
         ));
     }
     let params = ty.params().len();
@@ -71,7 +79,8 @@ pub(crate) fn check_func_type(
         return Err(PrepareError::new(
             Rule::TooManyParams,
             format!(
-                "{what} has {params} parameters, the limit is {}",
+                "{} has {params} parameters, the limit is {}",
+                what(),
                 limits.max_params
             ),
         ));
@@ -130,9 +139,19 @@ pub(crate) fn check_import(import: &Import<'_>, types: &[FuncType]) -> Result<()
         HostValType::I32 => ValType::I32,
         HostValType::I64 => ValType::I64,
     };
-    let want_params: Vec<ValType> = host.params.iter().map(convert).collect();
-    let want_results: Vec<ValType> = host.results.iter().map(convert).collect();
-    if ty.params() != want_params.as_slice() || ty.results() != want_results.as_slice() {
+    let matches = ty
+        .params()
+        .iter()
+        .copied()
+        .eq(host.params.iter().map(convert))
+        && ty
+            .results()
+            .iter()
+            .copied()
+            .eq(host.results.iter().map(convert));
+    if !matches {
+        let want_params: Vec<ValType> = host.params.iter().map(convert).collect();
+        let want_results: Vec<ValType> = host.results.iter().map(convert).collect();
         return Err(PrepareError::new(
             Rule::ImportSignature,
             format!(
@@ -258,7 +277,7 @@ pub(crate) fn check_global(
             "shared global (threads)",
         ));
     }
-    check_value_type(ty.content_type, &format!("global {index}"))
+    check_value_type_of(ty.content_type, || format!("global {index}"))
 }
 
 /// The exports the engine knows about.

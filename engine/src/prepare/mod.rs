@@ -411,6 +411,8 @@ impl<'a> Preparer<'a> {
             }
             Payload::FunctionSection(reader) => {
                 checks::check_function_count(reader.count(), self.limits)?;
+                self.func_types.reserve(reader.count() as usize);
+                self.planned.reserve(reader.count() as usize);
                 for ty in reader.clone() {
                     self.func_types.push(ty.map_err(malformed)?);
                 }
@@ -816,10 +818,12 @@ impl<'a> Preparer<'a> {
         }
 
         // New function types: parameters (+ counter, + budget) -> results + counter.
-        let mut new_types: BTreeMap<(Vec<ValType>, Vec<ValType>), u32> = BTreeMap::new();
+        // Numbered in order of first use; a module has few distinct ones,
+        // so a list serves as the map.
         let mut type_order: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
         let base_types = u32::try_from(self.types.len()).unwrap_or(u32::MAX);
         let mut function_types = Vec::with_capacity(n);
+        let (mut params, mut results) = (Vec::new(), Vec::new());
         for (d, f) in self.planned.iter().enumerate() {
             let original = self.func_types[f.index as usize];
             let convention = info[d].convention;
@@ -828,8 +832,10 @@ impl<'a> Preparer<'a> {
                 continue;
             }
             let ty = &self.types[original as usize];
-            let mut params: Vec<ValType> = ty.params().iter().map(|&t| to_val_type(t)).collect();
-            let mut results: Vec<ValType> = ty.results().iter().map(|&t| to_val_type(t)).collect();
+            params.clear();
+            params.extend(ty.params().iter().map(|&t| to_val_type(t)));
+            results.clear();
+            results.extend(ty.results().iter().map(|&t| to_val_type(t)));
             if convention == Convention::Absolute {
                 params.push(ValType::I64);
                 if graph.recursive[d] {
@@ -837,13 +843,14 @@ impl<'a> Preparer<'a> {
                 }
             }
             results.push(ValType::I64);
-            let key = (params, results);
-            let next = base_types + u32::try_from(type_order.len()).unwrap_or(u32::MAX);
-            let index = *new_types.entry(key.clone()).or_insert_with(|| {
-                type_order.push(key);
-                next
+            let known = type_order
+                .iter()
+                .position(|(p, r)| *p == params && *r == results);
+            let position = known.unwrap_or_else(|| {
+                type_order.push((params.clone(), results.clone()));
+                type_order.len() - 1
             });
-            function_types.push(index);
+            function_types.push(base_types + u32::try_from(position).unwrap_or(u32::MAX));
         }
 
         // The code section's contents.
