@@ -243,6 +243,8 @@ impl FunctionPlan {
         open.clear();
         Self {
             ops: Vec::with_capacity(ops),
+            // About one call in eight instructions.
+            callees: Vec::with_capacity(ops / 8),
             shapes,
             open,
             ..Self::default()
