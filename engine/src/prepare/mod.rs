@@ -548,16 +548,29 @@ impl<'a> Preparer<'a> {
         let mut after_call = false;
         let mut ops = body.get_operators_reader().map_err(malformed)?;
         while !ops.eof() {
-            let (op, offset) = ops.read_with_offset().map_err(malformed)?;
+            let offset = ops.original_position();
             let at = usize_of(offset);
-            let cost = self
-                .schedule
-                .cost_of(&op)
-                .ok_or_else(|| checks::reject_instruction(&op).at(at))?;
             let height = validator.operand_stack_height();
+            let (op, cost) = if self.wasm.get(at) == Some(&SIMD_PREFIX) {
+                // Rejected by our own check (`wasmparser` may not read
+                // these at all without its `simd` feature).
+                let (op, offset) = ops.read_with_offset().map_err(malformed)?;
+                let cost = self
+                    .schedule
+                    .cost_of(&op)
+                    .ok_or_else(|| checks::reject_instruction(&op).at(at))?;
+                validator.op(offset, &op).map_err(malformed)?;
+                (op, cost)
+            } else {
+                let mut checked = CheckedOp {
+                    validator: validator.visitor(offset),
+                    schedule: self.schedule,
+                    at,
+                };
+                ops.visit_operator(&mut checked).map_err(malformed)??
+            };
             let at_rest = plan.at_rest(height) || after_call;
             after_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
-            validator.op(offset, &op).map_err(malformed)?;
             max_height = max_height.max(validator.operand_stack_height());
             let end = usize_of(ops.original_position());
             let kind = match &op {
@@ -982,6 +995,51 @@ impl<'a> Preparer<'a> {
         module.section(&section);
         Ok(())
     }
+}
+
+/// First byte of the SIMD instructions.
+const SIMD_PREFIX: u8 = 0xfd;
+
+/// One instruction as `wasmparser` reads it: our own instruction check
+/// (`GasSchedule::cost_of`), then the function validator, called directly
+/// rather than through a second dispatch over the [`Operator`] (as
+/// `FuncValidator::op` does). Yields the instruction and its cost.
+struct CheckedOp<'s, V> {
+    validator: V,
+    schedule: &'s GasSchedule,
+    /// Byte offset of the instruction.
+    at: usize,
+}
+
+macro_rules! define_checked_visit {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                let op = Operator::$op $({ $($arg: $arg.clone()),* })?;
+                let cost = self
+                    .schedule
+                    .cost_of(&op)
+                    .ok_or_else(|| checks::reject_instruction(&op).at(self.at))?;
+                self.validator
+                    .$visit($($($arg),*)?)
+                    .map_err(|e| PrepareError::malformed(&e))?;
+                Ok((op, cost))
+            }
+        )*
+    };
+}
+
+#[allow(
+    clippy::clone_on_copy,
+    reason = "generated for every instruction; most immediates are Copy, a few are not"
+)]
+impl<'a, V> wasmparser::VisitOperator<'a> for CheckedOp<'_, V>
+where
+    V: wasmparser::VisitOperator<'a, Output = wasmparser::Result<()>>,
+{
+    type Output = Result<(Operator<'a>, u32), PrepareError>;
+
+    wasmparser::for_each_visit_operator!(define_checked_visit);
 }
 
 /// What [`analyze_function`] reuses from one function to the next.
