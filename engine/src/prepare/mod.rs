@@ -692,17 +692,25 @@ impl<'a> Preparer<'a> {
                 .map(|d| d as usize)
                 .filter(|&d| d < n)
         };
-        let callees: Vec<Vec<usize>> = self
-            .planned
-            .iter()
-            .map(|f| f.plan.callees.iter().filter_map(|&c| defined(c)).collect())
-            .collect();
+        // Defined callees of every function, one list after the other:
+        // those of `d` end at `callee_ends[d]`.
+        let mut callee_list: Vec<usize> =
+            Vec::with_capacity(self.planned.iter().map(|f| f.plan.callees.len()).sum());
+        let mut callee_ends = Vec::with_capacity(n);
+        for f in &self.planned {
+            callee_list.extend(f.plan.callees.iter().filter_map(|&c| defined(c)));
+            callee_ends.push(callee_list.len());
+        }
+        let callees = |d: usize| {
+            let start = d.checked_sub(1).map_or(0, |p| callee_ends[p]);
+            &callee_list[start..callee_ends[d]]
+        };
         let nodes: Vec<Node<'_>> = self
             .planned
             .iter()
-            .zip(&callees)
-            .map(|(f, callees)| Node {
-                callees,
+            .enumerate()
+            .map(|(d, f)| Node {
+                callees: callees(d),
                 calls_indirect: f.plan.has_call_indirect,
             })
             .collect();
@@ -737,7 +745,7 @@ impl<'a> Preparer<'a> {
                     && !plan.has_host_call
                     && !plan.has_call_indirect
                     && !plan.has_dynamic
-                    && callees[d].iter().all(|&c| {
+                    && callees(d).iter().all(|&c| {
                         matches!(
                             info[c].convention,
                             Convention::Relative | Convention::Static
@@ -796,7 +804,7 @@ impl<'a> Preparer<'a> {
                     }
                     let static_body = info[d].convention == Convention::Relative
                         && analysis.charges == 0
-                        && callees[d]
+                        && callees(d)
                             .iter()
                             .all(|&c| info[c].convention == Convention::Static);
                     if static_body {
