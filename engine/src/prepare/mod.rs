@@ -543,15 +543,19 @@ impl<'a> Preparer<'a> {
         let mut plan = FunctionPlan::with_capacity(body_len / 2 + 8, buffers);
         plan.params = params;
         let mut max_height = 0u32;
-        // wasmi keeps no operand in a register across a call, so code
-        // injected right after one spills nothing either.
-        let mut after_call = false;
+        let mut recording = Recording {
+            plan,
+            limits: self.limits,
+            imported_funcs: self.imported_funcs,
+            height: 0,
+            after_call: false,
+        };
         let mut ops = body.get_operators_reader().map_err(malformed)?;
         while !ops.eof() {
             let offset = ops.original_position();
             let at = usize_of(offset);
-            let height = validator.operand_stack_height();
-            let (op, cost) = if self.wasm.get(at) == Some(&SIMD_PREFIX) {
+            recording.height = validator.operand_stack_height();
+            if self.wasm.get(at) == Some(&SIMD_PREFIX) {
                 // Rejected by our own check (`wasmparser` may not read
                 // these at all without its `simd` feature).
                 let (op, offset) = ops.read_with_offset().map_err(malformed)?;
@@ -560,97 +564,22 @@ impl<'a> Preparer<'a> {
                     .cost_of(&op)
                     .ok_or_else(|| checks::reject_instruction(&op).at(at))?;
                 validator.op(offset, &op).map_err(malformed)?;
-                (op, cost)
+                recording.record(&op, cost, at)?;
             } else {
                 let mut checked = CheckedOp {
                     validator: validator.visitor(offset),
                     schedule: self.schedule,
                     at,
+                    recording: &mut recording,
                 };
-                ops.visit_operator(&mut checked).map_err(malformed)??
-            };
-            let at_rest = plan.at_rest(height) || after_call;
-            after_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
+                ops.visit_operator(&mut checked).map_err(malformed)??;
+            }
             max_height = max_height.max(validator.operand_stack_height());
-            let end = usize_of(ops.original_position());
-            let kind = match &op {
-                Operator::Block { blockty }
-                | Operator::Loop { blockty }
-                | Operator::If { blockty } => {
-                    if let BlockType::FuncType(_) = blockty {
-                        return Err(PrepareError::new(
-                            Rule::MultiValue,
-                            "block type with parameters or several results",
-                        )
-                        .at(at));
-                    }
-                    let (kind, base) = match op {
-                        Operator::Block { .. } => (OpKind::Block, height),
-                        Operator::Loop { .. } => (OpKind::Loop, height),
-                        _ => (OpKind::If(false), height.saturating_sub(1)),
-                    };
-                    plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
-                    plan.open_frame_at(base);
-                    continue;
-                }
-                Operator::Else => {
-                    plan.mark_else();
-                    OpKind::Else
-                }
-                Operator::End => {
-                    if plan.close_frame() {
-                        OpKind::End
-                    } else {
-                        OpKind::FinalEnd
-                    }
-                }
-                Operator::Br { relative_depth } => OpKind::Br(plan.target(*relative_depth)),
-                Operator::BrIf { relative_depth } => OpKind::BrIf(plan.target(*relative_depth)),
-                Operator::BrTable { targets } => {
-                    // Counted with the default label.
-                    let count = targets.len().saturating_add(1);
-                    if count > self.limits.max_br_table_targets {
-                        return Err(PrepareError::new(
-                            Rule::BrTableTargets,
-                            format!(
-                                "br_table with {count} targets (default included), the limit is {}",
-                                self.limits.max_br_table_targets
-                            ),
-                        )
-                        .at(at));
-                    }
-                    let mut depths = Vec::with_capacity(count as usize);
-                    for target in targets.targets() {
-                        depths.push(target.map_err(malformed)?);
-                    }
-                    depths.push(targets.default());
-                    plan.br_table(depths.into_iter())
-                }
-                Operator::Return => OpKind::Return(plan.depth()),
-                Operator::Unreachable => OpKind::Unreachable,
-                Operator::Call { function_index } => {
-                    if *function_index < self.imported_funcs {
-                        OpKind::HostCall
-                    } else {
-                        OpKind::Call(*function_index)
-                    }
-                }
-                Operator::CallIndirect { .. } => OpKind::CallIndirect,
-                Operator::LocalGet { local_index } => OpKind::Local(0x20, *local_index),
-                Operator::LocalSet { local_index } => OpKind::Local(0x21, *local_index),
-                Operator::LocalTee { local_index } => OpKind::Local(0x22, *local_index),
-                Operator::TypedSelect { ty } => {
-                    checks::check_value_type(*ty, "select").map_err(|e| e.at(at))?;
-                    OpKind::Plain
-                }
-                Operator::MemoryGrow { .. } => OpKind::MemoryGrow,
-                Operator::MemoryCopy { .. }
-                | Operator::MemoryFill { .. }
-                | Operator::MemoryInit { .. } => OpKind::BulkMemory,
-                _ => OpKind::Plain,
-            };
-            plan.push(at, end, cost, kind, Shape::of(&op), at_rest);
+            recording
+                .plan
+                .set_last_end(usize_of(ops.original_position()));
         }
+        let mut plan = recording.plan;
         ops.finish().map_err(malformed)?;
         self.recording = plan.finish();
         if validator.control_stack_height() != 0 {
@@ -1005,18 +934,120 @@ impl<'a> Preparer<'a> {
     }
 }
 
+/// The recording of one function's instructions into its [`FunctionPlan`],
+/// with the state carried from one instruction to the next.
+struct Recording<'l> {
+    plan: FunctionPlan,
+    limits: &'l ValidationLimits,
+    imported_funcs: u32,
+    /// Operand stack height before the instruction being recorded.
+    height: u32,
+    /// The previous instruction was a call: wasmi keeps no operand in a
+    /// register across a call, so code injected right after one spills
+    /// nothing either.
+    after_call: bool,
+}
+
+impl Recording<'_> {
+    /// Records `op`, validated, costing `cost`, at byte `at`; its end is set
+    /// by [`FunctionPlan::set_last_end`] once the reader has passed it.
+    fn record(&mut self, op: &Operator<'_>, cost: u32, at: usize) -> Result<(), PrepareError> {
+        let plan = &mut self.plan;
+        let height = self.height;
+        let at_rest = plan.at_rest(height) || self.after_call;
+        self.after_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
+        let kind = match op {
+            Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
+                if let BlockType::FuncType(_) = blockty {
+                    return Err(PrepareError::new(
+                        Rule::MultiValue,
+                        "block type with parameters or several results",
+                    )
+                    .at(at));
+                }
+                let (kind, base) = match op {
+                    Operator::Block { .. } => (OpKind::Block, height),
+                    Operator::Loop { .. } => (OpKind::Loop, height),
+                    _ => (OpKind::If(false), height.saturating_sub(1)),
+                };
+                plan.push(at, at, cost, kind, Shape::of(op), at_rest);
+                plan.open_frame_at(base);
+                return Ok(());
+            }
+            Operator::Else => {
+                plan.mark_else();
+                OpKind::Else
+            }
+            Operator::End => {
+                if plan.close_frame() {
+                    OpKind::End
+                } else {
+                    OpKind::FinalEnd
+                }
+            }
+            Operator::Br { relative_depth } => OpKind::Br(plan.target(*relative_depth)),
+            Operator::BrIf { relative_depth } => OpKind::BrIf(plan.target(*relative_depth)),
+            Operator::BrTable { targets } => {
+                // Counted with the default label.
+                let count = targets.len().saturating_add(1);
+                if count > self.limits.max_br_table_targets {
+                    return Err(PrepareError::new(
+                        Rule::BrTableTargets,
+                        format!(
+                            "br_table with {count} targets (default included), the limit is {}",
+                            self.limits.max_br_table_targets
+                        ),
+                    )
+                    .at(at));
+                }
+                let mut depths = Vec::with_capacity(count as usize);
+                for target in targets.targets() {
+                    depths.push(target.map_err(|e| PrepareError::malformed(&e))?);
+                }
+                depths.push(targets.default());
+                plan.br_table(depths.into_iter())
+            }
+            Operator::Return => OpKind::Return(plan.depth()),
+            Operator::Unreachable => OpKind::Unreachable,
+            Operator::Call { function_index } => {
+                if *function_index < self.imported_funcs {
+                    OpKind::HostCall
+                } else {
+                    OpKind::Call(*function_index)
+                }
+            }
+            Operator::CallIndirect { .. } => OpKind::CallIndirect,
+            Operator::LocalGet { local_index } => OpKind::Local(0x20, *local_index),
+            Operator::LocalSet { local_index } => OpKind::Local(0x21, *local_index),
+            Operator::LocalTee { local_index } => OpKind::Local(0x22, *local_index),
+            Operator::TypedSelect { ty } => {
+                checks::check_value_type(*ty, "select").map_err(|e| e.at(at))?;
+                OpKind::Plain
+            }
+            Operator::MemoryGrow { .. } => OpKind::MemoryGrow,
+            Operator::MemoryCopy { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::MemoryInit { .. } => OpKind::BulkMemory,
+            _ => OpKind::Plain,
+        };
+        plan.push(at, at, cost, kind, Shape::of(op), at_rest);
+        Ok(())
+    }
+}
+
 /// First byte of the SIMD instructions.
 const SIMD_PREFIX: u8 = 0xfd;
 
 /// One instruction as `wasmparser` reads it: our own instruction check
 /// (`GasSchedule::cost_of`), then the function validator, called directly
 /// rather than through a second dispatch over the [`Operator`] (as
-/// `FuncValidator::op` does). Yields the instruction and its cost.
-struct CheckedOp<'s, V> {
+/// `FuncValidator::op` does), then its [`Recording`].
+struct CheckedOp<'s, 'r, V> {
     validator: V,
     schedule: &'s GasSchedule,
     /// Byte offset of the instruction.
     at: usize,
+    recording: &'r mut Recording<'s>,
 }
 
 macro_rules! define_checked_visit {
@@ -1031,7 +1062,7 @@ macro_rules! define_checked_visit {
                 self.validator
                     .$visit($($($arg),*)?)
                     .map_err(|e| PrepareError::malformed(&e))?;
-                Ok((op, cost))
+                self.recording.record(&op, cost, self.at)
             }
         )*
     };
@@ -1041,11 +1072,11 @@ macro_rules! define_checked_visit {
     clippy::clone_on_copy,
     reason = "generated for every instruction; most immediates are Copy, a few are not"
 )]
-impl<'a, V> wasmparser::VisitOperator<'a> for CheckedOp<'_, V>
+impl<'a, V> wasmparser::VisitOperator<'a> for CheckedOp<'_, '_, V>
 where
     V: wasmparser::VisitOperator<'a, Output = wasmparser::Result<()>>,
 {
-    type Output = Result<(Operator<'a>, u32), PrepareError>;
+    type Output = Result<(), PrepareError>;
 
     wasmparser::for_each_visit_operator!(define_checked_visit);
 }

@@ -486,6 +486,13 @@ impl FunctionPlan {
         });
     }
 
+    /// Sets the end offset of the instruction recorded last.
+    pub(crate) fn set_last_end(&mut self, end: usize) {
+        if let Some(op) = self.ops.last_mut() {
+            op.end = u32::try_from(end).unwrap_or(u32::MAX);
+        }
+    }
+
     /// Records the targets of a `br_table` (default last) and returns its kind.
     pub(crate) fn br_table(&mut self, depths: impl Iterator<Item = u32>) -> OpKind {
         let first = u32::try_from(self.table_targets.len()).unwrap_or(u32::MAX);
