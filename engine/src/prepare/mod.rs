@@ -951,6 +951,7 @@ struct Recording<'l> {
 impl Recording<'_> {
     /// Records `op`, validated, costing `cost`, at byte `at`; its end is set
     /// by [`FunctionPlan::set_last_end`] once the reader has passed it.
+    #[inline(always)]
     fn record(&mut self, op: &Operator<'_>, cost: u32, at: usize) -> Result<(), PrepareError> {
         let plan = &mut self.plan;
         let height = self.height;
