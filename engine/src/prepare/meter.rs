@@ -1190,6 +1190,14 @@ impl Emitter<'_> {
 }
 
 pub(crate) fn leb_u32(out: &mut Vec<u8>, mut value: u32) {
+    // Most immediates (local, global and type indices, depths, sizes of
+    // small bodies) fit in one byte.
+    if let Ok(byte) = u8::try_from(value)
+        && byte < 0x80
+    {
+        out.push(byte);
+        return;
+    }
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
@@ -1202,6 +1210,11 @@ pub(crate) fn leb_u32(out: &mut Vec<u8>, mut value: u32) {
 }
 
 pub(crate) fn leb_i64(out: &mut Vec<u8>, mut value: i64) {
+    if (-64..64).contains(&value) {
+        // One byte: the low 7 bits, sign bit included.
+        out.push(u8::try_from(value & 0x7f).unwrap_or(0));
+        return;
+    }
     loop {
         // The low 7 bits, never negative: the cast loses nothing.
         let byte = u8::try_from(value & 0x7f).unwrap_or(0);
@@ -1217,4 +1230,37 @@ pub(crate) fn leb_i64(out: &mut Vec<u8>, mut value: i64) {
 
 fn as_i32(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::Encode;
+
+    /// The LEB128 writers (with their one-byte shortcuts) agree with
+    /// wasm-encoder's around every length boundary.
+    #[test]
+    fn leb_writers_match_wasm_encoder() {
+        let mut edges: Vec<i64> = vec![0, i64::MIN, i64::MAX];
+        for bits in 1..63 {
+            let p = 1i64 << bits;
+            edges.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        }
+        for &v in &edges {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            leb_i64(&mut ours, v);
+            v.encode(&mut theirs);
+            assert_eq!(ours, theirs, "i64 {v}");
+            if let Ok(u) = u32::try_from(v) {
+                let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                leb_u32(&mut ours, u);
+                u.encode(&mut theirs);
+                assert_eq!(ours, theirs, "u32 {u}");
+            }
+        }
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        leb_u32(&mut ours, u32::MAX);
+        u32::MAX.encode(&mut theirs);
+        assert_eq!(ours, theirs);
+    }
 }
