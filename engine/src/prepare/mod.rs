@@ -816,7 +816,10 @@ impl<'a> Preparer<'a> {
             code.extend_from_slice(body);
         }
 
-        let mut module = wasm_encoder::Module::new();
+        // Every section but the code section as in the original, give or
+        // take a few entries.
+        let mut module = Vec::with_capacity(self.wasm.len() + code.len() + 256);
+        module.extend_from_slice(&wasm_encoder::Module::HEADER);
         let mut globals_written = false;
         for section in &self.sections {
             let data = &self.wasm[section.range.clone()];
@@ -832,10 +835,7 @@ impl<'a> Preparer<'a> {
                             out.extend(results.iter().map(|t| t.byte()));
                         }
                     });
-                    module.section(&wasm_encoder::RawSection {
-                        id: 1,
-                        data: &bytes,
-                    });
+                    raw_section(&mut module, 1, &bytes);
                 }
                 3 => {
                     let mut bytes = Vec::new();
@@ -846,40 +846,28 @@ impl<'a> Preparer<'a> {
                     for &ty in &function_types {
                         leb_u32(&mut bytes, ty);
                     }
-                    module.section(&wasm_encoder::RawSection {
-                        id: 3,
-                        data: &bytes,
-                    });
+                    raw_section(&mut module, 3, &bytes);
                 }
                 6 => {
-                    module.section(&wasm_encoder::RawSection {
-                        id: 6,
-                        data: &self.global_section(Some(data)),
-                    });
+                    raw_section(&mut module, 6, &self.global_section(Some(data)));
                     globals_written = true;
                 }
                 7 => {
                     if !globals_written {
-                        module.section(&wasm_encoder::RawSection {
-                            id: 6,
-                            data: &self.global_section(None),
-                        });
+                        raw_section(&mut module, 6, &self.global_section(None));
                         globals_written = true;
                     }
                     self.export_section(data, &mut module)?;
                 }
                 10 => {
-                    module.section(&wasm_encoder::RawSection {
-                        id: 10,
-                        data: &code,
-                    });
+                    raw_section(&mut module, 10, &code);
                 }
                 id => {
-                    module.section(&wasm_encoder::RawSection { id, data });
+                    raw_section(&mut module, id, data);
                 }
             }
         }
-        Ok(module.finish())
+        Ok(module)
     }
 
     /// The global section: the module's globals (from `original`, its
@@ -906,11 +894,7 @@ impl<'a> Preparer<'a> {
         bytes
     }
 
-    fn export_section(
-        &self,
-        data: &[u8],
-        module: &mut wasm_encoder::Module,
-    ) -> Result<(), PrepareError> {
+    fn export_section(&self, data: &[u8], module: &mut Vec<u8>) -> Result<(), PrepareError> {
         let reencode_error =
             |e: wasm_encoder::reencode::Error| PrepareError::new(Rule::Malformed, e.to_string());
         let reader = wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(data, 0))
@@ -929,7 +913,8 @@ impl<'a> Preparer<'a> {
         if !self.exports.memory {
             section.export("memory", wasm_encoder::ExportKind::Memory, 0);
         }
-        module.section(&section);
+        module.push(wasm_encoder::Section::id(&section));
+        wasm_encoder::Encode::encode(&section, module);
         Ok(())
     }
 }
@@ -1147,6 +1132,13 @@ fn analyze_function(
         return;
     }
     meter::analyze(plan, exit, LoopHeaders::Given(hints), callee, buffers, out);
+}
+
+/// Writes section `id` with contents `data`.
+fn raw_section(out: &mut Vec<u8>, id: u8, data: &[u8]) {
+    out.push(id);
+    leb_u32(out, u32::try_from(data.len()).unwrap_or(u32::MAX));
+    out.extend_from_slice(data);
 }
 
 /// Writes a vector section's contents `data` (a LEB128 count, then the
