@@ -1036,6 +1036,19 @@ struct CheckedOp<'s, 'r, V> {
     recording: &'r mut Recording<'s>,
 }
 
+/// The instructions whose immediates own memory (`wasmparser` 0.263).
+#[inline(always)]
+fn owns_memory(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::TryTable { .. }
+            | Operator::TypedSelectMulti { .. }
+            | Operator::Resume { .. }
+            | Operator::ResumeThrow { .. }
+            | Operator::ResumeThrowRef { .. }
+    )
+}
+
 macro_rules! define_checked_visit {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
@@ -1045,10 +1058,20 @@ macro_rules! define_checked_visit {
                     .schedule
                     .cost_of(&op)
                     .ok_or_else(|| checks::reject_instruction(&op).at(self.at))?;
-                self.validator
+                // The drop glue of `Operator` is an out-of-line call per
+                // instruction; only the few variants that own memory need it
+                // (`owns_memory`, decided at compile time here), and none
+                // of them is an accepted instruction.
+                let op = std::mem::ManuallyDrop::new(op);
+                let recorded = self
+                    .validator
                     .$visit($($($arg),*)?)
-                    .map_err(|e| PrepareError::malformed(&e))?;
-                self.recording.record(&op, cost, self.at)
+                    .map_err(|e| PrepareError::malformed(&e))
+                    .and_then(|()| self.recording.record(&op, cost, self.at));
+                if owns_memory(&op) {
+                    drop(std::mem::ManuallyDrop::into_inner(op));
+                }
+                recorded
             }
         )*
     };
