@@ -806,7 +806,13 @@ pub(crate) fn emit(
     // call returns (one wasmi instruction instead of two).
     let mut charged_with_call = false;
     for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
-        let (start, end) = (op.start as usize, op.end as usize);
+        let start = op.start as usize;
+        // Where the next instruction starts (only the final `end`, which
+        // needs no end, has none).
+        let end = plan
+            .ops
+            .get(i + 1)
+            .map_or(start, |next| next.start as usize);
         // A charge placed right after this instruction, for calls to fold in.
         let next_charge = || {
             notes

@@ -575,9 +575,6 @@ impl<'a> Preparer<'a> {
                 ops.visit_operator(&mut checked).map_err(malformed)??;
             }
             max_height = max_height.max(validator.operand_stack_height());
-            recording
-                .plan
-                .set_last_end(usize_of(ops.original_position()));
         }
         let mut plan = recording.plan;
         ops.finish().map_err(malformed)?;
@@ -934,8 +931,7 @@ struct Recording<'l> {
 }
 
 impl Recording<'_> {
-    /// Records `op`, validated, costing `cost`, at byte `at`; its end is set
-    /// by [`FunctionPlan::set_last_end`] once the reader has passed it.
+    /// Records `op`, validated, costing `cost`, at byte `at`.
     #[inline(always)]
     fn record(&mut self, op: &Operator<'_>, cost: u32, at: usize) -> Result<(), PrepareError> {
         let plan = &mut self.plan;
@@ -956,7 +952,7 @@ impl Recording<'_> {
                     Operator::Loop { .. } => (OpKind::Loop, height),
                     _ => (OpKind::If(false), height.saturating_sub(1)),
                 };
-                plan.push(at, at, cost, kind, Shape::of(op), at_rest);
+                plan.push(at, cost, kind, Shape::of(op), at_rest);
                 plan.open_frame_at(base);
                 return Ok(());
             }
@@ -1016,7 +1012,7 @@ impl Recording<'_> {
             | Operator::MemoryInit { .. } => OpKind::BulkMemory,
             _ => OpKind::Plain,
         };
-        plan.push(at, at, cost, kind, Shape::of(op), at_rest);
+        plan.push(at, cost, kind, Shape::of(op), at_rest);
         Ok(())
     }
 }

@@ -182,8 +182,9 @@ fn test_holds(test: Test, x: i32, bound: i32) -> bool {
 /// One recorded instruction.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PlannedOp {
+    /// Offset of its first byte in the module; it ends where the next
+    /// instruction starts (every instruction but the final `end` has one).
     pub(crate) start: u32,
-    pub(crate) end: u32,
     pub(crate) cost: u32,
     pub(crate) kind: OpKind,
     /// Injected code before it makes wasmi spill no register: the operand
@@ -461,7 +462,6 @@ impl FunctionPlan {
     pub(crate) fn push(
         &mut self,
         start: usize,
-        end: usize,
         cost: u32,
         kind: OpKind,
         shape: Shape,
@@ -479,18 +479,10 @@ impl FunctionPlan {
         }
         self.ops.push(PlannedOp {
             start: u32::try_from(start).unwrap_or(u32::MAX),
-            end: u32::try_from(end).unwrap_or(u32::MAX),
             cost,
             kind,
             at_rest,
         });
-    }
-
-    /// Sets the end offset of the instruction recorded last.
-    pub(crate) fn set_last_end(&mut self, end: usize) {
-        if let Some(op) = self.ops.last_mut() {
-            op.end = u32::try_from(end).unwrap_or(u32::MAX);
-        }
     }
 
     /// Records the targets of a `br_table` (default last) and returns its kind.
