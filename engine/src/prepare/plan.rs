@@ -224,6 +224,9 @@ pub(crate) struct FunctionPlan {
     /// While recording: (index of the opening instruction, operand stack
     /// height at the frame's start) of every open frame.
     open: Vec<(u32, u32)>,
+    /// While recording: the operand stack height at the start of the
+    /// innermost open frame (0 for the body).
+    base: u32,
     /// While recording: the shape of every instruction.
     shapes: Vec<Shape>,
 }
@@ -260,7 +263,7 @@ impl FunctionPlan {
     /// Whether the operand stack of the innermost frame is empty at `height`
     /// (the height of the whole operand stack).
     pub(crate) fn at_rest(&self, height: u32) -> bool {
-        height == self.open.last().map_or(0, |&(_, base)| base)
+        height == self.base
     }
 
     /// The target of a branch with relative depth `depth`.
@@ -285,6 +288,7 @@ impl FunctionPlan {
     pub(crate) fn open_frame_at(&mut self, base: u32) {
         let index = self.next_index().saturating_sub(1);
         self.open.push((index, base));
+        self.base = base;
     }
 
     /// Marks the innermost open `if` as having an `else`.
@@ -303,6 +307,7 @@ impl FunctionPlan {
         let Some((opener, _)) = self.open.pop() else {
             return false;
         };
+        self.base = self.open.last().map_or(0, |&(_, base)| base);
         let opener = opener as usize;
         if self
             .ops
