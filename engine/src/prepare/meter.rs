@@ -809,10 +809,11 @@ pub(crate) fn emit(
         let start = op.start as usize;
         // Where the next instruction starts (only the final `end`, which
         // needs no end, has none).
-        let end = plan
-            .ops
-            .get(i + 1)
-            .map_or(start, |next| next.start as usize);
+        let end = || {
+            plan.ops
+                .get(i + 1)
+                .map_or(start, |next| next.start as usize)
+        };
         // A charge placed right after this instruction, for calls to fold in.
         let next_charge = || {
             notes
@@ -855,7 +856,7 @@ pub(crate) fn emit(
             }
             OpKind::Loop => {
                 raw.get_or_insert(start);
-                e.flush(wasm, &mut raw, end);
+                e.flush(wasm, &mut raw, end());
                 e.depth += 1;
                 if note.charge_after != 0 {
                     e.charge(note.charge_after);
@@ -866,7 +867,7 @@ pub(crate) fn emit(
                 raw.get_or_insert(start);
                 e.depth -= 1;
                 if note.unreachable_after {
-                    e.flush(wasm, &mut raw, end);
+                    e.flush(wasm, &mut raw, end());
                     e.byte(UNREACHABLE);
                 }
             }
@@ -890,7 +891,7 @@ pub(crate) fn emit(
                     }
                     Convention::Relative => {
                         raw.get_or_insert(start);
-                        e.flush(wasm, &mut raw, end);
+                        e.flush(wasm, &mut raw, end());
                         e.get_gas();
                         e.byte(I64_ADD);
                         e.set_gas();
@@ -905,7 +906,7 @@ pub(crate) fn emit(
                         );
                         e.get_gas();
                         e.budget_before(at_call, budget, saved, info.frame_cost);
-                        e.bytes(&wasm[start..end]);
+                        e.bytes(&wasm[start..end()]);
                         e.budget_after(at_call, saved);
                         let next_charge = next_charge();
                         e.sub_const(next_charge);
@@ -921,7 +922,7 @@ pub(crate) fn emit(
                             info.reaches_recursion,
                         );
                         let next_charge = next_charge();
-                        e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                        e.sync_call(&wasm[start..end()], at_call, budget, saved, next_charge);
                         charged_with_call = next_charge != 0;
                     }
                 }
@@ -930,7 +931,7 @@ pub(crate) fn emit(
                 let next_charge = next_charge();
                 e.flush(wasm, &mut raw, start);
                 e.sync_call(
-                    &wasm[start..end],
+                    &wasm[start..end()],
                     BudgetAtCall::Nothing,
                     budget,
                     saved,
@@ -947,7 +948,7 @@ pub(crate) fn emit(
                     shape.table_reaches_recursion,
                 );
                 let next_charge = next_charge();
-                e.sync_call(&wasm[start..end], at_call, budget, saved, next_charge);
+                e.sync_call(&wasm[start..end()], at_call, budget, saved, next_charge);
                 charged_with_call = next_charge != 0;
             }
             OpKind::MemoryGrow => {
@@ -964,7 +965,7 @@ pub(crate) fn emit(
                 e.i32_const(-1);
                 e.byte(ELSE);
                 e.op(LOCAL_GET, scratch);
-                e.bytes(&wasm[start..end]);
+                e.bytes(&wasm[start..end()]);
                 e.byte(END);
             }
             OpKind::BulkMemory => {
