@@ -45,7 +45,6 @@ fn options(retention: Retention, interval: u64, recent: usize) -> ResidentOption
         checkpoint_interval: interval,
         recent_versions: recent,
         rocks: small_rocks(),
-        ..ResidentOptions::default()
     }
 }
 
@@ -145,12 +144,9 @@ fn node_store_witness(model: &Model, keys: &[&[u8]]) -> cairn_state::Witness {
     store.witness(keys, 1).unwrap()
 }
 
-fn run_model(retention: Retention, interval: u64, recent: usize, cache: usize, ops: &[Op]) {
+fn run_model(retention: Retention, interval: u64, recent: usize, ops: &[Op]) {
     let dir = tempfile::tempdir().unwrap();
-    let options = ResidentOptions {
-        value_cache_bytes: cache,
-        ..options(retention, interval, recent)
-    };
+    let options = options(retention, interval, recent);
     let mut store = open(dir.path(), &options);
     let mut pending = StateChanges::new();
     let mut current = Model::new();
@@ -230,12 +226,9 @@ proptest! {
         retention in retention(),
         interval in 1u64..6,
         recent in 0usize..3,
-        // No value cache, one that holds a few entries (evicting all the
-        // time), and the default.
-        cache in prop_oneof![Just(0usize), Just(600usize), Just(32usize << 20)],
         ops in proptest::collection::vec(op(), 1..50),
     ) {
-        run_model(retention, interval, recent, cache, &ops);
+        run_model(retention, interval, recent, &ops);
     }
 }
 

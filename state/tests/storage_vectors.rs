@@ -568,7 +568,6 @@ fn resident_dump(commits: &Changes, retention: Retention) -> Dump {
             retention,
             checkpoint_interval: 1000,
             recent_versions: 8,
-            value_cache_bytes: 1 << 20,
             rocks: ResidentRocksOptions {
                 block_cache_bytes: 1 << 20,
                 write_buffer_bytes: 1 << 20,

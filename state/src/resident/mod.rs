@@ -18,7 +18,6 @@
 //!   clean start (an image is written on clean shutdown) and the recovery
 //!   after a crash.
 
-mod cache;
 mod disk;
 pub(crate) mod trie;
 
@@ -40,7 +39,6 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use cache::ValueCache;
 use trie::{
     HistoricalView, Leaf, LeafChange, PlanNode, ReverseDelta, Trie, TrieDelta, TrieView, bits_for,
     needs_relayout, plan_proof, plan_witness,
@@ -61,9 +59,6 @@ pub struct ResidentOptions {
     /// Versions below the latest whose proofs come from memory (reverse
     /// deltas); older retained versions are rebuilt from disk.
     pub recent_versions: usize,
-    /// Bytes of recently written and read values kept in memory, so a
-    /// block's reads of what recent blocks wrote skip RocksDB (0: none).
-    pub value_cache_bytes: usize,
     /// RocksDB tuning.
     pub rocks: ResidentRocksOptions,
 }
@@ -74,7 +69,6 @@ impl Default for ResidentOptions {
             retention: Retention::Archive,
             checkpoint_interval: 1000,
             recent_versions: 8,
-            value_cache_bytes: 32 << 20,
             rocks: ResidentRocksOptions::default(),
         }
     }
@@ -100,8 +94,6 @@ struct Shared {
     images: Mutex<Vec<Version>>,
     /// The last older version rebuilt from disk, for repeated proofs.
     rebuilt: Mutex<Option<(Version, Arc<Trie>)>>,
-    /// Recent value entries by `(key hash, version)`.
-    values: Mutex<ValueCache>,
 }
 
 /// The state database with its trie resident in memory (see the module
@@ -294,23 +286,6 @@ impl Shared {
         }
     }
 
-    /// The entry of `key_hash` at exactly `version`: from the cache, or one
-    /// exact RocksDB get (`None`: no entry; `Some(None)`: a deletion).
-    fn value_exact(
-        &self,
-        key_hash: &Hash,
-        version: Version,
-    ) -> Result<Option<Option<Vec<u8>>>, StateError> {
-        if let Some(value) = lock(&self.values).get(key_hash, version) {
-            return Ok(Some(Some(value)));
-        }
-        let found = self.disk.value_exact(key_hash, version)?;
-        if let Some(Some(value)) = &found {
-            lock(&self.values).put(key_hash, version, value.clone());
-        }
-        Ok(found)
-    }
-
     /// The latest value of `key`: the trie names the entry, one exact get.
     fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         let key_hash = keccak256(key);
@@ -318,7 +293,7 @@ impl Shared {
         let Some(leaf) = leaf else {
             return Ok(None);
         };
-        match self.value_exact(&key_hash, leaf.version)? {
+        match self.disk.value_exact(&key_hash, leaf.version)? {
             Some(Some(value)) => Ok(Some(value)),
             Some(None) => Err(StateError::corrupt_record(
                 "value entry",
@@ -477,6 +452,7 @@ impl Shared {
             let (value, leaf) = match plan.end {
                 Some(leaf) if leaf.key_hash == key_hash => {
                     let value = self
+                        .disk
                         .value_exact(&key_hash, leaf.version)?
                         .flatten()
                         .ok_or_else(|| {
@@ -615,7 +591,6 @@ impl ResidentStore {
             live: RwLock::new(live),
             images: Mutex::new(images),
             rebuilt: Mutex::new(None),
-            values: Mutex::new(ValueCache::new(options.value_cache_bytes)),
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -650,13 +625,6 @@ impl ResidentStore {
     #[must_use]
     pub fn root(&self) -> StateRoot {
         StateRoot(read_lock(&self.shared.live).trie.root().hash)
-    }
-
-    /// Bytes held by the value cache ([`ResidentOptions::value_cache_bytes`]
-    /// bounds it).
-    #[must_use]
-    pub fn value_cache_bytes(&self) -> usize {
-        lock(&self.shared.values).bytes()
     }
 
     /// Number of keys in the latest version.
@@ -851,14 +819,6 @@ impl ResidentStore {
             write_lock(&self.shared.live).oldest = Some(oldest);
         }
         disk.write(batch)?;
-        {
-            let mut cache = lock(&self.shared.values);
-            for change in prepared.changes {
-                if let Some(value) = change.value {
-                    cache.put(&change.key_hash, version, value);
-                }
-            }
-        }
         self.journal_from = self.journal_from.max(journal_from);
         if !dropped.is_empty() {
             lock(&self.shared.images).retain(|c| !dropped.contains(c));
