@@ -55,6 +55,11 @@ pub(crate) struct CalleeInfo {
     pub(crate) convention: Convention,
     /// Pending cost the function returns with (its callers take it over).
     pub(crate) exit: i64,
+    /// Charged by its callers, with their own charge before the call,
+    /// instead of on its entry (an `Absolute` function that is not
+    /// recursive: nothing observes the counter between the call and its
+    /// first instruction). 0 for every other function.
+    pub(crate) entry: i64,
     /// On a call-graph cycle: keeps a stack budget of its own, which it may
     /// publish in the budget global, lowered, before calls.
     pub(crate) recursive: bool,
@@ -88,6 +93,10 @@ pub(crate) struct InjectedGlobals {
 struct Note {
     /// Subtract this from the counter before the instruction.
     charge: i64,
+    /// At an observing call: subtract this from the counter as it is passed
+    /// to the callee or published for it (the local keeps the old value;
+    /// the call gives the new counter back).
+    call_charge: i64,
     /// After a `loop`: subtract this right after it, before its check.
     charge_after: i64,
     /// Before a counted loop: its whole cost, subtracted before its check.
@@ -122,7 +131,7 @@ pub(crate) struct Analysis {
     /// Pending cost at every exit.
     pub(crate) exit: i64,
     /// Subtracted on entry, before the entry check.
-    entry_charge: i64,
+    pub(crate) entry_charge: i64,
     /// Number of charges placed.
     pub(crate) charges: usize,
     /// Number of checks placed (after a `loop`, before a counted loop, at
@@ -298,6 +307,9 @@ enum Head {
     Entry,
     /// Right after the `loop` at this index (and its check).
     Loop(usize),
+    /// Right after the observing call at this index, which reads the
+    /// counter back (a charge there is folded into that read).
+    Call(usize),
     /// Anywhere else.
     Other,
 }
@@ -352,6 +364,32 @@ impl Walker {
                 self.notes[place].charge += amount;
             }
         }
+        self.pending -= amount;
+    }
+
+    /// Makes the counter exact for the observing call at `at`, which owes
+    /// `amount`. In the call's own operand (`local.get; i64.const; i64.sub`
+    /// in place of a separate `local.set`/`local.get`), unless the charge
+    /// can go to the function's entry (callers may pay it) or right after
+    /// the previous call (folded into reading its counter back).
+    fn charge_at_call(&mut self, amount: i64, at: usize) {
+        if amount == 0 {
+            return;
+        }
+        let place = self.rest.unwrap_or(at);
+        let folded = match self.head {
+            Head::Entry => place == 0,
+            Head::Call(call) => place == call + 1,
+            Head::Loop(_) | Head::Other => false,
+        };
+        if folded {
+            self.charge(amount, at);
+            return;
+        }
+        if self.notes[at].call_charge == 0 {
+            self.charges += 1;
+        }
+        self.notes[at].call_charge += amount;
         self.pending -= amount;
     }
 
@@ -579,18 +617,19 @@ pub(crate) fn analyze(
                 match info.convention {
                     Convention::Static | Convention::Relative => w.pending += info.exit,
                     Convention::Absolute | Convention::Boundary => {
-                        w.charge(w.pending, i);
+                        w.pending += info.entry;
+                        w.charge_at_call(w.pending, i);
                         w.pending = info.exit;
                         observed(&mut frames);
-                        w.new_piece(Head::Other);
+                        w.new_piece(Head::Call(i));
                     }
                 }
             }
             OpKind::HostCall | OpKind::CallIndirect => {
                 w.pending += cost;
-                w.charge(w.pending, i);
+                w.charge_at_call(w.pending, i);
                 observed(&mut frames);
-                w.new_piece(Head::Other);
+                w.new_piece(Head::Call(i));
             }
             OpKind::MemoryGrow | OpKind::BulkMemory => {
                 w.pending += cost;
@@ -788,7 +827,10 @@ pub(crate) fn emit(
         e.op(GLOBAL_SET, globals.halt);
         e.bytes(&[UNREACHABLE, END]);
     }
-    if analysis.entry_charge != 0 {
+    // An `Absolute` function that is not recursive has its entry charge
+    // paid by its callers (`CalleeInfo::entry`).
+    let entry_paid_by_callers = absolute && !shape.recursive;
+    if analysis.entry_charge != 0 && !entry_paid_by_callers {
         e.charge(analysis.entry_charge);
     }
     if shape.recursive {
@@ -905,6 +947,7 @@ pub(crate) fn emit(
                             info.reaches_recursion,
                         );
                         e.get_gas();
+                        e.sub_const(note.call_charge);
                         e.budget_before(at_call, budget, saved, info.frame_cost);
                         e.bytes(&wasm[start..end()]);
                         e.budget_after(at_call, saved);
@@ -922,7 +965,13 @@ pub(crate) fn emit(
                             info.reaches_recursion,
                         );
                         let next_charge = next_charge();
-                        e.sync_call(&wasm[start..end()], at_call, budget, saved, next_charge);
+                        e.sync_call(
+                            &wasm[start..end()],
+                            note.call_charge,
+                            at_call,
+                            (budget, saved),
+                            next_charge,
+                        );
                         charged_with_call = next_charge != 0;
                     }
                 }
@@ -932,9 +981,9 @@ pub(crate) fn emit(
                 e.flush(wasm, &mut raw, start);
                 e.sync_call(
                     &wasm[start..end()],
+                    note.call_charge,
                     BudgetAtCall::Nothing,
-                    budget,
-                    saved,
+                    (budget, saved),
                     next_charge,
                 );
                 charged_with_call = next_charge != 0;
@@ -948,7 +997,13 @@ pub(crate) fn emit(
                     shape.table_reaches_recursion,
                 );
                 let next_charge = next_charge();
-                e.sync_call(&wasm[start..end()], at_call, budget, saved, next_charge);
+                e.sync_call(
+                    &wasm[start..end()],
+                    note.call_charge,
+                    at_call,
+                    (budget, saved),
+                    next_charge,
+                );
                 charged_with_call = next_charge != 0;
             }
             OpKind::MemoryGrow => {
@@ -1123,19 +1178,20 @@ impl Emitter<'_> {
         self.bytes(&[UNREACHABLE, END]);
     }
 
-    /// A call through the globals: publish the counter (and the budget),
-    /// call, take the counter back.
+    /// A call through the globals: publish the counter minus `charge` (and
+    /// the budget), call, take the counter back.
     /// `then_charge`, if not 0, is subtracted from the counter as it is
     /// read back (one wasmi instruction fewer than a separate charge).
     fn sync_call(
         &mut self,
         call: &[u8],
+        charge: i64,
         at_call: BudgetAtCall,
-        budget: u32,
-        saved: u32,
+        (budget, saved): (u32, u32),
         then_charge: i64,
     ) {
         self.get_gas();
+        self.sub_const(charge);
         self.op(GLOBAL_SET, self.globals.gas_left);
         self.budget_before(at_call, budget, saved, 0);
         self.bytes(call);

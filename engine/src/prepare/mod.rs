@@ -657,6 +657,7 @@ impl<'a> Preparer<'a> {
                     Convention::Absolute
                 },
                 exit: 0,
+                entry: 0,
                 recursive: graph.recursive[d],
                 reaches_recursion: graph.reaches_recursion[d],
                 frame_cost: self.planned[d].frame_cost,
@@ -690,6 +691,7 @@ impl<'a> Preparer<'a> {
             None => CalleeInfo {
                 convention: Convention::Boundary,
                 exit: 0,
+                entry: 0,
                 recursive: false,
                 reaches_recursion: false,
                 frame_cost: 0,
@@ -724,6 +726,9 @@ impl<'a> Preparer<'a> {
                     );
                     if info[d].convention != Convention::Boundary {
                         info[d].exit = analysis.exit;
+                    }
+                    if info[d].convention == Convention::Absolute && !graph.recursive[d] {
+                        info[d].entry = analysis.entry_charge;
                     }
                     if round + 1 < rounds {
                         continue;
