@@ -404,15 +404,10 @@ fn time_calls(runner: &mut Runner, iterations: u32) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations)
 }
 
-fn time_median(samples: usize, mut f: impl FnMut()) -> f64 {
-    let times = (0..samples)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    median(times)
+fn time_once(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64() * 1e6
 }
 
 /// Measures one program.
@@ -450,12 +445,18 @@ pub fn measure(program: &Program, config: &MeteringConfig) -> ProgramReport {
     let limits = ValidationLimits::default();
     let compile_engine = engine(false);
     let prepared = prepare_code(&program.wasm, &schedule, &limits).expect("accepted");
-    let prepare_us = time_median(config.samples * 4, || {
-        std::hint::black_box(prepare_code(&program.wasm, &schedule, &limits).ok());
-    });
-    let compile_us = time_median(config.samples * 4, || {
-        std::hint::black_box(Module::new(&compile_engine, &program.wasm).ok());
-    });
+    // Prepare and compile alternate sample by sample, so drift (clock
+    // speed, other load) meets both alike.
+    let (mut prepares, mut compiles) = (Vec::new(), Vec::new());
+    for _ in 0..config.samples * 4 {
+        prepares.push(time_once(|| {
+            std::hint::black_box(prepare_code(&program.wasm, &schedule, &limits).ok());
+        }));
+        compiles.push(time_once(|| {
+            std::hint::black_box(Module::new(&compile_engine, &program.wasm).ok());
+        }));
+    }
+    let (prepare_us, compile_us) = (median(prepares), median(compiles));
     ProgramReport {
         name: program.name.to_owned(),
         unmetered_us: unmetered,
