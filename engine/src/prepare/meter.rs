@@ -871,6 +871,7 @@ pub(crate) fn emit(
             e.flush(wasm, &mut raw, start);
             e.charge(note.charge);
         }
+        let mut sync = None;
         match op.kind {
             OpKind::Local(opcode, index) if shift > 0 && index >= shape.params => {
                 e.flush(wasm, &mut raw, start);
@@ -957,54 +958,23 @@ pub(crate) fn emit(
                         e.set_gas();
                     }
                     Convention::Boundary => {
-                        e.flush(wasm, &mut raw, start);
-                        let at_call = budget_at_call(
+                        sync = Some(budget_at_call(
                             shape.recursive,
                             false,
                             info.recursive,
                             info.reaches_recursion,
-                        );
-                        let next_charge = next_charge();
-                        e.sync_call(
-                            &wasm[start..end()],
-                            note.call_charge,
-                            at_call,
-                            (budget, saved),
-                            next_charge,
-                        );
-                        charged_with_call = next_charge != 0;
+                        ));
                     }
                 }
             }
-            OpKind::HostCall => {
-                let next_charge = next_charge();
-                e.flush(wasm, &mut raw, start);
-                e.sync_call(
-                    &wasm[start..end()],
-                    note.call_charge,
-                    BudgetAtCall::Nothing,
-                    (budget, saved),
-                    next_charge,
-                );
-                charged_with_call = next_charge != 0;
-            }
+            OpKind::HostCall => sync = Some(BudgetAtCall::Nothing),
             OpKind::CallIndirect => {
-                e.flush(wasm, &mut raw, start);
-                let at_call = budget_at_call(
+                sync = Some(budget_at_call(
                     shape.recursive,
                     false,
                     shape.table_recursive,
                     shape.table_reaches_recursion,
-                );
-                let next_charge = next_charge();
-                e.sync_call(
-                    &wasm[start..end()],
-                    note.call_charge,
-                    at_call,
-                    (budget, saved),
-                    next_charge,
-                );
-                charged_with_call = next_charge != 0;
+                ));
             }
             OpKind::MemoryGrow => {
                 e.flush(wasm, &mut raw, start);
@@ -1058,6 +1028,20 @@ pub(crate) fn emit(
                 }
                 e.byte(END);
             }
+        }
+        // A call through the globals (a boundary function, a host function,
+        // `call_indirect`).
+        if let Some(at_call) = sync {
+            e.flush(wasm, &mut raw, start);
+            let next_charge = next_charge();
+            e.sync_call(
+                &wasm[start..end()],
+                note.call_charge,
+                at_call,
+                (budget, saved),
+                next_charge,
+            );
+            charged_with_call = next_charge != 0;
         }
     }
     debug_assert!(raw.is_none(), "the final end is never copied raw");
