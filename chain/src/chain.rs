@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use cairn_engine::runtime::{BlockContext, ExecOutcome, Executor, Message};
 use cairn_host_api::HOST_API_VERSION;
 use cairn_host_api::world::{Account, Address, H256};
-use cairn_state::{PreparedState, StateChanges, StateDb, StateRead};
+use cairn_state::{Overlay, PreparedState, StateChanges, StateDb, StateRead};
 use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, Receipt, header_difference, receipts_root};
@@ -295,22 +295,32 @@ impl<S: StateDb> Chain<S> {
         record_reads: bool,
     ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
         let env = self.env(timestamp, beneficiary);
-        if timestamp < self.head.timestamp {
-            return Err(InvalidBlock::BadParent {
-                number: env.number,
-                reason: format!(
-                    "timestamp {timestamp} is before the parent's {}",
-                    self.head.timestamp
-                ),
-            }
-            .into());
-        }
-        let span = tracing::debug_span!("execute_block", number = env.number, txs = txs.len());
-        let _entered = span.enter();
-        let mut state = BlockState::new(&self.state, record_reads);
-        let outcome =
-            execute_prechecked(&self.executor, &mut state, &env, txs, prechecked, policy)?;
-        let (changes, reads) = state.finish();
+        let ran = execute_txs(
+            &self.executor,
+            &self.state,
+            &env,
+            self.head.timestamp,
+            txs,
+            prechecked,
+            policy,
+            record_reads,
+        )?;
+        self.seal(&env, ran)
+    }
+
+    /// Computes the roots of executed transactions on top of the head and
+    /// builds the block: the state root (the prepared commit), the tx root
+    /// and the receipts root.
+    fn seal(
+        &self,
+        env: &BlockEnv,
+        ran: ExecutedTxs,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let ExecutedTxs {
+            outcome,
+            changes,
+            reads,
+        } = ran;
         // The state root and the two list roots are independent hashing:
         // computed side by side.
         let (prepared, (tx_root, receipts_root)) = rayon::join(
@@ -327,8 +337,8 @@ impl<S: StateDb> Chain<S> {
             header: BlockHeader {
                 parent_hash: self.head.hash(),
                 number: env.number,
-                timestamp,
-                beneficiary,
+                timestamp: env.timestamp,
+                beneficiary: env.beneficiary,
                 gas_limit: env.gas_limit,
                 gas_used: outcome.gas_used,
                 tx_root,
@@ -452,55 +462,108 @@ impl<S: StateDb> Chain<S> {
     }
 
     /// Produces blocks one after another, each `(timestamp, beneficiary,
-    /// txs)`, recovering the senders of block n+1 on the other cores while
-    /// block n executes (execution itself stays sequential). `on_block` sees
-    /// each committed block, its receipts and the transactions left out.
+    /// txs)`, pipelined: while block n is written (its state, block,
+    /// receipts and tx index, one atomic write) and the senders of block n+2
+    /// are recovered, block n+1 executes on the other core over block n's
+    /// changes (a read overlay over the state as of block n-1: a key block n
+    /// changed is read from the overlay, any other key has the same value in
+    /// both versions). Block n+1's state root is computed once block n is
+    /// committed. Execution itself stays sequential, so every receipt and
+    /// root is the one [`Chain::produce_block`] gives. `on_block` sees each
+    /// committed block, its receipts and the transactions left out.
     ///
     /// # Errors
     ///
-    /// Node failures; blocks before the failing one stay committed.
+    /// Node failures; blocks before the failing one stay committed (and
+    /// were passed to `on_block`), nothing after it is.
     pub fn produce_blocks_pipelined(
         &mut self,
         blocks: Vec<(u64, Address, Vec<Envelope>)>,
         mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
-    ) -> Result<(), ChainError> {
+    ) -> Result<(), ChainError>
+    where
+        S::Reader: StateRead,
+    {
         let mut blocks = blocks.into_iter();
-        let Some(mut current) = blocks.next() else {
+        let Some((timestamp, beneficiary, txs)) = blocks.next() else {
             return Ok(());
         };
-        let mut prechecked = self.precheck(&current.2);
+        let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
+        let precheck = |txs: &[Envelope]| precheck_transactions(txs, chain_id, gas_limit);
+        let prechecked = precheck(&txs);
+        // The first block runs alone (its parent is committed), recovering
+        // the second block's senders on the other cores.
+        let upcoming = blocks.next();
+        let (executed, upcoming_prechecked) = rayon::join(
+            || {
+                self.execute_block_prechecked(
+                    timestamp,
+                    beneficiary,
+                    txs,
+                    prechecked,
+                    InvalidTxPolicy::Skip,
+                    false,
+                )
+            },
+            || upcoming.as_ref().map(|(_, _, txs)| precheck(txs)),
+        );
+        let mut executed = executed?;
+        let mut upcoming = upcoming.zip(upcoming_prechecked);
         loop {
-            let next = blocks.next();
-            let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
-            let (produced, next_prechecked) = rayon::join(
+            // `executed` is block n, sealed and not committed; `upcoming`
+            // is block n+1 with its senders.
+            let after = blocks.next();
+            let parent = executed.block.header.clone();
+            let reader = self.state.reader();
+            let mut pending = Overlay::new(&reader);
+            pending.absorb(std::mem::take(&mut executed.changes));
+            let executor = Arc::clone(&self.executor);
+            let next_env = upcoming
+                .as_ref()
+                .map(|((timestamp, beneficiary, _), _)| BlockEnv {
+                    number: parent.number.saturating_add(1),
+                    timestamp: *timestamp,
+                    beneficiary: *beneficiary,
+                    gas_limit,
+                    chain_id,
+                });
+            let (committed, ran) = rayon::join(
                 || {
-                    let (timestamp, beneficiary, txs) = current;
-                    let mut executed = self.execute_block_prechecked(
-                        timestamp,
-                        beneficiary,
-                        txs,
-                        prechecked,
-                        InvalidTxPolicy::Skip,
-                        false,
-                    )?;
+                    let mut executed = executed;
                     let rejected = std::mem::take(&mut executed.rejected);
-                    let (block, receipts) = self.commit(executed)?;
-                    Ok::<_, ChainError>((block, receipts, rejected))
+                    let committed = self.commit(executed);
+                    let after_prechecked = after.as_ref().map(|(_, _, txs)| precheck(txs));
+                    (
+                        committed.map(|(block, receipts)| (block, receipts, rejected)),
+                        after_prechecked,
+                    )
                 },
                 || {
-                    next.as_ref()
-                        .map(|(_, _, txs)| precheck_transactions(txs, chain_id, gas_limit))
+                    upcoming
+                        .zip(next_env)
+                        .map(|(((_, _, txs), prechecked), env)| {
+                            let ran = execute_txs(
+                                &executor,
+                                &pending,
+                                &env,
+                                parent.timestamp,
+                                txs,
+                                prechecked,
+                                InvalidTxPolicy::Skip,
+                                false,
+                            );
+                            (env, ran)
+                        })
                 },
             );
-            let (block, receipts, rejected) = produced?;
+            let (committed, after_prechecked) = committed;
+            let (block, receipts, rejected) = committed?;
             on_block(&block, &receipts, &rejected);
-            match (next, next_prechecked) {
-                (Some(block), Some(checked)) => {
-                    current = block;
-                    prechecked = checked;
-                }
-                _ => return Ok(()),
-            }
+            let Some((env, ran)) = ran else {
+                return Ok(());
+            };
+            executed = self.seal(&env, ran?)?;
+            upcoming = after.zip(after_prechecked);
         }
     }
 
@@ -563,6 +626,53 @@ impl<S: StateDb> Chain<S> {
         let (_, receipts) = self.commit(executed)?;
         Ok(receipts)
     }
+}
+
+/// A block's transactions executed over its parent's state, before the
+/// roots are computed.
+struct ExecutedTxs {
+    outcome: crate::execute::TxsOutcome,
+    changes: StateChanges,
+    reads: BTreeSet<Vec<u8>>,
+}
+
+/// Executes `txs` (with `prechecked` from [`precheck_transactions`]) as
+/// block `env` over `base`, the state as of its parent, whose timestamp is
+/// `parent_timestamp`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "two call sites; the arguments are the block's context"
+)]
+fn execute_txs<R: StateRead + ?Sized>(
+    executor: &Executor,
+    base: &R,
+    env: &BlockEnv,
+    parent_timestamp: u64,
+    txs: Vec<Envelope>,
+    prechecked: Prechecked,
+    policy: InvalidTxPolicy,
+    record_reads: bool,
+) -> Result<ExecutedTxs, ChainError> {
+    if env.timestamp < parent_timestamp {
+        return Err(InvalidBlock::BadParent {
+            number: env.number,
+            reason: format!(
+                "timestamp {} is before the parent's {parent_timestamp}",
+                env.timestamp
+            ),
+        }
+        .into());
+    }
+    let span = tracing::debug_span!("execute_block", number = env.number, txs = txs.len());
+    let _entered = span.enter();
+    let mut state = BlockState::new(base, record_reads);
+    let outcome = execute_prechecked(executor, &mut state, env, txs, prechecked, policy)?;
+    let (changes, reads) = state.finish();
+    Ok(ExecutedTxs {
+        outcome,
+        changes,
+        reads,
+    })
 }
 
 /// The account record of `address` in the latest state (empty if absent).
