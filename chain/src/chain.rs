@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use cairn_engine::runtime::{BlockContext, ExecOutcome, Executor, Message};
 use cairn_host_api::HOST_API_VERSION;
 use cairn_host_api::world::{Account, Address, H256};
-use cairn_state::{Overlay, PreparedState, StateChanges, StateDb, StateRead};
+use cairn_state::{PreparedState, StateChanges, StateDb, StateRead};
 use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, Receipt, header_difference, receipts_root};
@@ -321,10 +321,24 @@ impl<S: StateDb> Chain<S> {
             changes,
             reads,
         } = ran;
+        let mut executed = self.seal_changes(env, outcome, &changes)?;
+        executed.changes = changes;
+        executed.reads = reads;
+        Ok(executed)
+    }
+
+    /// [`Chain::seal`] of `outcome` with its state changes borrowed: the
+    /// block comes back without them (`changes` and `reads` empty).
+    fn seal_changes(
+        &self,
+        env: &BlockEnv,
+        outcome: crate::execute::TxsOutcome,
+        changes: &StateChanges,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
         // The state root and the two list roots are independent hashing:
         // computed side by side.
         let (prepared, (tx_root, receipts_root)) = rayon::join(
-            || self.state.prepare(env.number, &changes),
+            || self.state.prepare(env.number, changes),
             || {
                 rayon::join(
                     || merkle_root(outcome.included.iter().map(Encode::encode)),
@@ -353,8 +367,8 @@ impl<S: StateDb> Chain<S> {
             block,
             receipts: outcome.receipts,
             rejected: outcome.rejected,
-            reads,
-            changes,
+            reads: BTreeSet::new(),
+            changes: StateChanges::new(),
             prepared,
         })
     }
@@ -462,20 +476,21 @@ impl<S: StateDb> Chain<S> {
     }
 
     /// Produces blocks one after another, each `(timestamp, beneficiary,
-    /// txs)`, pipelined: while block n is written (its state, block,
-    /// receipts and tx index, one atomic write) and the senders of block n+2
-    /// are recovered, block n+1 executes on the other core over block n's
-    /// changes (a read overlay over the state as of block n-1: a key block n
-    /// changed is read from the overlay, any other key has the same value in
-    /// both versions). Block n+1's state root is computed once block n is
-    /// committed. Execution itself stays sequential, so every receipt and
-    /// root is the one [`Chain::produce_block`] gives. `on_block` sees each
-    /// committed block, its receipts and the transactions left out.
+    /// txs)`, pipelined on two cores: while block n+1 executes over block
+    /// n's changes (read first from those changes, then from the store as of
+    /// block n-1: a key block n did not change has the same value in both),
+    /// the other core computes block n's roots, writes it (state, block,
+    /// receipts and tx index, one atomic write) and recovers the senders of
+    /// block n+2. Execution itself stays sequential and every root is
+    /// computed as [`Chain::produce_block`] computes it, so blocks and
+    /// receipts are identical. `on_block` sees each committed block, its
+    /// receipts and the transactions left out.
     ///
     /// # Errors
     ///
-    /// Node failures; blocks before the failing one stay committed (and
-    /// were passed to `on_block`), nothing after it is.
+    /// Node failures, a block whose timestamp is before its parent's; the
+    /// blocks before the failing one stay committed (and were passed to
+    /// `on_block`), nothing after it is.
     pub fn produce_blocks_pipelined(
         &mut self,
         blocks: Vec<(u64, Address, Vec<Envelope>)>,
@@ -490,15 +505,27 @@ impl<S: StateDb> Chain<S> {
         };
         let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
         let precheck = |txs: &[Envelope]| precheck_transactions(txs, chain_id, gas_limit);
+        let env_of = |number: u64, timestamp: u64, beneficiary: Address| BlockEnv {
+            number,
+            timestamp,
+            beneficiary,
+            gas_limit,
+            chain_id,
+        };
+        let executor = Arc::clone(&self.executor);
         let prechecked = precheck(&txs);
-        // The first block runs alone (its parent is committed), recovering
-        // the second block's senders on the other cores.
+        // The first block runs over the committed head, recovering the
+        // second block's senders on the other cores.
+        let env = env_of(self.head.number.saturating_add(1), timestamp, beneficiary);
         let upcoming = blocks.next();
-        let (executed, upcoming_prechecked) = rayon::join(
+        let (ran, upcoming_prechecked) = rayon::join(
             || {
-                self.execute_block_prechecked(
-                    timestamp,
-                    beneficiary,
+                let parent_timestamp = self.head.timestamp;
+                execute_txs(
+                    &executor,
+                    &self.state,
+                    &env,
+                    parent_timestamp,
                     txs,
                     prechecked,
                     InvalidTxPolicy::Skip,
@@ -507,62 +534,66 @@ impl<S: StateDb> Chain<S> {
             },
             || upcoming.as_ref().map(|(_, _, txs)| precheck(txs)),
         );
-        let mut executed = executed?;
+        let mut current = (env, ran?);
         let mut upcoming = upcoming.zip(upcoming_prechecked);
         loop {
-            // `executed` is block n, sealed and not committed; `upcoming`
-            // is block n+1 with its senders.
+            // `current` is block n, executed; `upcoming` is block n+1 with
+            // its senders.
+            let (
+                env,
+                ExecutedTxs {
+                    outcome, changes, ..
+                },
+            ) = current;
             let after = blocks.next();
-            let parent = executed.block.header.clone();
             let reader = self.state.reader();
-            let mut pending = Overlay::new(&reader);
-            pending.absorb(std::mem::take(&mut executed.changes));
-            let executor = Arc::clone(&self.executor);
-            let next_env = upcoming
-                .as_ref()
-                .map(|((timestamp, beneficiary, _), _)| BlockEnv {
-                    number: parent.number.saturating_add(1),
-                    timestamp: *timestamp,
-                    beneficiary: *beneficiary,
-                    gas_limit,
-                    chain_id,
-                });
+            let pending = PendingRead {
+                changes: &changes,
+                base: &reader,
+            };
+            let next_env = upcoming.as_ref().map(|((timestamp, beneficiary, _), _)| {
+                env_of(env.number.saturating_add(1), *timestamp, *beneficiary)
+            });
             let (committed, ran) = rayon::join(
                 || {
-                    let mut executed = executed;
-                    let rejected = std::mem::take(&mut executed.rejected);
-                    let committed = self.commit(executed);
-                    let after_prechecked = after.as_ref().map(|(_, _, txs)| precheck(txs));
-                    (
-                        committed.map(|(block, receipts)| (block, receipts, rejected)),
-                        after_prechecked,
-                    )
+                    let committed =
+                        self.seal_changes(&env, outcome, &changes)
+                            .and_then(|mut executed| {
+                                let rejected = std::mem::take(&mut executed.rejected);
+                                let (block, receipts) = self.commit(executed)?;
+                                Ok((block, receipts, rejected))
+                            });
+                    let after_prechecked = committed
+                        .is_ok()
+                        .then(|| after.as_ref().map(|(_, _, txs)| precheck(txs)))
+                        .flatten();
+                    (committed, after_prechecked)
                 },
                 || {
                     upcoming
                         .zip(next_env)
-                        .map(|(((_, _, txs), prechecked), env)| {
+                        .map(|(((_, _, txs), prechecked), next)| {
                             let ran = execute_txs(
                                 &executor,
                                 &pending,
-                                &env,
-                                parent.timestamp,
+                                &next,
+                                env.timestamp,
                                 txs,
                                 prechecked,
                                 InvalidTxPolicy::Skip,
                                 false,
                             );
-                            (env, ran)
+                            (next, ran)
                         })
                 },
             );
             let (committed, after_prechecked) = committed;
             let (block, receipts, rejected) = committed?;
             on_block(&block, &receipts, &rejected);
-            let Some((env, ran)) = ran else {
+            let Some((next, ran)) = ran else {
                 return Ok(());
             };
-            executed = self.seal(&env, ran?)?;
+            current = (next, ran?);
             upcoming = after.zip(after_prechecked);
         }
     }
@@ -625,6 +656,22 @@ impl<S: StateDb> Chain<S> {
         }
         let (_, receipts) = self.commit(executed)?;
         Ok(receipts)
+    }
+}
+
+/// The state a block executes over while its parent is still being
+/// committed: the parent's changes, then the store as of the grandparent.
+struct PendingRead<'a, R> {
+    changes: &'a StateChanges,
+    base: &'a R,
+}
+
+impl<R: StateRead> StateRead for PendingRead<'_, R> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, cairn_state::StateError> {
+        match self.changes.get(key) {
+            Some(pending) => Ok(pending.clone()),
+            None => self.base.get(key),
+        }
     }
 }
 
