@@ -5,10 +5,11 @@
 //! funded genesis accounts that never transact (a state of realistic
 //! size); `--active M` sets the number of distinct senders.
 //!
-//! - **execution**: `Chain::produce_blocks_pipelined`: signature recovery
-//!   of block n+1 on the other cores while block n executes, admission, sequential execution of the token contract on
-//!   wasmi, fees, state root, and one atomic RocksDB write of state, block,
-//!   receipts and tx index. Signing happens before the clock starts.
+//! - **execution**: `Chain::produce_blocks_pipelined`: admission,
+//!   sequential execution of the token contract on wasmi and fees of block
+//!   n+1 on one core while the other computes block n's roots, writes it
+//!   (one atomic RocksDB write of state, block, receipts and tx index) and
+//!   recovers block n+2's senders. Signing happens before the clock starts.
 //! - **signature bound**: recovering the same transactions' senders on all
 //!   cores, nothing else: what execution could reach if everything
 //!   but ecrecover were free.

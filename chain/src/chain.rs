@@ -295,26 +295,50 @@ impl<S: StateDb> Chain<S> {
         record_reads: bool,
     ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
         let env = self.env(timestamp, beneficiary);
-        if timestamp < self.head.timestamp {
-            return Err(InvalidBlock::BadParent {
-                number: env.number,
-                reason: format!(
-                    "timestamp {timestamp} is before the parent's {}",
-                    self.head.timestamp
-                ),
-            }
-            .into());
-        }
-        let span = tracing::debug_span!("execute_block", number = env.number, txs = txs.len());
-        let _entered = span.enter();
-        let mut state = BlockState::new(&self.state, record_reads);
-        let outcome =
-            execute_prechecked(&self.executor, &mut state, &env, txs, prechecked, policy)?;
-        let (changes, reads) = state.finish();
+        let ran = execute_txs(
+            &self.executor,
+            &self.state,
+            &env,
+            self.head.timestamp,
+            txs,
+            prechecked,
+            policy,
+            record_reads,
+        )?;
+        self.seal(&env, ran)
+    }
+
+    /// Computes the roots of executed transactions on top of the head and
+    /// builds the block: the state root (the prepared commit), the tx root
+    /// and the receipts root.
+    fn seal(
+        &self,
+        env: &BlockEnv,
+        ran: ExecutedTxs,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
+        let ExecutedTxs {
+            outcome,
+            changes,
+            reads,
+        } = ran;
+        let mut executed = self.seal_changes(env, outcome, &changes)?;
+        executed.changes = changes;
+        executed.reads = reads;
+        Ok(executed)
+    }
+
+    /// [`Chain::seal`] of `outcome` with its state changes borrowed: the
+    /// block comes back without them (`changes` and `reads` empty).
+    fn seal_changes(
+        &self,
+        env: &BlockEnv,
+        outcome: crate::execute::TxsOutcome,
+        changes: &StateChanges,
+    ) -> Result<ExecutedBlock<S::Prepared>, ChainError> {
         // The state root and the two list roots are independent hashing:
         // computed side by side.
         let (prepared, (tx_root, receipts_root)) = rayon::join(
-            || self.state.prepare(env.number, &changes),
+            || self.state.prepare(env.number, changes),
             || {
                 rayon::join(
                     || merkle_root(outcome.included.iter().map(Encode::encode)),
@@ -327,8 +351,8 @@ impl<S: StateDb> Chain<S> {
             header: BlockHeader {
                 parent_hash: self.head.hash(),
                 number: env.number,
-                timestamp,
-                beneficiary,
+                timestamp: env.timestamp,
+                beneficiary: env.beneficiary,
                 gas_limit: env.gas_limit,
                 gas_used: outcome.gas_used,
                 tx_root,
@@ -343,8 +367,8 @@ impl<S: StateDb> Chain<S> {
             block,
             receipts: outcome.receipts,
             rejected: outcome.rejected,
-            reads,
-            changes,
+            reads: BTreeSet::new(),
+            changes: StateChanges::new(),
             prepared,
         })
     }
@@ -452,55 +476,125 @@ impl<S: StateDb> Chain<S> {
     }
 
     /// Produces blocks one after another, each `(timestamp, beneficiary,
-    /// txs)`, recovering the senders of block n+1 on the other cores while
-    /// block n executes (execution itself stays sequential). `on_block` sees
-    /// each committed block, its receipts and the transactions left out.
+    /// txs)`, pipelined on two cores: while block n+1 executes over block
+    /// n's changes (read first from those changes, then from the store as of
+    /// block n-1: a key block n did not change has the same value in both),
+    /// the other core computes block n's roots, writes it (state, block,
+    /// receipts and tx index, one atomic write) and recovers the senders of
+    /// block n+2. Execution itself stays sequential and every root is
+    /// computed as [`Chain::produce_block`] computes it, so blocks and
+    /// receipts are identical. `on_block` sees each committed block, its
+    /// receipts and the transactions left out.
     ///
     /// # Errors
     ///
-    /// Node failures; blocks before the failing one stay committed.
+    /// Node failures, a block whose timestamp is before its parent's; the
+    /// blocks before the failing one stay committed (and were passed to
+    /// `on_block`), nothing after it is.
     pub fn produce_blocks_pipelined(
         &mut self,
         blocks: Vec<(u64, Address, Vec<Envelope>)>,
         mut on_block: impl FnMut(&Block, &[Receipt], &Rejected),
-    ) -> Result<(), ChainError> {
+    ) -> Result<(), ChainError>
+    where
+        S::Reader: StateRead,
+    {
         let mut blocks = blocks.into_iter();
-        let Some(mut current) = blocks.next() else {
+        let Some((timestamp, beneficiary, txs)) = blocks.next() else {
             return Ok(());
         };
-        let mut prechecked = self.precheck(&current.2);
+        let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
+        let precheck = |txs: &[Envelope]| precheck_transactions(txs, chain_id, gas_limit);
+        let env_of = |number: u64, timestamp: u64, beneficiary: Address| BlockEnv {
+            number,
+            timestamp,
+            beneficiary,
+            gas_limit,
+            chain_id,
+        };
+        let executor = Arc::clone(&self.executor);
+        let prechecked = precheck(&txs);
+        // The first block runs over the committed head, recovering the
+        // second block's senders on the other cores.
+        let env = env_of(self.head.number.saturating_add(1), timestamp, beneficiary);
+        let upcoming = blocks.next();
+        let (ran, upcoming_prechecked) = rayon::join(
+            || {
+                let parent_timestamp = self.head.timestamp;
+                execute_txs(
+                    &executor,
+                    &self.state,
+                    &env,
+                    parent_timestamp,
+                    txs,
+                    prechecked,
+                    InvalidTxPolicy::Skip,
+                    false,
+                )
+            },
+            || upcoming.as_ref().map(|(_, _, txs)| precheck(txs)),
+        );
+        let mut current = (env, ran?);
+        let mut upcoming = upcoming.zip(upcoming_prechecked);
         loop {
-            let next = blocks.next();
-            let (chain_id, gas_limit) = (self.genesis.chain_id, self.genesis.block_gas_limit);
-            let (produced, next_prechecked) = rayon::join(
+            // `current` is block n, executed; `upcoming` is block n+1 with
+            // its senders.
+            let (
+                env,
+                ExecutedTxs {
+                    outcome, changes, ..
+                },
+            ) = current;
+            let after = blocks.next();
+            let reader = self.state.reader();
+            let pending = PendingRead {
+                changes: &changes,
+                base: &reader,
+            };
+            let next_env = upcoming.as_ref().map(|((timestamp, beneficiary, _), _)| {
+                env_of(env.number.saturating_add(1), *timestamp, *beneficiary)
+            });
+            let (committed, ran) = rayon::join(
                 || {
-                    let (timestamp, beneficiary, txs) = current;
-                    let mut executed = self.execute_block_prechecked(
-                        timestamp,
-                        beneficiary,
-                        txs,
-                        prechecked,
-                        InvalidTxPolicy::Skip,
-                        false,
-                    )?;
-                    let rejected = std::mem::take(&mut executed.rejected);
-                    let (block, receipts) = self.commit(executed)?;
-                    Ok::<_, ChainError>((block, receipts, rejected))
+                    let committed =
+                        self.seal_changes(&env, outcome, &changes)
+                            .and_then(|mut executed| {
+                                let rejected = std::mem::take(&mut executed.rejected);
+                                let (block, receipts) = self.commit(executed)?;
+                                Ok((block, receipts, rejected))
+                            });
+                    let after_prechecked = committed
+                        .is_ok()
+                        .then(|| after.as_ref().map(|(_, _, txs)| precheck(txs)))
+                        .flatten();
+                    (committed, after_prechecked)
                 },
                 || {
-                    next.as_ref()
-                        .map(|(_, _, txs)| precheck_transactions(txs, chain_id, gas_limit))
+                    upcoming
+                        .zip(next_env)
+                        .map(|(((_, _, txs), prechecked), next)| {
+                            let ran = execute_txs(
+                                &executor,
+                                &pending,
+                                &next,
+                                env.timestamp,
+                                txs,
+                                prechecked,
+                                InvalidTxPolicy::Skip,
+                                false,
+                            );
+                            (next, ran)
+                        })
                 },
             );
-            let (block, receipts, rejected) = produced?;
+            let (committed, after_prechecked) = committed;
+            let (block, receipts, rejected) = committed?;
             on_block(&block, &receipts, &rejected);
-            match (next, next_prechecked) {
-                (Some(block), Some(checked)) => {
-                    current = block;
-                    prechecked = checked;
-                }
-                _ => return Ok(()),
-            }
+            let Some((next, ran)) = ran else {
+                return Ok(());
+            };
+            current = (next, ran?);
+            upcoming = after.zip(after_prechecked);
         }
     }
 
@@ -563,6 +657,69 @@ impl<S: StateDb> Chain<S> {
         let (_, receipts) = self.commit(executed)?;
         Ok(receipts)
     }
+}
+
+/// The state a block executes over while its parent is still being
+/// committed: the parent's changes, then the store as of the grandparent.
+struct PendingRead<'a, R> {
+    changes: &'a StateChanges,
+    base: &'a R,
+}
+
+impl<R: StateRead> StateRead for PendingRead<'_, R> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, cairn_state::StateError> {
+        match self.changes.get(key) {
+            Some(pending) => Ok(pending.clone()),
+            None => self.base.get(key),
+        }
+    }
+}
+
+/// A block's transactions executed over its parent's state, before the
+/// roots are computed.
+struct ExecutedTxs {
+    outcome: crate::execute::TxsOutcome,
+    changes: StateChanges,
+    reads: BTreeSet<Vec<u8>>,
+}
+
+/// Executes `txs` (with `prechecked` from [`precheck_transactions`]) as
+/// block `env` over `base`, the state as of its parent, whose timestamp is
+/// `parent_timestamp`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "two call sites; the arguments are the block's context"
+)]
+fn execute_txs<R: StateRead + ?Sized>(
+    executor: &Executor,
+    base: &R,
+    env: &BlockEnv,
+    parent_timestamp: u64,
+    txs: Vec<Envelope>,
+    prechecked: Prechecked,
+    policy: InvalidTxPolicy,
+    record_reads: bool,
+) -> Result<ExecutedTxs, ChainError> {
+    if env.timestamp < parent_timestamp {
+        return Err(InvalidBlock::BadParent {
+            number: env.number,
+            reason: format!(
+                "timestamp {} is before the parent's {parent_timestamp}",
+                env.timestamp
+            ),
+        }
+        .into());
+    }
+    let span = tracing::debug_span!("execute_block", number = env.number, txs = txs.len());
+    let _entered = span.enter();
+    let mut state = BlockState::new(base, record_reads);
+    let outcome = execute_prechecked(executor, &mut state, env, txs, prechecked, policy)?;
+    let (changes, reads) = state.finish();
+    Ok(ExecutedTxs {
+        outcome,
+        changes,
+        reads,
+    })
 }
 
 /// The account record of `address` in the latest state (empty if absent).

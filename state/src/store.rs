@@ -856,6 +856,14 @@ impl<B: Backend + 'static> StateDb for Store<B> {
     }
 }
 
+/// Latest-version reads through a reader: what a block executing while its
+/// parent's commit is being written reads below the parent's changes.
+impl<B: Backend> StateRead for StoreReader<B> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.shared.backend.get(Column::Latest, key)
+    }
+}
+
 impl<B: Backend> StateView for StoreReader<B> {
     fn latest_version(&self) -> Option<Version> {
         self.shared.latest_version()

@@ -559,3 +559,60 @@ mod garbage {
         }
     }
 }
+
+/// `produce_blocks_pipelined` (block n+1 executes over block n's changes
+/// while block n is written) gives exactly the blocks and receipts of
+/// producing them one at a time, on the node store and the resident store.
+#[test]
+fn pipelined_production_equals_block_by_block_production() {
+    fn blocks(
+        workload: &mut TransferWorkload,
+        start: u64,
+    ) -> Vec<(u64, Address, Vec<cairn_chain::Envelope>)> {
+        (1..=5u64)
+            .map(|n| {
+                let txs = workload.next_transactions(12);
+                let txs = txs.into_iter().map(Into::into).collect();
+                (start + n, Address::repeat_byte(0xbe), txs)
+            })
+            .collect()
+    }
+    fn pipelined<S: cairn_state::StateDb>(
+        mut chain: Chain<S>,
+        blocks: Vec<(u64, Address, Vec<cairn_chain::Envelope>)>,
+    ) -> Vec<(Vec<u8>, Vec<u8>)>
+    where
+        S::Reader: cairn_state::StateRead,
+    {
+        let mut out = Vec::new();
+        chain
+            .produce_blocks_pipelined(blocks, |block, receipts, rejected| {
+                assert!(rejected.is_empty(), "{rejected:?}");
+                out.push((block.encode(), receipts.encode()));
+            })
+            .unwrap();
+        for (n, (block, receipts)) in (1u64..).zip(&out) {
+            assert_eq!(&chain.block(n).unwrap().unwrap().encode(), block);
+            assert_eq!(&chain.receipts(n).unwrap().unwrap().encode(), receipts);
+        }
+        out
+    }
+    let mut workload = TransferWorkload::new(7);
+    let mut sequential = new_chain(&workload);
+    let input = blocks(&mut workload, sequential.head().timestamp);
+    let mut expected = Vec::new();
+    for (timestamp, beneficiary, txs) in input.clone() {
+        let (block, receipts, rejected) = sequential
+            .produce_block(timestamp, beneficiary, txs)
+            .unwrap();
+        assert!(rejected.is_empty());
+        assert!(receipts.iter().all(|r| r.is_success()), "{receipts:?}");
+        expected.push((block.encode(), receipts.encode()));
+    }
+    let workload = TransferWorkload::new(7);
+    assert_eq!(pipelined(new_chain(&workload), input.clone()), expected);
+    let dir = tempfile::tempdir().unwrap();
+    let store = cairn_state::ResidentStore::open(dir.path(), Default::default()).unwrap();
+    let resident = Chain::init(store, executor(), workload.genesis()).unwrap();
+    assert_eq!(pipelined(resident, input), expected);
+}
