@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use cairn_engine::runtime::{BlockContext, ExecOutcome, Executor, Message};
 use cairn_host_api::HOST_API_VERSION;
 use cairn_host_api::world::{Account, Address, H256};
-use cairn_state::{PreparedState, StateChanges, StateDb, StateRead};
+use cairn_state::{PreparedState, ReadThrough, StateChanges, StateDb, StateRead};
 use parity_scale_codec::Encode;
 
 use crate::block::{Block, BlockHeader, Receipt, header_difference, receipts_root};
@@ -547,10 +547,8 @@ impl<S: StateDb> Chain<S> {
             ) = current;
             let after = blocks.next();
             let reader = self.state.reader();
-            let pending = PendingRead {
-                changes: &changes,
-                base: &reader,
-            };
+            // Block n+1 reads block n's changes, then the store as of n-1.
+            let pending = ReadThrough::new(&changes, &reader);
             let next_env = upcoming.as_ref().map(|((timestamp, beneficiary, _), _)| {
                 env_of(env.number.saturating_add(1), *timestamp, *beneficiary)
             });
@@ -656,22 +654,6 @@ impl<S: StateDb> Chain<S> {
         }
         let (_, receipts) = self.commit(executed)?;
         Ok(receipts)
-    }
-}
-
-/// The state a block executes over while its parent is still being
-/// committed: the parent's changes, then the store as of the grandparent.
-struct PendingRead<'a, R> {
-    changes: &'a StateChanges,
-    base: &'a R,
-}
-
-impl<R: StateRead> StateRead for PendingRead<'_, R> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, cairn_state::StateError> {
-        match self.changes.get(key) {
-            Some(pending) => Ok(pending.clone()),
-            None => self.base.get(key),
-        }
     }
 }
 

@@ -82,7 +82,7 @@ pub use db::{PreparedState, StateDb, StateView};
 pub use error::StateError;
 pub use hash::{EMPTY_HASH, Hash, StateRoot, keccak256};
 pub use node::{NibblePath, Node, NodeKey};
-pub use overlay::Overlay;
+pub use overlay::{Overlay, ReadThrough};
 pub use proof::{Proof, ProofError, VerifiedWitness, Witness, WitnessNode, verify};
 pub use reference::reference_root;
 #[cfg(feature = "rocksdb")]

@@ -59,7 +59,29 @@ impl<'a, R: StateRead + ?Sized> Overlay<'a, R> {
 
 impl<R: StateRead + ?Sized> StateRead for Overlay<'_, R> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        match self.writes.get(key) {
+        ReadThrough::new(&self.writes, self.base).get(key)
+    }
+}
+
+/// Borrowed changes over a read-only base: reads see the changes first,
+/// like an [`Overlay`] that does not own its writes (the chain executes a
+/// block over its parent's changes while the parent is being committed).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadThrough<'a, R: StateRead + ?Sized> {
+    changes: &'a StateChanges,
+    base: &'a R,
+}
+
+impl<'a, R: StateRead + ?Sized> ReadThrough<'a, R> {
+    /// `changes` over `base`.
+    pub fn new(changes: &'a StateChanges, base: &'a R) -> Self {
+        Self { changes, base }
+    }
+}
+
+impl<R: StateRead + ?Sized> StateRead for ReadThrough<'_, R> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.changes.get(key) {
             Some(pending) => Ok(pending.clone()),
             None => self.base.get(key),
         }
