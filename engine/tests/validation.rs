@@ -515,6 +515,82 @@ fn loop_statement() -> impl Strategy<Value = String> {
     })
 }
 
+/// Every committed contract and benchmark program, then modules rejected
+/// part-way (truncated, a function body cut short), in a fixed order.
+fn sample_modules() -> Vec<Vec<u8>> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut paths: Vec<std::path::PathBuf> = ["contracts/artifacts", "benches/programs"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(format!("{root}/{dir}")).expect("read the directory"))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wasm" || e == "wat"))
+        .collect();
+    paths.sort();
+    let mut modules: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|path| {
+            if path.extension().is_some_and(|e| e == "wat") {
+                wat::parse_file(path).expect("parse the program")
+            } else {
+                std::fs::read(path).expect("read the module")
+            }
+        })
+        .collect();
+    assert!(modules.len() >= 10, "the sample found too few modules");
+    let largest = modules
+        .iter()
+        .max_by_key(|m| m.len())
+        .expect("modules")
+        .clone();
+    modules.push(largest[..largest.len() / 2].to_vec());
+    modules.push(largest[..largest.len() - 3].to_vec());
+    modules
+}
+
+/// The bytes (or the error) of preparing `wasm`, normally or for profiling.
+fn prepared_outcome(wasm: &[u8], profiling: bool) -> Result<Vec<u8>, String> {
+    let (schedule, limits) = (GasSchedule::v2(), ValidationLimits::default());
+    let prepared = if profiling {
+        cairn_engine::prepare::prepare_code_for_profiling(wasm, &schedule, &limits)
+    } else {
+        prepare_code(wasm, &schedule, &limits)
+    };
+    prepared.map(|p| p.code).map_err(|e| e.to_string())
+}
+
+/// A thread keeps the buffers of one preparation for the next: nothing an
+/// earlier module (larger or smaller, accepted or rejected, profiled or
+/// not) left in them reaches the output. Every module prepares to the same
+/// bytes after any other as on a thread of its own.
+#[test]
+fn prepared_bytes_do_not_depend_on_earlier_modules() {
+    let modules = sample_modules();
+    let fresh: Vec<[Result<Vec<u8>, String>; 2]> = modules
+        .iter()
+        .map(|wasm| {
+            let wasm = wasm.clone();
+            std::thread::spawn(move || {
+                [false, true].map(|profiling| prepared_outcome(&wasm, profiling))
+            })
+            .join()
+            .expect("a fresh thread prepares")
+        })
+        .collect();
+    assert!(fresh.iter().filter(|f| f[0].is_err()).count() >= 2);
+    assert!(fresh.iter().filter(|f| f[0].is_ok()).count() >= 8);
+    let forward = 0..modules.len();
+    let order: Vec<usize> = forward.clone().chain(forward.rev()).collect();
+    for (step, &i) in order.iter().enumerate() {
+        let profiling = step % 3 == 1;
+        assert_eq!(
+            prepared_outcome(&modules[i], profiling),
+            fresh[i][usize::from(profiling)],
+            "module {i} (profiling: {profiling}) after module {:?}",
+            step.checked_sub(1).map(|s| order[s])
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -4,17 +4,8 @@
 //! (except within a cycle), so the injector knows a callee's calling
 //! convention and exit offset before it rewrites a call to it.
 
-/// One defined function as the call graph sees it.
-#[derive(Debug)]
-pub(crate) struct Node<'a> {
-    /// Defined functions called directly (indices among defined functions).
-    pub(crate) callees: &'a [usize],
-    /// Contains a `call_indirect` (an edge to every function in the table).
-    pub(crate) calls_indirect: bool,
-}
-
 /// What the injector needs from the call graph.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct CallGraph {
     /// On a cycle of the call graph.
     pub(crate) recursive: Vec<bool>,
@@ -25,22 +16,54 @@ pub(crate) struct CallGraph {
     /// after the other; component `k` ends at `ends[k]`.
     members: Vec<usize>,
     ends: Vec<usize>,
+    /// Working buffers, kept for the next module (see `Scratch`).
+    work: Work,
+}
+
+/// The buffers of Tarjan's algorithm.
+#[derive(Debug, Default)]
+struct Work {
+    /// Edges of node `v`: `targets[first[v]..first[v + 1]]`, sorted,
+    /// without repeats.
+    targets: Vec<usize>,
+    first: Vec<usize>,
+    order: Vec<usize>,
+    low: Vec<usize>,
+    on_stack: Vec<bool>,
+    stack: Vec<usize>,
+    /// (node, next edge to visit)
+    visits: Vec<(usize, usize)>,
 }
 
 impl CallGraph {
-    /// Tarjan's algorithm, iterative. `table` lists the defined functions
-    /// named by element segments (the possible `call_indirect` targets).
-    pub(crate) fn new(nodes: &[Node<'_>], table: &[usize]) -> Self {
-        let n = nodes.len();
-        // Edges of node `v`: `targets[first[v]..first[v + 1]]`, sorted,
-        // without repeats.
-        let mut targets: Vec<usize> = Vec::new();
-        let mut first = Vec::with_capacity(n + 1);
+    /// The graph of `n` defined functions: function `v` calls the defined
+    /// functions `callees(v)` directly and, if `calls_indirect(v)`, every
+    /// function in `table` (the defined functions named by element
+    /// segments). Tarjan's algorithm, iterative; keeps the buffers of an
+    /// earlier graph.
+    pub(crate) fn compute<'c>(
+        &mut self,
+        n: usize,
+        callees: impl Fn(usize) -> &'c [usize],
+        calls_indirect: impl Fn(usize) -> bool,
+        table: &[usize],
+    ) {
+        let Work {
+            targets,
+            first,
+            order,
+            low,
+            on_stack,
+            stack,
+            visits,
+        } = &mut self.work;
+        targets.clear();
+        first.clear();
         first.push(0);
-        for node in nodes {
+        for v in 0..n {
             let start = targets.len();
-            targets.extend(node.callees.iter().copied().filter(|&c| c < n));
-            if node.calls_indirect {
+            targets.extend(callees(v).iter().copied().filter(|&c| c < n));
+            if calls_indirect(v) {
                 targets.extend(table.iter().copied().filter(|&t| t < n));
             }
             targets[start..].sort_unstable();
@@ -54,28 +77,32 @@ impl CallGraph {
             targets.truncate(kept);
             first.push(kept);
         }
+        let (targets, first) = (&*targets, &*first);
         let edges = |v: usize| &targets[first[v]..first[v + 1]];
 
-        let mut order = vec![usize::MAX; n];
-        let mut low = vec![0usize; n];
-        let mut on_stack = vec![false; n];
-        let mut stack = Vec::new();
-        let mut members = Vec::with_capacity(n);
-        let mut ends = Vec::new();
-        // (node, next edge to visit)
-        let mut work: Vec<(usize, usize)> = Vec::new();
+        order.clear();
+        order.resize(n, usize::MAX);
+        low.clear();
+        low.resize(n, 0);
+        on_stack.clear();
+        on_stack.resize(n, false);
+        stack.clear();
+        visits.clear();
+        let (members, ends) = (&mut self.members, &mut self.ends);
+        members.clear();
+        ends.clear();
         let mut next = 0;
         for root in 0..n {
             if order[root] != usize::MAX {
                 continue;
             }
-            work.push((root, 0));
+            visits.push((root, 0));
             order[root] = next;
             low[root] = next;
             next += 1;
             stack.push(root);
             on_stack[root] = true;
-            while let Some(&mut (v, ref mut edge)) = work.last_mut() {
+            while let Some(&mut (v, ref mut edge)) = visits.last_mut() {
                 if let Some(&w) = edges(v).get(*edge) {
                     *edge += 1;
                     if order[w] == usize::MAX {
@@ -84,14 +111,14 @@ impl CallGraph {
                         next += 1;
                         stack.push(w);
                         on_stack[w] = true;
-                        work.push((w, 0));
+                        visits.push((w, 0));
                     } else if on_stack[w] {
                         low[v] = low[v].min(order[w]);
                     }
                     continue;
                 }
-                work.pop();
-                if let Some(&(parent, _)) = work.last() {
+                visits.pop();
+                if let Some(&(parent, _)) = visits.last() {
                     low[parent] = low[parent].min(low[v]);
                 }
                 if low[v] == order[v] {
@@ -112,28 +139,27 @@ impl CallGraph {
             }
         }
 
-        let mut graph = Self {
-            recursive: vec![false; n],
-            reaches_recursion: vec![false; n],
-            members,
-            ends,
-        };
+        self.recursive.clear();
+        self.recursive.resize(n, false);
+        self.reaches_recursion.clear();
+        self.reaches_recursion.resize(n, false);
         // Components come callees first, so a callee outside the component
         // is decided before its callers.
-        for k in 0..graph.ends.len() {
-            let component = graph.component(k);
+        for k in 0..self.ends.len() {
+            let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+            let range = start..self.ends[k];
+            let component = &self.members[range.clone()];
             let cyclic = component.len() > 1 || edges(component[0]).contains(&component[0]);
             let reaches = cyclic
                 || component
                     .iter()
-                    .any(|&f| edges(f).iter().any(|&g| graph.reaches_recursion[g]));
-            for i in graph.range(k) {
-                let f = graph.members[i];
-                graph.recursive[f] = cyclic;
-                graph.reaches_recursion[f] = reaches;
+                    .any(|&f| edges(f).iter().any(|&g| self.reaches_recursion[g]));
+            for i in range {
+                let f = self.members[i];
+                self.recursive[f] = cyclic;
+                self.reaches_recursion[f] = reaches;
             }
         }
-        graph
     }
 
     fn range(&self, k: usize) -> std::ops::Range<usize> {
@@ -159,15 +185,10 @@ mod tests {
     fn cycles_reachability_and_order() {
         // 0 -> 1 -> 2 -> 1 (cycle {1, 2}), 3 -> 0, 4 calls indirectly (table: 4).
         let calls: [&[usize]; 5] = [&[1], &[2], &[1], &[0], &[]];
-        let nodes: Vec<Node<'_>> = calls
-            .iter()
-            .enumerate()
-            .map(|(i, callees)| Node {
-                callees,
-                calls_indirect: i == 4,
-            })
-            .collect();
-        let graph = CallGraph::new(&nodes, &[4]);
+        let mut graph = CallGraph::default();
+        // A larger graph first: its buffers must not leak into the next.
+        graph.compute(7, |v| if v < 6 { &[6] } else { &[] }, |_| true, &[0]);
+        graph.compute(5, |v| calls[v], |v| v == 4, &[4]);
         assert_eq!(graph.recursive, [false, true, true, false, true]);
         assert_eq!(graph.reaches_recursion, [true, true, true, true, true]);
         let components: Vec<&[usize]> = graph.components().collect();

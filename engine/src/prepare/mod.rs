@@ -34,7 +34,6 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use cairn_host_api::world::H256;
-use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{
     BlockType, FuncType, FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload,
     Validator, WasmFeatures,
@@ -44,7 +43,7 @@ pub use error::{PrepareError, Rule, Violation};
 pub use limits::ValidationLimits;
 pub use schedule::{CostClass, GasSchedule, INSTRUCTION_CLASSES, InstructionCosts};
 
-use callgraph::{CallGraph, Node};
+use callgraph::CallGraph;
 use checks::ExportSummary;
 use meter::{Analysis, CalleeInfo, Convention, FunctionShape, InjectedGlobals, ValType, leb_u32};
 use plan::{FunctionPlan, OpKind, RecordingBuffers, Shape};
@@ -117,16 +116,18 @@ pub fn prepare_code(
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
     checks::check_code_size(wasm.len(), limits)?;
-    Preparer::new(wasm, schedule, limits)
-        .run()
-        .map_err(|mut e| {
-            if let Some(index) = e.violation().function
-                && let Some(name) = function_names(wasm).remove(&index)
-            {
-                e.set_function_name(name);
-            }
-            e
-        })
+    with_scratch(wasm, |scratch| {
+        let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
+        (preparer.run(), preparer.scratch)
+    })
+    .map_err(|mut e| {
+        if let Some(index) = e.violation().function
+            && let Some(name) = function_names(wasm).remove(&index)
+        {
+            e.set_function_name(name);
+        }
+        e
+    })
 }
 
 /// [`prepare_code`] for gas profiles (`Executor::execute_profiled`): the
@@ -144,9 +145,32 @@ pub fn prepare_code_for_profiling(
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
     checks::check_code_size(wasm.len(), limits)?;
-    let mut preparer = Preparer::new(wasm, schedule, limits);
-    preparer.all_boundary = true;
-    preparer.run()
+    with_scratch(wasm, |scratch| {
+        let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
+        preparer.all_boundary = true;
+        (preparer.run(), preparer.scratch)
+    })
+}
+
+/// Modules up to this size leave their buffers to the next preparation on
+/// the same thread (larger ones would keep too much memory alive).
+const SCRATCH_MODULE_LIMIT: usize = 256 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `prepare` with this thread's [`Scratch`] (or a new one), and keeps
+/// what it hands back for the next call. Every buffer is cleared before it
+/// is used, so what an earlier module left in them cannot reach the output.
+fn with_scratch<T>(wasm: &[u8], prepare: impl FnOnce(Scratch) -> (T, Scratch)) -> T {
+    let scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
+    let (result, mut scratch) = prepare(scratch);
+    if wasm.len() <= SCRATCH_MODULE_LIMIT {
+        scratch.recycle();
+        SCRATCH.with(|cell| cell.set(Some(scratch)));
+    }
+    result
 }
 
 /// [`prepare_code`], then validates the instrumented module again with the
@@ -229,12 +253,64 @@ struct Section {
     range: Range<usize>,
 }
 
+/// The buffers of a preparation that do not leave it: kept per thread
+/// between calls, so that preparing a small module does not pay the
+/// allocator dozens of times (wasmi keeps its translator's buffers in its
+/// engine for the same reason).
+#[derive(Default)]
+struct Scratch {
+    allocs: FuncValidatorAllocations,
+    recording: RecordingBuffers,
+    sections: Vec<Section>,
+    planned: Vec<PlannedFunction>,
+    /// Plans of an earlier module, emptied; the next functions record
+    /// into their buffers.
+    spare_plans: Vec<FunctionPlan>,
+    assembly: AssemblyBuffers,
+}
+
+impl Scratch {
+    /// Empties what the next preparation fills, keeping the buffers.
+    fn recycle(&mut self) {
+        self.sections.clear();
+        self.spare_plans
+            .extend(self.planned.drain(..).map(|f| f.plan));
+    }
+}
+
+/// What [`Preparer::assemble`] reuses.
+#[derive(Debug, Default)]
+struct AssemblyBuffers {
+    analyzer: Analyzer,
+    analysis: Analysis,
+    graph: CallGraph,
+    /// Instrumented bodies, one after the other.
+    bodies: Vec<u8>,
+    /// `bodies[written[d]]` is function `d`'s (empty for a `Static` one,
+    /// copied as it is).
+    written: Vec<Range<usize>>,
+    /// Defined callees of every function, one list after the other: those
+    /// of `d` end at `callee_ends[d]`.
+    callee_list: Vec<usize>,
+    callee_ends: Vec<usize>,
+    /// Defined functions in the table.
+    table: Vec<usize>,
+    info: Vec<CalleeInfo>,
+    /// The new function types, encoded as in the type section, one after
+    /// the other; type `k` ends at `new_type_ends[k]`.
+    new_types: Vec<u8>,
+    new_type_ends: Vec<usize>,
+    /// Type index of every defined function in the prepared module.
+    function_types: Vec<u32>,
+    /// Contents of the section being written.
+    section: Vec<u8>,
+}
+
 struct Preparer<'a> {
     wasm: &'a [u8],
     schedule: &'a GasSchedule,
     limits: &'a ValidationLimits,
     validator: Validator,
-    sections: Vec<Section>,
     types: Vec<FuncType>,
     /// Type index of every function, imports first.
     func_types: Vec<u32>,
@@ -246,15 +322,12 @@ struct Preparer<'a> {
     memory_max_pages: u32,
     exports: ExportSummary,
     export_names: Vec<String>,
-    allocs: FuncValidatorAllocations,
+    scratch: Scratch,
     data_segments: u32,
     /// From the name section, read as it passes.
     function_names: BTreeMap<u32, String>,
     /// Functions named by any element segment (possible `call_indirect` targets).
     in_table: BTreeSet<u32>,
-    planned: Vec<PlannedFunction>,
-    /// Passed from one recorded function to the next.
-    recording: RecordingBuffers,
     /// Every function a boundary (profiling only, see
     /// [`prepare_code_for_profiling`]).
     all_boundary: bool,
@@ -275,13 +348,17 @@ struct PlannedFunction {
 }
 
 impl<'a> Preparer<'a> {
-    fn new(wasm: &'a [u8], schedule: &'a GasSchedule, limits: &'a ValidationLimits) -> Self {
+    fn new(
+        wasm: &'a [u8],
+        schedule: &'a GasSchedule,
+        limits: &'a ValidationLimits,
+        scratch: Scratch,
+    ) -> Self {
         Self {
+            validator: Validator::new_with_features(wasm_features()),
             wasm,
             schedule,
             limits,
-            validator: Validator::new_with_features(wasm_features()),
-            sections: Vec::new(),
             types: Vec::new(),
             func_types: Vec::new(),
             imported_funcs: 0,
@@ -291,12 +368,10 @@ impl<'a> Preparer<'a> {
             memory_max_pages: 0,
             exports: ExportSummary::default(),
             export_names: Vec::new(),
-            allocs: FuncValidatorAllocations::default(),
+            scratch,
             data_segments: 0,
             function_names: BTreeMap::new(),
             in_table: BTreeSet::new(),
-            planned: Vec::new(),
-            recording: RecordingBuffers::default(),
             all_boundary: false,
         }
     }
@@ -310,7 +385,7 @@ impl<'a> Preparer<'a> {
         }
     }
 
-    fn run(mut self) -> Result<PreparedCode, PrepareError> {
+    fn run(&mut self) -> Result<PreparedCode, PrepareError> {
         let wasm = self.wasm;
         let mut ended = false;
         let mut parser = Parser::new(0);
@@ -327,16 +402,16 @@ impl<'a> Preparer<'a> {
             match (&payload, valid) {
                 (_, ValidPayload::Func(to_validate, body)) => {
                     let index = to_validate.index;
-                    let allocs = std::mem::take(&mut self.allocs);
+                    let allocs = std::mem::take(&mut self.scratch.allocs);
                     let mut func_validator = to_validate.into_validator(allocs);
                     let result = self.prepare_function(index, &body, &mut func_validator);
-                    self.allocs = func_validator.into_allocations();
+                    self.scratch.allocs = func_validator.into_allocations();
                     result.map_err(|e| e.in_function(index))?;
                 }
                 (_, ValidPayload::End(_)) => ended = true,
                 _ => {
                     if let Some((id, range)) = payload.as_section() {
-                        self.sections.push(Section {
+                        self.scratch.sections.push(Section {
                             id,
                             range: usize_of(range.start)..usize_of(range.end),
                         });
@@ -365,18 +440,20 @@ impl<'a> Preparer<'a> {
             let ty = *func_types.get(index as usize)?;
             types.get(ty as usize).cloned()
         })?;
-        let code = self.assemble()?;
-        let mut exports = self.export_names.clone();
+        let mut assembly = std::mem::take(&mut self.scratch.assembly);
+        let code = self.assemble(&mut assembly);
+        self.scratch.assembly = assembly;
+        let mut exports = std::mem::take(&mut self.export_names);
         exports.sort_unstable();
         Ok(PreparedCode {
             code,
             code_hash: cairn_host_api::keccak256(wasm),
             schedule_hash: schedule_hash(self.schedule),
             original_size: wasm.len(),
-            imports: self.imports,
+            imports: std::mem::take(&mut self.imports),
             has_deploy: self.exports.deploy.is_some(),
             exports,
-            function_names: self.function_names,
+            function_names: std::mem::take(&mut self.function_names),
         })
     }
 
@@ -412,7 +489,7 @@ impl<'a> Preparer<'a> {
             Payload::FunctionSection(reader) => {
                 checks::check_function_count(reader.count(), self.limits)?;
                 self.func_types.reserve(reader.count() as usize);
-                self.planned.reserve(reader.count() as usize);
+                self.scratch.planned.reserve(reader.count() as usize);
                 for ty in reader.clone() {
                     self.func_types.push(ty.map_err(malformed)?);
                 }
@@ -539,8 +616,9 @@ impl<'a> Preparer<'a> {
         // Instructions take 1.5 to 2 bytes on average: reserving half the
         // body's size spares most of the growing.
         let body_len = usize_of(body.range().end - body.range().start);
-        let buffers = std::mem::take(&mut self.recording);
-        let mut plan = FunctionPlan::with_capacity(body_len / 2 + 8, buffers);
+        let buffers = std::mem::take(&mut self.scratch.recording);
+        let spare = self.scratch.spare_plans.pop();
+        let mut plan = FunctionPlan::reusing(spare, body_len / 2 + 8, buffers);
         plan.params = params;
         let mut max_height = 0u32;
         let mut recording = Recording {
@@ -578,7 +656,7 @@ impl<'a> Preparer<'a> {
         }
         let mut plan = recording.plan;
         ops.finish().map_err(malformed)?;
-        self.recording = plan.finish();
+        self.scratch.recording = plan.finish();
         if validator.control_stack_height() != 0 {
             return Err(
                 PrepareError::new(Rule::Malformed, "function body is not terminated")
@@ -594,7 +672,7 @@ impl<'a> Preparer<'a> {
             .saturating_add(max_height);
         let exported = self.exports.call == Some(index) || self.exports.deploy == Some(index);
         let body_range = body.range();
-        self.planned.push(PlannedFunction {
+        self.scratch.planned.push(PlannedFunction {
             index,
             body: usize_of(body_range.start)..usize_of(body_range.end),
             plan,
@@ -609,63 +687,67 @@ impl<'a> Preparer<'a> {
 
     /// Decides every function's calling convention and charges, then writes
     /// the prepared module.
-    fn assemble(&self) -> Result<Vec<u8>, PrepareError> {
+    fn assemble(&self, buffers: &mut AssemblyBuffers) -> Vec<u8> {
+        let AssemblyBuffers {
+            analyzer,
+            analysis,
+            graph,
+            bodies,
+            written,
+            callee_list,
+            callee_ends,
+            table,
+            info,
+            new_types,
+            new_type_ends,
+            function_types,
+            section,
+        } = buffers;
+        let planned = &self.scratch.planned;
         let imported = self.imported_funcs;
-        let n = self.planned.len();
+        let n = planned.len();
         let defined = |index: u32| {
             index
                 .checked_sub(imported)
                 .map(|d| d as usize)
                 .filter(|&d| d < n)
         };
-        // Defined callees of every function, one list after the other:
-        // those of `d` end at `callee_ends[d]`.
-        let mut callee_list: Vec<usize> =
-            Vec::with_capacity(self.planned.iter().map(|f| f.plan.callees.len()).sum());
-        let mut callee_ends = Vec::with_capacity(n);
-        for f in &self.planned {
+        callee_list.clear();
+        callee_ends.clear();
+        for f in planned {
             callee_list.extend(f.plan.callees.iter().filter_map(|&c| defined(c)));
             callee_ends.push(callee_list.len());
         }
+        let (callee_list, callee_ends) = (&*callee_list, &*callee_ends);
         let callees = |d: usize| {
             let start = d.checked_sub(1).map_or(0, |p| callee_ends[p]);
             &callee_list[start..callee_ends[d]]
         };
-        let nodes: Vec<Node<'_>> = self
-            .planned
-            .iter()
-            .enumerate()
-            .map(|(d, f)| Node {
-                callees: callees(d),
-                calls_indirect: f.plan.has_call_indirect,
-            })
-            .collect();
-        let table: Vec<usize> = self.in_table.iter().filter_map(|&i| defined(i)).collect();
-        let graph = CallGraph::new(&nodes, &table);
+        table.clear();
+        table.extend(self.in_table.iter().filter_map(|&i| defined(i)));
+        graph.compute(n, callees, |d| planned[d].plan.has_call_indirect, table);
+        let graph = &*graph;
         let boundary = |d: usize| {
-            self.all_boundary
-                || self.planned[d].exported
-                || self.in_table.contains(&self.planned[d].index)
+            self.all_boundary || planned[d].exported || self.in_table.contains(&planned[d].index)
         };
 
         // Conventions, callees first.
-        let mut info: Vec<CalleeInfo> = (0..n)
-            .map(|d| CalleeInfo {
-                convention: if boundary(d) {
-                    Convention::Boundary
-                } else {
-                    Convention::Absolute
-                },
-                exit: 0,
-                entry: 0,
-                recursive: graph.recursive[d],
-                reaches_recursion: graph.reaches_recursion[d],
-                frame_cost: self.planned[d].frame_cost,
-            })
-            .collect();
+        info.clear();
+        info.extend((0..n).map(|d| CalleeInfo {
+            convention: if boundary(d) {
+                Convention::Boundary
+            } else {
+                Convention::Absolute
+            },
+            exit: 0,
+            entry: 0,
+            recursive: graph.recursive[d],
+            reaches_recursion: graph.reaches_recursion[d],
+            frame_cost: planned[d].frame_cost,
+        }));
         for component in graph.components() {
             for &d in component {
-                let plan = &self.planned[d].plan;
+                let plan = &planned[d].plan;
                 let passes_no_check = !boundary(d)
                     && !graph.recursive[d]
                     && !plan.has_loop
@@ -705,24 +787,22 @@ impl<'a> Preparer<'a> {
         // component, may still turn `Static`, right after its analysis), so
         // one set of analysis buffers serves every function.
         let globals = self.injected_globals();
-        let mut analyzer = Analyzer::default();
-        let mut analysis = Analysis::default();
-        // Instrumented bodies, one after the other; `written[d]` is the
-        // range of function `d` (empty for a `Static` one, copied as it is).
-        let mut bodies = Vec::with_capacity(self.wasm.len() + self.wasm.len() / 2);
-        let mut written = vec![0..0; n];
+        bodies.clear();
+        bodies.reserve(self.wasm.len() + self.wasm.len() / 2);
+        written.clear();
+        written.resize(n, 0..0);
         for component in graph.components() {
             let rounds = if graph.recursive[component[0]] { 2 } else { 1 };
             for round in 0..rounds {
                 for &d in component {
                     let forced = (round > 0).then_some(info[d].exit);
-                    let f = &self.planned[d];
+                    let f = &planned[d];
                     analyze_function(
                         &f.plan,
                         forced,
-                        &|index| lookup(&info, index),
-                        &mut analyzer,
-                        &mut analysis,
+                        &|index| lookup(info, index),
+                        analyzer,
+                        analysis,
                     );
                     if info[d].convention != Convention::Boundary {
                         info[d].exit = analysis.exit;
@@ -758,11 +838,11 @@ impl<'a> Preparer<'a> {
                     let start = bodies.len();
                     meter::emit(
                         &shape,
-                        &analysis,
-                        &|index| lookup(&info, index),
+                        analysis,
+                        &|index| lookup(info, index),
                         self.schedule,
                         globals,
-                        &mut bodies,
+                        bodies,
                     );
                     written[d] = start..bodies.len();
                 }
@@ -772,11 +852,11 @@ impl<'a> Preparer<'a> {
         // New function types: parameters (+ counter, + budget) -> results + counter.
         // Numbered in order of first use; a module has few distinct ones,
         // so a list serves as the map.
-        let mut type_order: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
+        new_types.clear();
+        new_type_ends.clear();
+        function_types.clear();
         let base_types = u32::try_from(self.types.len()).unwrap_or(u32::MAX);
-        let mut function_types = Vec::with_capacity(n);
-        let (mut params, mut results) = (Vec::new(), Vec::new());
-        for (d, f) in self.planned.iter().enumerate() {
+        for (d, f) in planned.iter().enumerate() {
             let original = self.func_types[f.index as usize];
             let convention = info[d].convention;
             if matches!(convention, Convention::Static | Convention::Boundary) {
@@ -784,98 +864,113 @@ impl<'a> Preparer<'a> {
                 continue;
             }
             let ty = &self.types[original as usize];
-            params.clear();
-            params.extend(ty.params().iter().map(|&t| to_val_type(t)));
-            results.clear();
-            results.extend(ty.results().iter().map(|&t| to_val_type(t)));
-            if convention == Convention::Absolute {
-                params.push(ValType::I64);
+            let absolute = convention == Convention::Absolute;
+            let added = if absolute {
+                1 + usize::from(graph.recursive[d])
+            } else {
+                0
+            };
+            // Encoded at the end of `new_types`; dropped again if an
+            // earlier new type is the same.
+            let start = new_types.len();
+            new_types.push(0x60);
+            leb_u32(new_types, len_u32(ty.params().len() + added));
+            new_types.extend(ty.params().iter().map(|&t| to_val_type(t).byte()));
+            if absolute {
+                new_types.push(ValType::I64.byte());
                 if graph.recursive[d] {
-                    params.push(ValType::I32);
+                    new_types.push(ValType::I32.byte());
                 }
             }
-            results.push(ValType::I64);
-            let known = type_order
-                .iter()
-                .position(|(p, r)| *p == params && *r == results);
-            let position = known.unwrap_or_else(|| {
-                type_order.push((params.clone(), results.clone()));
-                type_order.len() - 1
+            leb_u32(new_types, len_u32(ty.results().len() + 1));
+            new_types.extend(ty.results().iter().map(|&t| to_val_type(t).byte()));
+            new_types.push(ValType::I64.byte());
+            let known = (0..new_type_ends.len()).find(|&k| {
+                let from = k.checked_sub(1).map_or(0, |j| new_type_ends[j]);
+                new_types[from..new_type_ends[k]] == new_types[start..]
             });
-            function_types.push(base_types + u32::try_from(position).unwrap_or(u32::MAX));
-        }
-
-        // The code section's contents.
-        let mut code = Vec::with_capacity(bodies.len() + 5 * n + 5);
-        leb_u32(&mut code, u32::try_from(n).unwrap_or(u32::MAX));
-        for (f, range) in self.planned.iter().zip(&written) {
-            let body = if range.is_empty() {
-                &self.wasm[f.body.clone()]
-            } else {
-                &bodies[range.clone()]
-            };
-            leb_u32(&mut code, u32::try_from(body.len()).unwrap_or(u32::MAX));
-            code.extend_from_slice(body);
+            let position = known.unwrap_or_else(|| {
+                new_type_ends.push(new_types.len());
+                new_type_ends.len() - 1
+            });
+            if known.is_some() {
+                new_types.truncate(start);
+            }
+            function_types.push(base_types + len_u32(position));
         }
 
         // Every section but the code section as in the original, give or
         // take a few entries.
-        let mut module = Vec::with_capacity(self.wasm.len() + code.len() + 256);
+        let mut module = Vec::with_capacity(self.wasm.len() + bodies.len() + 256);
         module.extend_from_slice(&wasm_encoder::Module::HEADER);
         let mut globals_written = false;
-        for section in &self.sections {
-            let data = &self.wasm[section.range.clone()];
-            match section.id {
+        for original in &self.scratch.sections {
+            let data = &self.wasm[original.range.clone()];
+            section.clear();
+            let id = match original.id {
                 1 => {
-                    let mut bytes = Vec::new();
-                    append_entries(&mut bytes, data, type_order.len(), |out| {
-                        for (params, results) in &type_order {
-                            out.push(0x60);
-                            leb_u32(out, u32::try_from(params.len()).unwrap_or(u32::MAX));
-                            out.extend(params.iter().map(|t| t.byte()));
-                            leb_u32(out, u32::try_from(results.len()).unwrap_or(u32::MAX));
-                            out.extend(results.iter().map(|t| t.byte()));
-                        }
+                    append_entries(section, data, new_type_ends.len(), |out| {
+                        out.extend_from_slice(new_types);
                     });
-                    raw_section(&mut module, 1, &bytes);
+                    1
                 }
                 3 => {
-                    let mut bytes = Vec::new();
-                    leb_u32(
-                        &mut bytes,
-                        u32::try_from(function_types.len()).unwrap_or(u32::MAX),
-                    );
-                    for &ty in &function_types {
-                        leb_u32(&mut bytes, ty);
+                    leb_u32(section, len_u32(function_types.len()));
+                    for &ty in &*function_types {
+                        leb_u32(section, ty);
                     }
-                    raw_section(&mut module, 3, &bytes);
+                    3
                 }
                 6 => {
-                    raw_section(&mut module, 6, &self.global_section(Some(data)));
+                    self.global_section(Some(data), section);
                     globals_written = true;
+                    6
                 }
                 7 => {
                     if !globals_written {
-                        raw_section(&mut module, 6, &self.global_section(None));
+                        self.global_section(None, section);
+                        raw_section(&mut module, 6, section);
+                        section.clear();
                         globals_written = true;
                     }
-                    self.export_section(data, &mut module)?;
+                    self.export_section(data, section);
+                    7
                 }
                 10 => {
-                    raw_section(&mut module, 10, &code);
+                    // Written in place: the section's size first.
+                    let body = |d: usize| {
+                        if written[d].is_empty() {
+                            &self.wasm[planned[d].body.clone()]
+                        } else {
+                            &bodies[written[d].clone()]
+                        }
+                    };
+                    let size = leb_len(len_u32(n))
+                        + (0..n)
+                            .map(|d| leb_len(len_u32(body(d).len())) + body(d).len())
+                            .sum::<usize>();
+                    module.push(10);
+                    leb_u32(&mut module, len_u32(size));
+                    leb_u32(&mut module, len_u32(n));
+                    for d in 0..n {
+                        leb_u32(&mut module, len_u32(body(d).len()));
+                        module.extend_from_slice(body(d));
+                    }
+                    continue;
                 }
                 id => {
                     raw_section(&mut module, id, data);
+                    continue;
                 }
-            }
+            };
+            raw_section(&mut module, id, section);
         }
-        Ok(module)
+        module
     }
 
     /// The global section: the module's globals (from `original`, its
     /// section contents) followed by the injected ones.
-    fn global_section(&self, original: Option<&[u8]>) -> Vec<u8> {
-        let mut bytes = Vec::new();
+    fn global_section(&self, original: Option<&[u8]>, bytes: &mut Vec<u8>) {
         let stack_limit = i32::try_from(self.schedule.stack_limit).unwrap_or(i32::MAX);
         let injected = |out: &mut Vec<u8>| {
             // cairn_gas_left: mut i64 = 0; cairn_halt: mut i32 = 0; the
@@ -887,37 +982,52 @@ impl<'a> Preparer<'a> {
             out.push(0x0b);
         };
         match original {
-            Some(data) => append_entries(&mut bytes, data, 3, injected),
+            Some(data) => append_entries(bytes, data, 3, injected),
             None => {
                 bytes.push(3);
-                injected(&mut bytes);
+                injected(bytes);
             }
         }
-        bytes
     }
 
-    fn export_section(&self, data: &[u8], module: &mut Vec<u8>) -> Result<(), PrepareError> {
-        let reencode_error =
-            |e: wasm_encoder::reencode::Error| PrepareError::new(Rule::Malformed, e.to_string());
-        let reader = wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(data, 0))
-            .map_err(|e| PrepareError::malformed(&e))?;
-        let mut section = wasm_encoder::ExportSection::new();
-        RoundtripReencoder
-            .parse_export_section(&mut section, reader)
-            .map_err(reencode_error)?;
+    /// The export section: the module's exports (from `data`, its section
+    /// contents, already validated) followed by the injected ones.
+    fn export_section(&self, data: &[u8], bytes: &mut Vec<u8>) {
         let globals = self.injected_globals();
-        section.export(
-            GAS_LEFT_GLOBAL,
-            wasm_encoder::ExportKind::Global,
-            globals.gas_left,
-        );
-        section.export(HALT_GLOBAL, wasm_encoder::ExportKind::Global, globals.halt);
-        if !self.exports.memory {
-            section.export("memory", wasm_encoder::ExportKind::Memory, 0);
-        }
-        module.push(wasm_encoder::Section::id(&section));
-        wasm_encoder::Encode::encode(&section, module);
-        Ok(())
+        let extra = 2 + usize::from(!self.exports.memory);
+        append_entries(bytes, data, extra, |out| {
+            let mut export = |name: &str, kind: u8, index: u32| {
+                leb_u32(out, len_u32(name.len()));
+                out.extend_from_slice(name.as_bytes());
+                out.push(kind);
+                leb_u32(out, index);
+            };
+            export(GAS_LEFT_GLOBAL, EXPORT_GLOBAL, globals.gas_left);
+            export(HALT_GLOBAL, EXPORT_GLOBAL, globals.halt);
+            if !self.exports.memory {
+                export("memory", EXPORT_MEMORY, 0);
+            }
+        });
+    }
+}
+
+/// Export kinds in the binary format.
+const EXPORT_MEMORY: u8 = 0x02;
+const EXPORT_GLOBAL: u8 = 0x03;
+
+/// `len` as a `u32` (sizes and counts of an accepted module fit).
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// Bytes `value` takes as an unsigned LEB128.
+fn leb_len(value: u32) -> usize {
+    match value {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        0x4000..0x20_0000 => 3,
+        0x20_0000..0x1000_0000 => 4,
+        _ => 5,
     }
 }
 

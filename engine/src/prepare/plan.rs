@@ -192,6 +192,15 @@ pub(crate) struct PlannedOp {
     pub(crate) at_rest: bool,
 }
 
+/// Empties `v`, with room for at least `len` elements: a buffer too small
+/// is replaced, not grown (growing would copy stale contents).
+fn empty_with_room<T>(v: &mut Vec<T>, len: usize) {
+    v.clear();
+    if v.capacity() < len {
+        *v = Vec::with_capacity(len);
+    }
+}
+
 /// The buffers a [`FunctionPlan`] needs only while it records, passed on
 /// from one function to the next.
 #[derive(Debug, Default)]
@@ -233,22 +242,29 @@ pub(crate) struct FunctionPlan {
 
 impl FunctionPlan {
     /// An empty plan with room for `ops` instructions, recording into
-    /// `buffers` (left behind by [`Self::finish`] of an earlier plan).
-    pub(crate) fn with_capacity(ops: usize, buffers: RecordingBuffers) -> Self {
+    /// `buffers` (left behind by [`Self::finish`] of an earlier plan), and
+    /// keeping the buffers of `spare` (an earlier module's plan) if given.
+    pub(crate) fn reusing(spare: Option<Self>, ops: usize, buffers: RecordingBuffers) -> Self {
         let RecordingBuffers {
             mut shapes,
             mut open,
         } = buffers;
-        shapes.clear();
-        if shapes.capacity() < ops {
-            // Afresh rather than grown: growing would copy stale contents.
-            shapes = Vec::with_capacity(ops);
-        }
+        let Self {
+            ops: mut planned,
+            mut callees,
+            mut table_targets,
+            ..
+        } = spare.unwrap_or_default();
+        empty_with_room(&mut shapes, ops);
+        empty_with_room(&mut planned, ops);
+        // About one call in eight instructions.
+        empty_with_room(&mut callees, ops / 8);
+        table_targets.clear();
         open.clear();
         Self {
-            ops: Vec::with_capacity(ops),
-            // About one call in eight instructions.
-            callees: Vec::with_capacity(ops / 8),
+            ops: planned,
+            callees,
+            table_targets,
             shapes,
             open,
             ..Self::default()
