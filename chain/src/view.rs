@@ -13,7 +13,7 @@ use cairn_engine::runtime::{
     BacktraceFrame, ExecOutcome, ExecStatus, FrameTrace, Log, TrapDiagnostics,
 };
 use cairn_host_api::abi::decode_revert;
-use cairn_host_api::world::{Account, Address};
+use cairn_host_api::world::{Account, Address, H256};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockHeader, Receipt};
@@ -584,11 +584,12 @@ pub struct PreparedCodeView {
 }
 
 impl PreparedCodeView {
-    /// The view of `prepared`, instrumented with `schedule`.
-    pub fn new(prepared: &PreparedCode, schedule: &GasSchedule) -> Self {
+    /// The view of `prepared` (of the code hashing to `code_hash`),
+    /// instrumented with `schedule`.
+    pub fn new(code_hash: H256, prepared: &PreparedCode, schedule: &GasSchedule) -> Self {
         Self {
             status: "accepted".to_owned(),
-            code_hash: to_hex(prepared.code_hash),
+            code_hash: to_hex(code_hash),
             schedule_hash: to_hex(prepared.schedule_hash),
             schedule_version: schedule.version,
             original_size: prepared.original_size,

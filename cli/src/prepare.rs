@@ -39,16 +39,17 @@ pub(crate) fn run(args: PrepareArgs) -> Result<()> {
     let schedule = GasSchedule::v2();
     match prepare_code(&wasm, &schedule, &ValidationLimits::default()) {
         Ok(prepared) => {
+            let code_hash = cairn_host_api::keccak256(&wasm);
             if let Some(out) = &args.output {
                 std::fs::write(out, &prepared.code)
                     .with_context(|| format!("cannot write {}", out.display()))?;
             }
             if args.json {
-                let value = PreparedCodeView::new(&prepared, &schedule);
+                let value = PreparedCodeView::new(code_hash, &prepared, &schedule);
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("accepted        {}", args.file.display());
-                println!("code hash       {:#x}", prepared.code_hash);
+                println!("code hash       {code_hash:#x}");
                 println!(
                     "schedule hash   {:#x} (v{})",
                     prepared.schedule_hash, schedule.version

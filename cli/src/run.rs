@@ -89,10 +89,9 @@ pub(crate) fn run(args: RunArgs) -> Result<Status> {
         dev_mode: args.dev,
         ..ExecConfig::default()
     };
-    let prepared = match prepare_code(&code, &config.schedule, &config.limits) {
-        Ok(prepared) => prepared,
-        Err(error) => bail!("the code is rejected: {error}"),
-    };
+    if let Err(error) = prepare_code(&code, &config.schedule, &config.limits) {
+        bail!("the code is rejected: {error}");
+    }
     let what = args.file.display().to_string();
     let metadata = typed_call::metadata_of(&code, &what)?;
     let args_data = match (&args.args, &args.method) {
@@ -119,13 +118,14 @@ pub(crate) fn run(args: RunArgs) -> Result<Status> {
     let kind = if args.deploy {
         MessageKind::Deploy { code }
     } else {
-        world.code.insert(prepared.code_hash, code);
+        let code_hash = cairn_host_api::keccak256(&code);
+        world.code.insert(code_hash, code);
         world.accounts.insert(
             contract(),
             Account {
                 nonce: 0,
                 balance: U256::zero(),
-                code_hash: Some(prepared.code_hash),
+                code_hash: Some(code_hash),
             },
         );
         MessageKind::Call

@@ -70,8 +70,6 @@ pub enum HaltCode {
 pub struct PreparedCode {
     /// The instrumented module.
     pub code: Vec<u8>,
-    /// keccak256 of the original code.
-    pub code_hash: H256,
     /// [`GasSchedule::hash`] of the schedule used.
     pub schedule_hash: H256,
     /// Size of the original code in bytes.
@@ -157,13 +155,13 @@ pub fn prepare_code_for_profiling(
 const SCRATCH_MODULE_LIMIT: usize = 256 * 1024;
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Runs `prepare` with this thread's [`Scratch`] (or a new one), and keeps
 /// what it hands back for the next call. Every buffer is cleared before it
 /// is used, so what an earlier module left in them cannot reach the output.
-fn with_scratch<T>(wasm: &[u8], prepare: impl FnOnce(Scratch) -> (T, Scratch)) -> T {
+fn with_scratch<T>(wasm: &[u8], prepare: impl FnOnce(Box<Scratch>) -> (T, Box<Scratch>)) -> T {
     let scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
     let (result, mut scratch) = prepare(scratch);
     if wasm.len() <= SCRATCH_MODULE_LIMIT {
@@ -322,7 +320,7 @@ struct Preparer<'a> {
     memory_max_pages: u32,
     exports: ExportSummary,
     export_names: Vec<String>,
-    scratch: Scratch,
+    scratch: Box<Scratch>,
     data_segments: u32,
     /// From the name section, read as it passes.
     function_names: BTreeMap<u32, String>,
@@ -352,7 +350,7 @@ impl<'a> Preparer<'a> {
         wasm: &'a [u8],
         schedule: &'a GasSchedule,
         limits: &'a ValidationLimits,
-        scratch: Scratch,
+        scratch: Box<Scratch>,
     ) -> Self {
         Self {
             validator: Validator::new_with_features(wasm_features()),
@@ -447,7 +445,6 @@ impl<'a> Preparer<'a> {
         exports.sort_unstable();
         Ok(PreparedCode {
             code,
-            code_hash: cairn_host_api::keccak256(wasm),
             schedule_hash: schedule_hash(self.schedule),
             original_size: wasm.len(),
             imports: std::mem::take(&mut self.imports),

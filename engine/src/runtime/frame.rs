@@ -271,16 +271,9 @@ fn deploy(
     {
         return Ok(FrameResult::rejected(HaltReason::ContractExists, &call));
     }
-    let prepared = match prepare_for(ctx, code) {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            let rejection =
-                Rejection::new(HaltReason::InvalidCode(error.rule()), error.to_string());
-            return Ok(FrameResult::rejected(rejection, &call));
-        }
-    };
-    let code_hash = prepared.code_hash;
-    let module = match load_module(ctx, &shared.journal, code_hash, Some(prepared))? {
+    // Code deployed before (with this schedule) is not prepared again.
+    let code_hash = cairn_host_api::keccak256(code);
+    let module = match load_module(ctx, &shared.journal, code_hash, Some(code))? {
         Ok(module) => module,
         Err(rejection) => return Ok(FrameResult::rejected(rejection, &call)),
     };
@@ -304,13 +297,13 @@ fn deploy(
 }
 
 /// The compiled module for `code_hash`, from the cache or prepared and
-/// compiled now (from `prepared` if the caller already has it). `Err` is a
-/// contract-level rejection of the code.
+/// compiled now (from `code` if the caller has it, a deployment, else from
+/// the store). `Err` is a contract-level rejection of the code.
 pub(crate) fn load_module(
     ctx: &MessageContext<'_>,
     journal: &Journal,
     code_hash: CodeHash,
-    prepared: Option<PreparedCode>,
+    code: Option<&[u8]>,
 ) -> Result<Result<Arc<CompiledModule>, Rejection>, NodeError> {
     let executor = ctx.executor;
     // Hashing the schedule costs about as much as a small call: computed
@@ -328,21 +321,23 @@ pub(crate) fn load_module(
     {
         return Ok(Ok(module));
     }
-    let prepared = match prepared {
-        Some(prepared) => prepared,
+    let stored;
+    let code = match code {
+        Some(code) => code,
         None => {
-            let code = journal
+            stored = journal
                 .code(ctx.world, &code_hash)?
                 .ok_or_else(|| NodeError::MissingCode(Box::new(code_hash)))?;
-            match prepare_for(ctx, &code) {
-                Ok(prepared) => prepared,
-                Err(error) => {
-                    return Ok(Err(Rejection::new(
-                        HaltReason::InvalidCode(error.rule()),
-                        error.to_string(),
-                    )));
-                }
-            }
+            &stored
+        }
+    };
+    let prepared = match prepare_for(ctx, code) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            return Ok(Err(Rejection::new(
+                HaltReason::InvalidCode(error.rule()),
+                error.to_string(),
+            )));
         }
     };
     let (wasm, shadow_map) = if ctx.traced {

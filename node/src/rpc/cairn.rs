@@ -206,7 +206,11 @@ pub fn get_code_info(
             "stored code no longer passes validation under this node's limits: {e}"
         ))
     })?;
-    Ok(Some(PreparedCodeView::new(&prepared, &config.schedule)))
+    Ok(Some(PreparedCodeView::new(
+        code_hash,
+        &prepared,
+        &config.schedule,
+    )))
 }
 
 /// Registers the `cairn_` methods.
