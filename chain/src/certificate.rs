@@ -306,10 +306,9 @@ mod vectors {
     use super::*;
     use serde_json::{Value, json};
 
-    const PATH: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../specs/vectors/consensus/certificate.json"
-    );
+    fn path() -> String {
+        crate::repo_path("specs/vectors/consensus/certificate.json")
+    }
 
     fn h(bytes: impl AsRef<[u8]>) -> String {
         format!("0x{}", hex::encode(bytes))
@@ -389,15 +388,15 @@ mod vectors {
     #[test]
     fn certificate_vectors_hold() {
         if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
-            std::fs::create_dir_all(std::path::Path::new(PATH).parent().unwrap()).unwrap();
+            std::fs::create_dir_all(std::path::Path::new(&path()).parent().unwrap()).unwrap();
             std::fs::write(
-                PATH,
+                path(),
                 serde_json::to_string_pretty(&generate()).unwrap() + "\n",
             )
             .unwrap();
         }
         let file: Value =
-            serde_json::from_str(&std::fs::read_to_string(PATH).expect("vectors file")).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(path()).expect("vectors file")).unwrap();
         assert_eq!(file, generate(), "the vectors and the code disagree");
         // Independently of `generate`: decode the certificate and verify it
         // under the genesis the file gives.

@@ -107,6 +107,17 @@ pub use storage::BlockStore;
 pub use tx::{Envelope, SignedTransaction, Transaction, TxAction, contract_address};
 pub use world::BlockState;
 
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+#[cfg(test)]
+pub(crate) fn repo_path(relative: &str) -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/../{relative}")
+}
+
 #[cfg(test)]
 mod vectors;
 #[cfg(test)]

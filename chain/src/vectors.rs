@@ -21,10 +21,9 @@ use crate::keys::SigningKey;
 use crate::merkle::merkle_root;
 use crate::tx::{SignedTransaction, Transaction, TxAction, contract_address};
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/chain/chain.json"
-);
+fn path() -> String {
+    crate::repo_path("specs/vectors/chain/chain.json")
+}
 
 pub(crate) fn key_bytes(n: u8) -> [u8; 32] {
     let mut bytes = [0u8; 32];
@@ -346,13 +345,13 @@ pub(crate) fn unhex(v: &Value) -> Vec<u8> {
 fn chain_vectors_hold() {
     if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
         std::fs::write(
-            PATH,
+            path(),
             serde_json::to_string_pretty(&generate()).unwrap() + "\n",
         )
         .unwrap();
     }
     let file: Value =
-        serde_json::from_str(&std::fs::read_to_string(PATH).expect("vectors file")).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(path()).expect("vectors file")).unwrap();
     // Check the file independently of `generate`: decode and recompute.
     for k in file["keys"].as_array().unwrap() {
         let key = SigningKey::from_bytes(unhex(&k["private_key"]).try_into().unwrap()).unwrap();
@@ -425,10 +424,9 @@ fn chain_vectors_hold() {
     );
 }
 
-const ETHEREUM_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/chain/ethereum.json"
-);
+fn ethereum_path() -> String {
+    crate::repo_path("specs/vectors/chain/ethereum.json")
+}
 
 pub(crate) fn action_json(action: &TxAction) -> Value {
     match action {
@@ -459,7 +457,7 @@ fn ethereum_vectors_signed_by_viem_hold() {
     use crate::ethereum::EthereumTransaction;
     use crate::tx::Envelope;
     let file: Value =
-        serde_json::from_str(&std::fs::read_to_string(ETHEREUM_PATH).expect("vectors file"))
+        serde_json::from_str(&std::fs::read_to_string(ethereum_path()).expect("vectors file"))
             .unwrap();
     let accepted = file["accepted"].as_array().unwrap();
     assert!(accepted.len() >= 5);

@@ -30,18 +30,15 @@ use crate::tx::{Envelope, SignedTransaction, Transaction, TxAction, contract_add
 use crate::vectors::{action_json, h, key_bytes, receipt_fields, unhex};
 use crate::world::BlockState;
 
-const GENESIS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/chain/genesis.json"
-);
-const BUNDLE_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/chain/bundle.json"
-);
-const BLOCKS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/chain/blocks.json"
-);
+fn genesis_path() -> String {
+    crate::repo_path("specs/vectors/chain/genesis.json")
+}
+fn bundle_path() -> String {
+    crate::repo_path("specs/vectors/chain/bundle.json")
+}
+fn blocks_path() -> String {
+    crate::repo_path("specs/vectors/chain/blocks.json")
+}
 
 /// The test contract of the block vectors. `deploy` stores its input under
 /// `init`. `call` with empty input returns; otherwise the first input byte
@@ -579,9 +576,9 @@ fn check_records(records: &Value, blocks: &Value, genesis: &Value) {
 }
 
 fn check_bundle(blocks: &Value) {
-    let file = regenerate_or_read(BUNDLE_PATH, generate_bundle);
+    let file = regenerate_or_read(&bundle_path(), generate_bundle);
     let genesis: Value =
-        serde_json::from_str(&std::fs::read_to_string(GENESIS_PATH).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(genesis_path()).unwrap()).unwrap();
     check_records(&file["records"], blocks, &genesis);
     let bundle = ReplayBundle::from_bytes(&unhex(&file["bundle"])).unwrap();
     let verified = verify_bundle(&bundle, &executor()).unwrap();
@@ -666,7 +663,7 @@ fn root_of(entries: &[Value]) -> (MemoryStore, H256) {
 
 /// Checks genesis.json against blocks.json (read by [`check_blocks`]).
 fn check_genesis(blocks: &Value) {
-    let file = regenerate_or_read(GENESIS_PATH, || {
+    let file = regenerate_or_read(&genesis_path(), || {
         let first = header_from_fields(&blocks["blocks"][0]["header"]);
         generate_genesis(first.parent_hash)
     });
@@ -725,7 +722,7 @@ fn check_genesis(blocks: &Value) {
 
 #[test]
 fn genesis_and_block_vectors_hold() {
-    let blocks = regenerate_or_read(BLOCKS_PATH, generate_blocks);
+    let blocks = regenerate_or_read(&blocks_path(), generate_blocks);
     check_blocks(&blocks);
     check_genesis(&blocks);
     check_bundle(&blocks);

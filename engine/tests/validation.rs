@@ -515,13 +515,24 @@ fn loop_statement() -> impl Strategy<Value = String> {
     })
 }
 
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> std::path::PathBuf {
+    let package = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    package.join("..").join(relative)
+}
+
 /// Every committed contract and benchmark program, then modules rejected
 /// part-way (truncated, a function body cut short), in a fixed order.
 fn sample_modules() -> Vec<Vec<u8>> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let mut paths: Vec<std::path::PathBuf> = ["contracts/artifacts", "benches/programs"]
         .iter()
-        .flat_map(|dir| std::fs::read_dir(format!("{root}/{dir}")).expect("read the directory"))
+        .flat_map(|dir| std::fs::read_dir(repo_path(dir)).expect("read the directory"))
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "wasm" || e == "wat"))
         .collect();

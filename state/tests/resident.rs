@@ -234,11 +234,7 @@ proptest! {
 
 #[test]
 fn root_vectors_match() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../specs/vectors/state/roots.json"
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(repo_path("specs/vectors/state/roots.json")).unwrap();
     let vectors: serde_json::Value = serde_json::from_str(&text).unwrap();
     for case in vectors["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
@@ -868,4 +864,14 @@ mod crash {
             "too little progress: {last_seen} versions"
         );
     }
+}
+
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/../{relative}")
 }

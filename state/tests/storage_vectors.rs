@@ -22,10 +22,9 @@ use cairn_state::{
 use parity_scale_codec::DecodeAll;
 use serde_json::{Value, json};
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/state/storage.json"
-);
+fn path() -> String {
+    repo_path("specs/vectors/state/storage.json")
+}
 
 /// The commits: version, then (key, new value or `None` to delete).
 type Commit = (u64, &'static [(&'static str, Option<&'static str>)]);
@@ -676,12 +675,12 @@ fn listed(columns: &Value) -> Dump {
 fn storage_vectors_hold() {
     if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
         std::fs::write(
-            PATH,
+            path(),
             serde_json::to_string_pretty(&generate()).unwrap() + "\n",
         )
         .unwrap();
     }
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
 
     // Roots by definition (section 3) from the commits.
     let mut state: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
@@ -821,4 +820,14 @@ fn storage_vectors_hold() {
         }
     }
     assert_eq!(file, generate(), "vectors differ from the code");
+}
+
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/../{relative}")
 }

@@ -610,10 +610,7 @@ fn bless_root_vectors() {
         "cases": out,
     });
     std::fs::write(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../specs/vectors/state/roots.json"
-        ),
+        repo_path("specs/vectors/state/roots.json"),
         serde_json::to_string_pretty(&doc).unwrap() + "\n",
     )
     .unwrap();
@@ -621,11 +618,8 @@ fn bless_root_vectors() {
 
 #[test]
 fn root_vectors_match() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../specs/vectors/state/roots.json"
-    ))
-    .expect("specs/vectors/state/roots.json");
+    let text = std::fs::read_to_string(repo_path("specs/vectors/state/roots.json"))
+        .expect("specs/vectors/state/roots.json");
     let vectors: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = vectors["cases"].as_array().unwrap();
     assert!(cases.len() >= 5);
@@ -1019,4 +1013,14 @@ fn large_commits_match_the_reference_root() {
             verify(&root, &key, value.as_deref(), &proof).unwrap();
         }
     }
+}
+
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/../{relative}")
 }

@@ -16,10 +16,9 @@ use cairn_state::{
 };
 use serde_json::{Value, json};
 
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../specs/vectors/state/witnesses.json"
-);
+fn path() -> String {
+    repo_path("specs/vectors/state/witnesses.json")
+}
 
 type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -381,12 +380,12 @@ fn generate() -> Value {
 fn witness_vectors_hold() {
     if std::env::var_os("CAIRN_REGENERATE_VECTORS").is_some() {
         std::fs::write(
-            PATH,
+            path(),
             serde_json::to_string_pretty(&generate()).unwrap() + "\n",
         )
         .unwrap();
     }
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
     for case in file["accepted"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let n: u32 = case["state"]
@@ -511,4 +510,14 @@ fn witness_vectors_hold() {
         );
     }
     assert_eq!(file, generate(), "vectors differ from the code");
+}
+
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> String {
+    let package = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    format!("{package}/../{relative}")
 }

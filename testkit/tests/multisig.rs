@@ -10,8 +10,12 @@ use cairn_host_api::world::{Address, H256, U256};
 use cairn_testkit::{CHAIN_ID, CallOptions, Contract, TestChain};
 use parity_scale_codec::{Decode, Encode};
 
+/// A committed contract of the checkout being tested (`cargo test` names
+/// the package's directory at run time; a path baked in at build time may
+/// be another checkout's when they share a build cache).
 fn wasm(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
         .join("../contracts/artifacts")
         .join(format!("{name}.wasm"))
 }

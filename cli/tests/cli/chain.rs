@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{cairn, cairn_command, ok_json, path};
+use crate::support::{cairn, cairn_command, ok_json, path, repo_path};
 
 fn demo(dir: &Path, blocks: u64, txs: usize) -> serde_json::Value {
     ok_json(&[
@@ -408,10 +408,8 @@ fn deploy_call_and_query_a_token_through_the_cli() {
         .success()
     );
 
-    let wasm = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/artifacts/token.wasm"
-    );
+    let wasm = repo_path("contracts/artifacts/token.wasm");
+    let wasm = path(&wasm);
     // deploy(name: "T", symbol: "T", supply: 1000), SCALE-encoded.
     let input = format!("0x04540454e803{}", "00".repeat(30));
     let deployed = ok_json(&[
@@ -758,10 +756,8 @@ fn garbage_flags_and_files_give_clear_errors() {
 #[test]
 fn genesis_predeploys_a_wasm_file_relative_to_itself() {
     let tmp = tempfile::tempdir().unwrap();
-    let wasm = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/artifacts/token.wasm"
-    );
+    let wasm = repo_path("contracts/artifacts/token.wasm");
+    let wasm = path(&wasm);
     std::fs::copy(wasm, tmp.path().join("token.wasm")).unwrap();
     let deployer = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf";
     let token = "0x00000000000000000000000000000000000000aa";

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{cairn, ok_json, path, stderr, stdout};
+use crate::support::{cairn, ok_json, path, repo_path, stderr, stdout};
 
 /// A chain in `dir` whose genesis funds the key's address; returns the
 /// key file and address.
@@ -37,10 +37,8 @@ fn estimate_is_the_limit_a_deploy_succeeds_with_and_one_less_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, address) = chain_with_key(tmp.path());
     let data = tmp.path().join("chain");
-    let wasm = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/artifacts/counter.wasm"
-    );
+    let wasm = repo_path("contracts/artifacts/counter.wasm");
+    let wasm = path(&wasm);
     // deploy(start: u64 = 5), SCALE.
     let input = "0x0500000000000000";
     let estimate = ok_json(&[

@@ -19,7 +19,7 @@ use cairn_host_api::world::{Address, H256, U256};
 use cairn_node::client::RpcClient;
 use serde_json::{Value, json};
 
-use crate::support::{cairn_command, ok_json, path};
+use crate::support::{cairn_command, ok_json, path, repo_path};
 
 /// Private keys of dev accounts 0..4 (the standard test mnemonic).
 const DEV_KEYS: [&str; 4] = [
@@ -244,12 +244,6 @@ pub(crate) fn transfer(
     }
     .sign(&dev_key(from))
     .into()
-}
-
-fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
 }
 
 fn have(program: &str) -> bool {

@@ -1,13 +1,13 @@
 //! `cairn run --profile`: a flame graph, a top table, folded stacks with
 //! `--json`, and never a different gas figure than the same run without it.
 
-use crate::support::{cairn, json_of, ok_json, path, stdout};
+use crate::support::{cairn, json_of, ok_json, path, repo_path, stdout};
 
 fn debug_artifact(name: &str) -> String {
-    format!(
-        "{}/../contracts/artifacts/debug/{name}.wasm",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    path(&repo_path(&format!(
+        "contracts/artifacts/debug/{name}.wasm"
+    )))
+    .to_owned()
 }
 
 #[test]

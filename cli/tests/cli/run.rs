@@ -1,9 +1,7 @@
 //! `cairn run` end to end: the binary on WAT and Wasm files, text and JSON
 //! output, failure diagnostics, and garbage input.
 
-use std::path::Path;
-
-use crate::support::{cairn, json_of, write};
+use crate::support::{cairn, json_of, repo_path, write};
 
 const ECHO: &str = r#"(module
   (import "cairn_v1" "input_size" (func $input_size (result i32)))
@@ -270,7 +268,7 @@ fn garbage_input_is_a_clear_error_not_a_contract_failure() {
 
 #[test]
 fn runs_the_example_contracts() {
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/artifacts");
+    let artifacts = repo_path("contracts/artifacts");
     let counter = artifacts.join("counter.wasm");
     let looping = artifacts.join("infinite_loop.wasm");
     if !counter.exists() || !looping.exists() {

@@ -2,13 +2,10 @@
 //! results, reverts and events in `run`, `deploy`, `call` and `query`, with
 //! the hex still printed; and clear errors for bad `--args` and bad metadata.
 
-use crate::support::{cairn, json_of, ok_json, path, stderr, stdout, write};
+use crate::support::{cairn, json_of, ok_json, path, repo_path, stderr, stdout, write};
 
 fn artifact(name: &str) -> String {
-    format!(
-        "{}/../contracts/artifacts/{name}.wasm",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    path(&repo_path(&format!("contracts/artifacts/{name}.wasm"))).to_owned()
 }
 
 const TO: &str = "0x1111111111111111111111111111111111111111";

@@ -256,6 +256,18 @@ const RECURSIVE: &str = r#"
       (call $return_value (i32.const 104) (i32.const 4)))
 "#;
 
+/// `relative` in the checkout being tested: `cargo test` names the
+/// package's directory at run time, which stays right when one build cache
+/// serves several checkouts (a path baked in at build time may be another
+/// checkout's, or gone).
+fn repo_path(relative: &str) -> std::path::PathBuf {
+    let package = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    package.join("..").join(relative)
+}
+
 fn bless() -> bool {
     std::env::var("CAIRN_BLESS_VECTORS").as_deref() == Ok("1")
 }

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn host_api_spec_matches_the_table() {
     use cairn_engine::runtime::spec;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/host-api.md");
+    let path = repo_path("specs/host-api.md");
     let committed = std::fs::read_to_string(&path).expect("specs/host-api.md exists");
     let generated = spec::host_function_table_markdown();
     let expected = spec::splice_generated(&committed, &generated)

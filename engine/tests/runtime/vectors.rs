@@ -219,7 +219,7 @@ const VECTORS: &[VectorDef] = &[
 ];
 
 fn vector_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/vectors/execution")
+    repo_path("specs/vectors/execution")
 }
 
 fn hex0x(bytes: &[u8]) -> String {
