@@ -27,6 +27,8 @@ pub(crate) struct ModuleCache {
     clock: u64,
     entries: BTreeMap<(H256, H256), (Arc<CompiledModule>, u64)>,
     by_age: BTreeMap<u64, (H256, H256)>,
+    /// Modules inserted so far (each was prepared and compiled: a miss).
+    inserted: u64,
 }
 
 impl ModuleCache {
@@ -36,7 +38,12 @@ impl ModuleCache {
             clock: 0,
             entries: BTreeMap::new(),
             by_age: BTreeMap::new(),
+            inserted: 0,
         }
+    }
+
+    pub(crate) fn inserted(&self) -> u64 {
+        self.inserted
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -57,6 +64,7 @@ impl ModuleCache {
         if self.capacity == 0 {
             return;
         }
+        self.inserted += 1;
         self.clock += 1;
         if let Some((_, used)) = self.entries.insert(key, (module, self.clock)) {
             self.by_age.remove(&used);

@@ -259,4 +259,10 @@ impl Executor {
     pub fn cached_modules(&self) -> usize {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
+
+    /// Modules prepared, compiled and cached since this executor started
+    /// (the cache's misses; untraced runs only).
+    pub fn modules_compiled(&self) -> u64 {
+        self.cache.lock().map(|c| c.inserted()).unwrap_or(0)
+    }
 }

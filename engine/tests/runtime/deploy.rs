@@ -107,6 +107,55 @@ fn deploy_stores_code_runs_deploy_and_rejects_bad_code() {
     assert!(outcome.changes.is_empty());
 }
 
+/// Code deployed before (with the same schedule) comes from the module
+/// cache (since `prepare_code` left the code hash to its callers, a
+/// deployment looks the cache up before preparing): a second deployment of
+/// it compiles nothing and ends exactly as the first. Rejected code is never
+/// cached: it is rejected every time.
+#[test]
+fn deploying_known_code_reuses_the_compiled_module() {
+    let h = Harness::new();
+    let code = module(
+        "(func (export \"deploy\")
+            (call $storage_write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1)))
+         (func (export \"call\"))",
+    );
+    let deploy = |to: u8, code: &[u8]| Message {
+        kind: MessageKind::Deploy {
+            code: code.to_vec(),
+        },
+        ..h.message(addr(to), b"", GAS)
+    };
+    let compiled = h.executor.modules_compiled();
+    let first = h.run(&deploy(1, &code));
+    assert!(first.is_success(), "{:?}", first.status);
+    assert_eq!(h.executor.modules_compiled(), compiled + 1);
+    let second = h.run(&deploy(2, &code));
+    assert_eq!(
+        h.executor.modules_compiled(),
+        compiled + 1,
+        "compiled again"
+    );
+    assert_eq!(second.status, first.status);
+    assert_eq!(second.gas_used, first.gas_used);
+    assert_eq!(
+        second.changes.storage.get(&(addr(2), vec![0])),
+        first.changes.storage.get(&(addr(1), vec![0]))
+    );
+
+    let bad = wat::parse_str("(module (func (export \"call\") (drop (f32.const 1))))").unwrap();
+    for to in [3, 4] {
+        let outcome = h.run(&deploy(to, &bad));
+        assert_eq!(
+            outcome.status,
+            ExecStatus::Halt {
+                reason: HaltReason::InvalidCode(Rule::FloatingPoint)
+            }
+        );
+        assert_eq!(h.executor.modules_compiled(), compiled + 1);
+    }
+}
+
 #[test]
 fn top_level_call_to_plain_account_transfers_value() {
     let h = Harness::new();
