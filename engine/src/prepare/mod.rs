@@ -151,8 +151,11 @@ pub fn prepare_code_for_profiling(
 }
 
 /// Modules up to this size leave their buffers to the next preparation on
-/// the same thread (larger ones would keep too much memory alive).
-const SCRATCH_MODULE_LIMIT: usize = 256 * 1024;
+/// the same thread: a few MiB at most per thread that prepares (a node may
+/// prepare on many threads: block execution, RPC calls and estimates).
+/// Larger modules gain little from the reuse (their cost grows with their
+/// size, not with the number of buffers), so theirs are dropped.
+const SCRATCH_MODULE_LIMIT: usize = 64 * 1024;
 
 thread_local! {
     static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
