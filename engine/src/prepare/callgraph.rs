@@ -146,8 +146,7 @@ impl CallGraph {
         // Components come callees first, so a callee outside the component
         // is decided before its callers.
         for k in 0..self.ends.len() {
-            let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
-            let range = start..self.ends[k];
+            let range = component_range(&self.ends, k);
             let component = &self.members[range.clone()];
             let cyclic = component.len() > 1 || edges(component[0]).contains(&component[0]);
             let reaches = cyclic
@@ -162,19 +161,20 @@ impl CallGraph {
         }
     }
 
-    fn range(&self, k: usize) -> std::ops::Range<usize> {
-        let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
-        start..self.ends[k]
-    }
-
     fn component(&self, k: usize) -> &[usize] {
-        &self.members[self.range(k)]
+        &self.members[component_range(&self.ends, k)]
     }
 
     /// Strongly connected components, every one after those it calls.
     pub(crate) fn components(&self) -> impl Iterator<Item = &[usize]> {
         (0..self.ends.len()).map(|k| self.component(k))
     }
+}
+
+/// Where component `k` lies in the members list, given where each ends.
+fn component_range(ends: &[usize], k: usize) -> std::ops::Range<usize> {
+    let start = k.checked_sub(1).map_or(0, |j| ends[j]);
+    start..ends[k]
 }
 
 #[cfg(test)]

@@ -282,14 +282,19 @@ impl Labels {
 }
 
 /// `v` as `len` copies of `value`, keeping its buffer if it is large
-/// enough (a larger one is allocated afresh: growing would copy contents
-/// that are overwritten anyway).
+/// enough (see [`empty_with_room`]).
 pub(crate) fn reset<T: Clone>(v: &mut Vec<T>, len: usize, value: T) {
+    empty_with_room(v, len);
+    v.resize(len, value);
+}
+
+/// Empties `v`, with room for at least `len` elements: a buffer too small
+/// is replaced, not grown (growing would copy stale contents).
+pub(crate) fn empty_with_room<T>(v: &mut Vec<T>, len: usize) {
     v.clear();
     if v.capacity() < len {
         *v = Vec::with_capacity(len);
     }
-    v.resize(len, value);
 }
 
 /// Buffers [`analyze`] reuses from one function to the next.

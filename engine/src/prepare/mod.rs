@@ -787,8 +787,7 @@ impl<'a> Preparer<'a> {
         // component, may still turn `Static`, right after its analysis), so
         // one set of analysis buffers serves every function.
         let globals = self.injected_globals();
-        bodies.clear();
-        bodies.reserve(self.wasm.len() + self.wasm.len() / 2);
+        meter::empty_with_room(bodies, self.wasm.len() + self.wasm.len() / 2);
         written.clear();
         written.resize(n, 0..0);
         for component in graph.components() {

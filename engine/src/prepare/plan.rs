@@ -7,6 +7,8 @@
 //! targets are resolved to the instruction that opened their frame, so the
 //! injector never counts depths again.
 
+use super::meter::empty_with_room;
+
 /// A branch target: the frame opened by the instruction at this index, or
 /// the function body itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,15 +192,6 @@ pub(crate) struct PlannedOp {
     /// Injected code before it makes wasmi spill no register: the operand
     /// stack of the enclosing control frame is empty, or it follows a call.
     pub(crate) at_rest: bool,
-}
-
-/// Empties `v`, with room for at least `len` elements: a buffer too small
-/// is replaced, not grown (growing would copy stale contents).
-fn empty_with_room<T>(v: &mut Vec<T>, len: usize) {
-    v.clear();
-    if v.capacity() < len {
-        *v = Vec::with_capacity(len);
-    }
 }
 
 /// The buffers a [`FunctionPlan`] needs only while it records, passed on
