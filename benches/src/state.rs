@@ -19,7 +19,7 @@
 
 use cairn_state::{
     AuxWrites, ResidentOptions, ResidentRocksOptions, ResidentStore, StateChanges, StateRead,
-    keccak256, verify,
+    keccak256, settle_options, verify,
 };
 use rocksdb::statistics::Ticker;
 use rocksdb::{BlockBasedOptions, Cache, DB, DBCompressionType, Options, WriteBatch, WriteOptions};
@@ -177,6 +177,10 @@ impl Indices {
 /// Raw RocksDB with the same block cache size, bloom filters, memtable
 /// size and WAL settings as the store's `values` column: the floor the
 /// store is compared with.
+/// The longest a benchmark waits for RocksDB's background work to finish
+/// before measuring.
+pub const SETTLE: Duration = Duration::from_secs(600);
+
 fn open_raw(path: &std::path::Path) -> (DB, Options) {
     let cache = Cache::new_lru_cache(ResidentRocksOptions::default().block_cache_bytes);
     let mut table = BlockBasedOptions::default();
@@ -288,6 +292,14 @@ impl Pair {
         let mut raw = Duration::ZERO;
         self.store().flush().expect("flush");
         self.raw.flush().expect("raw flush");
+        // The fill's compactions would otherwise run during the measured
+        // blocks, on the cores the store hashes with: both sides start
+        // settled, and the compaction the measured writes cause is counted
+        // in bytes below.
+        self.store().wait_for_compactions(SETTLE).expect("settle");
+        self.raw
+            .wait_for_compact(&settle_options(SETTLE))
+            .expect("raw settle");
         let (store_before, raw_before) = (store_bytes(self.store()), raw_bytes(&self.raw_options));
         for _ in 0..blocks {
             self.round += 1;

@@ -1,7 +1,9 @@
 //! Where a resident commit's time goes: fills a [`ResidentStore`] with
 //! `--keys` keys, then times `prepare` (hashing and the trie delta, nothing
 //! written) on `--rounds` blocks of `--updates` random overwrites, next to
-//! the bare cost of the keccak permutations such a block needs. Run it
+//! the bare cost of the keccak permutations such a block needs. With
+//! `--commit 1` every block is also written (`commit_prepared`), timed
+//! apart, so later blocks prepare on the trie the earlier ones left. Run it
 //! under `perf record` to see the rest. Prints one JSON object.
 //!
 //! ```sh
@@ -57,12 +59,25 @@ fn main() {
                 .collect()
         })
         .collect();
+    let commit = arg("--commit", 0) == 1;
+    let mut writing = 0.0;
     let start = Instant::now();
     for changes in &blocks {
         let prepared = store.prepare(version + 1, changes).expect("prepare");
-        std::hint::black_box(&prepared);
+        if commit {
+            let t = Instant::now();
+            version += 1;
+            store
+                .commit_prepared(prepared, &AuxWrites::new())
+                .expect("commit");
+            writing += t.elapsed().as_secs_f64();
+        } else {
+            std::hint::black_box(&prepared);
+        }
     }
-    let prepare_us = start.elapsed().as_secs_f64() * 1e6 / (rounds * updates) as f64;
+    let total = start.elapsed().as_secs_f64() - writing;
+    let prepare_us = total * 1e6 / (rounds * updates) as f64;
+    let write_us = writing * 1e6 / (rounds * updates) as f64;
     // The bare permutations: one 65-byte keccak per call, on one thread
     // and on every core at once (how much a second core adds to hashing).
     let calls = 1_000_000u64;
@@ -87,7 +102,7 @@ fn main() {
     });
     let all_cores_us = start.elapsed().as_secs_f64() * 1e6 / (calls * threads as u64) as f64;
     println!(
-        "{{\"keys\":{keys},\"updates\":{updates},\"rounds\":{rounds},\"prepare_us_per_update\":{prepare_us:.3},\"keccak_us\":{keccak_us:.4},\"prepare_in_keccaks\":{:.1},\"threads\":{threads},\"keccak_us_all_cores\":{all_cores_us:.4},\"core_speedup\":{:.2}}}",
+        "{{\"keys\":{keys},\"updates\":{updates},\"rounds\":{rounds},\"prepare_us_per_update\":{prepare_us:.3},\"write_us_per_update\":{write_us:.3},\"keccak_us\":{keccak_us:.4},\"prepare_in_keccaks\":{:.1},\"threads\":{threads},\"keccak_us_all_cores\":{all_cores_us:.4},\"core_speedup\":{:.2}}}",
         prepare_us / keccak_us,
         keccak_us / all_cores_us
     );

@@ -88,7 +88,7 @@ pub use reference::reference_root;
 #[cfg(feature = "rocksdb")]
 pub use resident::{
     RESIDENT_FORMAT_VERSION, ResidentOptions, ResidentPrepared, ResidentReader,
-    ResidentRocksOptions, ResidentStore, WriteBytes,
+    ResidentRocksOptions, ResidentStore, WriteBytes, settle_options,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{RocksBackend, RocksOptions};

@@ -14,6 +14,7 @@ use rocksdb::{
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The column families.
 pub(crate) const CF_VALUES: &str = "values";
@@ -212,6 +213,14 @@ impl Disk {
             self.db.flush_cf(self.cf(name)?).map_err(backend)?;
         }
         Ok(())
+    }
+
+    /// Waits until RocksDB has no flush or compaction running or pending,
+    /// at most `timeout`.
+    pub(crate) fn wait_for_compactions(&self, timeout: Duration) -> Result<(), StateError> {
+        self.db
+            .wait_for_compact(&settle_options(timeout))
+            .map_err(backend)
     }
 
     pub(crate) fn write_bytes(&self) -> WriteBytes {
@@ -697,4 +706,18 @@ fn image_key(version: Version, chunk: u32) -> [u8; 12] {
     key[..8].copy_from_slice(&version.to_be_bytes());
     key[8..].copy_from_slice(&chunk.to_be_bytes());
     key
+}
+
+/// Options to wait for RocksDB's background work: at most `timeout`, and
+/// not at all while that work is paused.
+#[must_use]
+pub fn settle_options(timeout: Duration) -> rocksdb::WaitForCompactOptions {
+    let mut options = rocksdb::WaitForCompactOptions::default();
+    options.set_abort_on_pause(true);
+    options.set_timeout(
+        u64::try_from(timeout.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1),
+    );
+    options
 }

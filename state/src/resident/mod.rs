@@ -21,7 +21,7 @@
 mod disk;
 pub(crate) mod trie;
 
-pub use disk::{ResidentRocksOptions, WriteBytes};
+pub use disk::{ResidentRocksOptions, WriteBytes, settle_options};
 
 use crate::db::{PreparedState, StateDb, StateView};
 use crate::error::StateError;
@@ -39,6 +39,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use trie::{
     HistoricalView, Leaf, LeafChange, PlanNode, ReverseDelta, Trie, TrieDelta, TrieView, bits_for,
     needs_relayout, plan_proof, plan_witness,
@@ -654,6 +655,17 @@ impl ResidentStore {
     /// Backend failures.
     pub fn flush(&self) -> Result<(), StateError> {
         self.shared.disk.flush()
+    }
+
+    /// Waits, at most `timeout`, until RocksDB's background flushes and
+    /// compactions are done, so a benchmark's measured blocks do not pay for
+    /// the writes before them.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures, or background work still running at `timeout`.
+    pub fn wait_for_compactions(&self, timeout: Duration) -> Result<(), StateError> {
+        self.shared.disk.wait_for_compactions(timeout)
     }
 
     /// Versions of the recorded checkpoint images.
