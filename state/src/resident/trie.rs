@@ -278,9 +278,14 @@ struct PartDelta {
 /// more than it saves.
 const PARALLEL_MIN_CHANGES: usize = 2048;
 
-/// The number of worker threads for hashing (all cores).
+/// The number of worker threads for hashing (all cores), read once: on
+/// Linux `available_parallelism` reads the affinity mask and the cgroup's
+/// CPU quota from files on every call, and every block asks twice.
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    })
 }
 
 /// Merges `changes` (sorted by key hash, unique, all in this bucket) into
