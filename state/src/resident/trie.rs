@@ -283,9 +283,8 @@ const PARALLEL_MIN_CHANGES: usize = 2048;
 /// CPU quota from files on every call, and every block asks twice.
 pub(crate) fn threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    })
+    *THREADS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
 }
 
 /// Merges `changes` (sorted by key hash, unique, all in this bucket) into
