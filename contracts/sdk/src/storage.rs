@@ -14,9 +14,17 @@ use alloc::vec::Vec;
 use core::marker::PhantomData;
 use parity_scale_codec::{Decode, DecodeAll, Encode, EncodeLike};
 
+/// Bytes reserved for an entry's key when its type gives no size hint:
+/// primitive-types' `H160` and `U256` give none (0), so without this room
+/// the key's vector would grow while the key is encoded. On the example
+/// token this saves 1,780 gas per transfer for 94 bytes of code. Measured
+/// and not done: `encoded_size` (exact; 1,100 gas for 475 bytes) and the
+/// same room for values in `insert` and `set` (600 more gas, 520 bytes).
+const KEY_ROOM: usize = 32;
+
 /// The storage key of item `name`, entry `key` (`key` is `&()` for a value).
 pub fn storage_key<K: Encode + ?Sized>(name: &str, key: &K) -> Vec<u8> {
-    let mut out = Vec::with_capacity(name.len() + 1 + key.size_hint());
+    let mut out = Vec::with_capacity(name.len() + 1 + key.size_hint().max(KEY_ROOM));
     name.encode_to(&mut out);
     key.encode_to(&mut out);
     out
