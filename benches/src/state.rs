@@ -174,13 +174,13 @@ impl Indices {
     }
 }
 
-/// Raw RocksDB with the same block cache size, bloom filters, memtable
-/// size and WAL settings as the store's `values` column: the floor the
-/// store is compared with.
 /// The longest a benchmark waits for RocksDB's background work to finish
 /// before measuring.
 pub const SETTLE: Duration = Duration::from_secs(600);
 
+/// Raw RocksDB with the same block cache size, bloom filters, memtable
+/// size and WAL settings as the store's `values` column: the floor the
+/// store is compared with.
 fn open_raw(path: &std::path::Path) -> (DB, Options) {
     let cache = Cache::new_lru_cache(ResidentRocksOptions::default().block_cache_bytes);
     let mut table = BlockBasedOptions::default();
