@@ -86,6 +86,10 @@ pub(crate) struct InjectedGlobals {
     pub(crate) stack_budget: u32,
     /// Not a global: the memory's declared maximum, for the `memory.grow` guard.
     pub(crate) memory_max_pages: u32,
+    /// Not a global: the index of the appended out-of-gas function
+    /// (`(param i64)`: writes it to `cairn_gas_left`, sets `cairn_halt` to 1
+    /// and traps), which every check calls when it fails.
+    pub(crate) out_of_gas: u32,
 }
 
 /// Per instruction: what [`analyze`] decided.
@@ -735,6 +739,7 @@ impl ValType {
 }
 
 /// Writes the instrumented body (locals and code, no size prefix) to `out`.
+/// Returns whether it calls the out-of-gas function.
 pub(crate) fn emit(
     shape: &FunctionShape<'_>,
     analysis: &Analysis,
@@ -742,7 +747,7 @@ pub(crate) fn emit(
     schedule: &super::GasSchedule,
     globals: InjectedGlobals,
     out: &mut Vec<u8>,
-) {
+) -> bool {
     let plan = shape.plan;
     let declared: u32 = shape.locals.iter().map(|&(count, _)| count).sum();
     let absolute = shape.convention == Convention::Absolute;
@@ -784,27 +789,39 @@ pub(crate) fn emit(
     if restores {
         extra.push((1, ValType::I32));
     }
-    let groups = shape.locals.len() + extra.len();
-    leb_u32(out, u32::try_from(groups).unwrap_or(u32::MAX));
+    // Neighbouring groups of one type are written as one (the indices are
+    // the same either way).
+    let mut groups: Vec<(u32, ValType)> = Vec::with_capacity(shape.locals.len() + extra.len());
     for &(count, ty) in shape.locals.iter().chain(&extra) {
+        match groups.last_mut() {
+            Some((last, last_ty)) if *last_ty == ty => *last += count,
+            _ => groups.push((count, ty)),
+        }
+    }
+    leb_u32(out, u32::try_from(groups.len()).unwrap_or(u32::MAX));
+    for &(count, ty) in &groups {
         leb_u32(out, count);
         out.push(ty.byte());
     }
 
     let boundary = shape.convention == Convention::Boundary;
     let wrapped = boundary || plan.exits_by_branch;
-    // With two checks or more, they share one out-of-gas path at the end of
-    // the body instead of each carrying its own (smaller code; the path is
-    // cold, so it costs nothing at run time).
+    // With four checks or more, they share one out-of-gas path at the end
+    // of the body instead of each calling the out-of-gas function itself
+    // (smaller code from about four checks on: the shared path and its
+    // block take about ten bytes, and save two to four per check; the path
+    // is cold, so it costs nothing at run time).
     let checks =
         analysis.checks + usize::from(shape.recursive) + usize::from(boundary && shape.exported);
-    let landing = checks >= 2;
+    let landing = checks >= 4;
     let mut e = Emitter {
         out,
         gas,
         globals,
         landing,
         depth: 0,
+        last_set: None,
+        calls_out_of_gas: false,
     };
     if landing {
         e.bytes(&[BLOCK, ValType::I64.byte()]);
@@ -852,6 +869,11 @@ pub(crate) fn emit(
     // A charge right after an `Absolute` call is applied to the counter the
     // call returns (one wasmi instruction instead of two).
     let mut charged_with_call = false;
+    // The previous instruction ends straight-line control (`unreachable`,
+    // `br`, `br_table`, `return`, or an `end` nothing reaches): the final
+    // `end` of a body that is not wrapped is then reached by nothing, and
+    // needs no counter pushed for the result.
+    let mut stopped = false;
     for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
         let start = op.start as usize;
         // Where the next instruction starts (only the final `end`, which
@@ -872,6 +894,20 @@ pub(crate) fn emit(
             e.flush(wasm, &mut raw, start);
             continue;
         }
+        let was_stopped = std::mem::replace(
+            &mut stopped,
+            matches!(
+                op.kind,
+                OpKind::Unreachable | OpKind::Br(_) | OpKind::BrTable { .. } | OpKind::Return(_)
+            ) || (op.kind == OpKind::End && note.unreachable_after),
+        );
+        // A call right before `unreachable` never needs its counter back:
+        // the call traps or ends the frame, or the `unreachable` does, and
+        // a halt uses the whole limit. Its results stay on the stack.
+        let diverges = notes
+            .get(i + 1)
+            .zip(plan.ops.get(i + 1))
+            .is_some_and(|(n, next)| !n.dead && next.kind == OpKind::Unreachable);
         if note.charge != 0 && !std::mem::take(&mut charged_with_call) {
             e.flush(wasm, &mut raw, start);
             e.charge(note.charge);
@@ -939,10 +975,12 @@ pub(crate) fn emit(
                     }
                     Convention::Relative => {
                         raw.get_or_insert(start);
-                        e.flush(wasm, &mut raw, end());
-                        e.get_gas();
-                        e.byte(I64_ADD);
-                        e.set_gas();
+                        if !diverges {
+                            e.flush(wasm, &mut raw, end());
+                            e.get_gas();
+                            e.byte(I64_ADD);
+                            e.set_gas();
+                        }
                     }
                     Convention::Absolute => {
                         e.flush(wasm, &mut raw, start);
@@ -956,11 +994,13 @@ pub(crate) fn emit(
                         e.sub_const(note.call_charge);
                         e.budget_before(at_call, budget, saved, info.frame_cost);
                         e.bytes(&wasm[start..end()]);
-                        e.budget_after(at_call, saved);
-                        let next_charge = next_charge();
-                        e.sub_const(next_charge);
-                        charged_with_call = next_charge != 0;
-                        e.set_gas();
+                        if !diverges {
+                            e.budget_after(at_call, saved);
+                            let next_charge = next_charge();
+                            e.sub_const(next_charge);
+                            charged_with_call = next_charge != 0;
+                            e.set_gas();
+                        }
                     }
                     Convention::Boundary => {
                         sync = Some(budget_at_call(
@@ -1016,19 +1056,17 @@ pub(crate) fn emit(
                     if shape.exported {
                         e.check(analysis.exit);
                     }
-                } else {
+                } else if wrapped || !was_stopped {
                     e.get_gas();
                 }
                 if landing {
                     // The shared out-of-gas path: a check branches here
-                    // with minus its threshold, so the counter written is
-                    // the exact one.
+                    // with minus its threshold, so the counter passed on
+                    // is the exact one.
                     e.bytes(&[RETURN, END]);
                     e.get_gas();
                     e.byte(I64_ADD);
-                    e.op(GLOBAL_SET, globals.gas_left);
-                    e.i32_const(super::HaltCode::OutOfGas as i32);
-                    e.op(GLOBAL_SET, globals.halt);
+                    e.call_out_of_gas();
                     e.byte(UNREACHABLE);
                 }
                 e.byte(END);
@@ -1038,7 +1076,7 @@ pub(crate) fn emit(
         // `call_indirect`).
         if let Some(at_call) = sync {
             e.flush(wasm, &mut raw, start);
-            let next_charge = next_charge();
+            let next_charge = if diverges { None } else { Some(next_charge()) };
             e.sync_call(
                 &wasm[start..end()],
                 note.call_charge,
@@ -1046,10 +1084,23 @@ pub(crate) fn emit(
                 (budget, saved),
                 next_charge,
             );
-            charged_with_call = next_charge != 0;
+            charged_with_call = next_charge.is_some_and(|charge| charge != 0);
         }
     }
     debug_assert!(raw.is_none(), "the final end is never copied raw");
+    e.calls_out_of_gas
+}
+
+/// The body of the out-of-gas function (locals and code, no size prefix):
+/// `(param i64)`, the exact counter of the failed check.
+pub(crate) fn out_of_gas_body(globals: InjectedGlobals, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0, LOCAL_GET, 0, GLOBAL_SET]);
+    leb_u32(out, globals.gas_left);
+    out.push(I32_CONST);
+    leb_i64(out, super::HaltCode::OutOfGas as i64);
+    out.push(GLOBAL_SET);
+    leb_u32(out, globals.halt);
+    out.extend_from_slice(&[UNREACHABLE, END]);
 }
 
 const UNREACHABLE: u8 = 0x00;
@@ -1059,6 +1110,7 @@ const ELSE: u8 = 0x05;
 const END: u8 = 0x0b;
 const BR: u8 = 0x0c;
 const RETURN: u8 = 0x0f;
+const CALL: u8 = 0x10;
 const LOCAL_GET: u8 = 0x20;
 const LOCAL_SET: u8 = 0x21;
 const LOCAL_TEE: u8 = 0x22;
@@ -1088,6 +1140,12 @@ struct Emitter<'a> {
     landing: bool,
     /// Frames open between the current point and that block.
     depth: u32,
+    /// Where the last `local.set` of the counter was written, if nothing
+    /// has been written after it: a `local.get` of the counter right after
+    /// it turns it into a `local.tee` (one instruction, two bytes less).
+    last_set: Option<(usize, usize)>,
+    /// Something calls the out-of-gas function.
+    calls_out_of_gas: bool,
 }
 
 impl Emitter<'_> {
@@ -1132,12 +1190,20 @@ impl Emitter<'_> {
 
     /// Pushes the counter.
     fn get_gas(&mut self) {
+        if let Some((at, end)) = self.last_set.take()
+            && end == self.out.len()
+        {
+            self.out[at] = LOCAL_TEE;
+            return;
+        }
         self.op(LOCAL_GET, self.gas);
     }
 
     /// Pops the counter.
     fn set_gas(&mut self) {
+        let at = self.out.len();
         self.op(LOCAL_SET, self.gas);
+        self.last_set = Some((at, self.out.len()));
     }
 
     fn charge(&mut self, amount: i64) {
@@ -1161,29 +1227,37 @@ impl Emitter<'_> {
         }
         self.get_gas();
         self.sub_const(threshold);
-        self.op(GLOBAL_SET, self.globals.gas_left);
-        self.i32_const(super::HaltCode::OutOfGas as i32);
-        self.op(GLOBAL_SET, self.globals.halt);
-        self.bytes(&[UNREACHABLE, END]);
+        self.call_out_of_gas();
+        self.byte(END);
+    }
+
+    /// Calls the out-of-gas function with the i64 on top of the stack.
+    fn call_out_of_gas(&mut self) {
+        self.op(CALL, self.globals.out_of_gas);
+        self.calls_out_of_gas = true;
     }
 
     /// A call through the globals: publish the counter minus `charge` (and
     /// the budget), call, take the counter back.
     /// `then_charge`, if not 0, is subtracted from the counter as it is
-    /// read back (one wasmi instruction fewer than a separate charge).
+    /// read back (one wasmi instruction fewer than a separate charge);
+    /// `None` if `unreachable` follows the call: nothing is read back.
     fn sync_call(
         &mut self,
         call: &[u8],
         charge: i64,
         at_call: BudgetAtCall,
         (budget, saved): (u32, u32),
-        then_charge: i64,
+        then_charge: Option<i64>,
     ) {
         self.get_gas();
         self.sub_const(charge);
         self.op(GLOBAL_SET, self.globals.gas_left);
         self.budget_before(at_call, budget, saved, 0);
         self.bytes(call);
+        let Some(then_charge) = then_charge else {
+            return;
+        };
         self.budget_after(at_call, saved);
         self.op(GLOBAL_GET, self.globals.gas_left);
         self.sub_const(then_charge);

@@ -84,6 +84,10 @@ pub struct PreparedCode {
     pub has_deploy: bool,
     /// Function names from the name section, by function index.
     pub function_names: BTreeMap<u32, String>,
+    /// The function appended for failed gas checks (`specs/gas.md`,
+    /// section 8), if any check calls it: not the contract's own code, so
+    /// backtraces leave it out.
+    pub out_of_gas_function: Option<u32>,
 }
 
 /// The Wasm features `wasmparser` may accept. Everything beyond the subset
@@ -383,6 +387,8 @@ impl<'a> Preparer<'a> {
             halt: self.globals + 1,
             stack_budget: self.globals + 2,
             memory_max_pages: self.memory_max_pages,
+            // Appended after the module's own functions.
+            out_of_gas: self.imported_funcs + len_u32(self.scratch.planned.len()),
         }
     }
 
@@ -442,7 +448,7 @@ impl<'a> Preparer<'a> {
             types.get(ty as usize).cloned()
         })?;
         let mut assembly = std::mem::take(&mut self.scratch.assembly);
-        let code = self.assemble(&mut assembly);
+        let (code, out_of_gas_function) = self.assemble(&mut assembly);
         self.scratch.assembly = assembly;
         let mut exports = std::mem::take(&mut self.export_names);
         exports.sort_unstable();
@@ -454,6 +460,7 @@ impl<'a> Preparer<'a> {
             has_deploy: self.exports.deploy.is_some(),
             exports,
             function_names: std::mem::take(&mut self.function_names),
+            out_of_gas_function,
         })
     }
 
@@ -687,7 +694,9 @@ impl<'a> Preparer<'a> {
 
     /// Decides every function's calling convention and charges, then writes
     /// the prepared module.
-    fn assemble(&self, buffers: &mut AssemblyBuffers) -> Vec<u8> {
+    /// The prepared module, and the index of its out-of-gas function if
+    /// it has one.
+    fn assemble(&self, buffers: &mut AssemblyBuffers) -> (Vec<u8>, Option<u32>) {
         let AssemblyBuffers {
             analyzer,
             analysis,
@@ -790,6 +799,7 @@ impl<'a> Preparer<'a> {
         meter::empty_with_room(bodies, self.wasm.len() + self.wasm.len() / 2);
         written.clear();
         written.resize(n, 0..0);
+        let mut out_of_gas = false;
         for component in graph.components() {
             let rounds = if graph.recursive[component[0]] { 2 } else { 1 };
             for round in 0..rounds {
@@ -835,7 +845,7 @@ impl<'a> Preparer<'a> {
                         table_recursive,
                     };
                     let start = bodies.len();
-                    meter::emit(
+                    out_of_gas |= meter::emit(
                         &shape,
                         analysis,
                         &|index| lookup(info, index),
@@ -897,6 +907,32 @@ impl<'a> Preparer<'a> {
             }
             function_types.push(base_types + len_u32(position));
         }
+        // The out-of-gas function, `(param i64)`, if a check calls it: an
+        // original type if one fits, else a new one after the others.
+        let out_of_gas_body = out_of_gas.then(|| {
+            let ty = self
+                .types
+                .iter()
+                .position(|ty| ty.params() == [wasmparser::ValType::I64] && ty.results().is_empty())
+                .map(len_u32)
+                .unwrap_or_else(|| {
+                    const TYPE: [u8; 4] = [0x60, 1, 0x7e, 0];
+                    let known = (0..new_type_ends.len()).find(|&k| {
+                        let from = k.checked_sub(1).map_or(0, |j| new_type_ends[j]);
+                        new_types[from..new_type_ends[k]] == TYPE
+                    });
+                    let position = known.unwrap_or_else(|| {
+                        new_types.extend_from_slice(&TYPE);
+                        new_type_ends.push(new_types.len());
+                        new_type_ends.len() - 1
+                    });
+                    base_types + len_u32(position)
+                });
+            function_types.push(ty);
+            let mut body = Vec::with_capacity(16);
+            meter::out_of_gas_body(globals, &mut body);
+            body
+        });
 
         // Every section but the code section as in the original, give or
         // take a few entries.
@@ -944,16 +980,20 @@ impl<'a> Preparer<'a> {
                             &bodies[written[d].clone()]
                         }
                     };
-                    let size = leb_len(len_u32(n))
+                    let extra = out_of_gas_body.as_deref();
+                    let count = n + usize::from(extra.is_some());
+                    let size = leb_len(len_u32(count))
                         + (0..n)
-                            .map(|d| leb_len(len_u32(body(d).len())) + body(d).len())
+                            .map(|d| body(d))
+                            .chain(extra)
+                            .map(|b| leb_len(len_u32(b.len())) + b.len())
                             .sum::<usize>();
                     module.push(10);
                     leb_u32(&mut module, len_u32(size));
-                    leb_u32(&mut module, len_u32(n));
-                    for d in 0..n {
-                        leb_u32(&mut module, len_u32(body(d).len()));
-                        module.extend_from_slice(body(d));
+                    leb_u32(&mut module, len_u32(count));
+                    for b in (0..n).map(|d| body(d)).chain(extra) {
+                        leb_u32(&mut module, len_u32(b.len()));
+                        module.extend_from_slice(b);
                     }
                     continue;
                 }
@@ -964,7 +1004,7 @@ impl<'a> Preparer<'a> {
             };
             raw_section(&mut module, id, section);
         }
-        module
+        (module, out_of_gas.then_some(globals.out_of_gas))
     }
 
     /// The global section: the module's globals (from `original`, its

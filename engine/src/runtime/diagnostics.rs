@@ -94,6 +94,8 @@ struct ShadowStackRewriter {
     /// Whether the module has an import section the hooks are appended to;
     /// otherwise they get a section of their own after the types.
     has_import_section: bool,
+    /// A defined function whose calls get no hooks.
+    untraced: Option<u32>,
 }
 
 impl ShadowStackRewriter {
@@ -185,7 +187,10 @@ impl Reencode for ShadowStackRewriter {
         let mut reader = func.get_operators_reader()?;
         while !reader.eof() {
             match reader.read()? {
-                Operator::Call { function_index } if function_index >= self.function_imports => {
+                Operator::Call { function_index }
+                    if function_index >= self.function_imports
+                        && Some(function_index) != self.untraced =>
+                {
                     function.instruction(&Instruction::I32Const(function_index.cast_signed()));
                     function.instruction(&Instruction::Call(self.enter()));
                     function.instruction(&Instruction::Call(function_index + HOOK_COUNT));
@@ -210,7 +215,12 @@ impl Reencode for ShadowStackRewriter {
 
 /// Rewrites prepared code with the shadow-stack hooks and maps its exports
 /// and table slots to function indices.
-pub(crate) fn instrument_shadow_stack(wasm: &[u8]) -> Result<(Vec<u8>, ShadowStackMap), String> {
+/// Calls of `untraced` (the out-of-gas function) get no hooks: a halt there
+/// is the caller's.
+pub(crate) fn instrument_shadow_stack(
+    wasm: &[u8],
+    untraced: Option<u32>,
+) -> Result<(Vec<u8>, ShadowStackMap), String> {
     let mut map = ShadowStackMap::default();
     let mut function_imports = 0u32;
     let mut type_count = None;
@@ -251,6 +261,7 @@ pub(crate) fn instrument_shadow_stack(wasm: &[u8]) -> Result<(Vec<u8>, ShadowSta
         type_count,
         imports_emitted: false,
         has_import_section,
+        untraced,
     };
     let mut module = wasm_encoder::Module::new();
     rewriter

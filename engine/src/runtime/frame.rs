@@ -341,7 +341,7 @@ pub(crate) fn load_module(
         }
     };
     let (wasm, shadow_map) = if ctx.traced {
-        match diagnostics::instrument_shadow_stack(&prepared.code) {
+        match diagnostics::instrument_shadow_stack(&prepared.code, prepared.out_of_gas_function) {
             Ok((wasm, map)) => (wasm, Some(Arc::new(map))),
             Err(error) => {
                 return Err(NodeError::Engine(format!(
