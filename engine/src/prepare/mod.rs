@@ -752,7 +752,6 @@ impl<'a> Preparer<'a> {
             entry: 0,
             recursive: graph.recursive[d],
             reaches_recursion: graph.reaches_recursion[d],
-            frame_cost: planned[d].frame_cost,
         }));
         for component in graph.components() {
             for &d in component {
@@ -785,7 +784,6 @@ impl<'a> Preparer<'a> {
                 entry: 0,
                 recursive: false,
                 reaches_recursion: false,
-                frame_cost: 0,
             },
         };
 
