@@ -701,6 +701,22 @@ enum BudgetAtCall {
     PassGlobalAndRestore,
     /// A non-recursive caller puts the global's value back after the call.
     Restore,
+    /// As `PassGlobalAndRestore` before a call that `unreachable` follows:
+    /// nothing runs after it that could read the global, so it is not put
+    /// back.
+    PassGlobal,
+}
+
+impl BudgetAtCall {
+    /// What is left to do before a call that `unreachable` follows (see
+    /// [`BudgetAtCall::PassGlobal`]).
+    fn diverging(self) -> Self {
+        match self {
+            Self::PassGlobalAndRestore => Self::PassGlobal,
+            Self::Restore => Self::Nothing,
+            other => other,
+        }
+    }
 }
 
 fn budget_at_call(
@@ -983,12 +999,15 @@ pub(crate) fn emit(
                     }
                     Convention::Absolute => {
                         e.flush(wasm, &mut raw, start);
-                        let at_call = budget_at_call(
+                        let mut at_call = budget_at_call(
                             shape.recursive,
                             info.budget_parameter(),
                             info.recursive,
                             info.reaches_recursion,
                         );
+                        if diverges {
+                            at_call = at_call.diverging();
+                        }
                         e.get_gas();
                         e.sub_const(note.call_charge);
                         e.budget_before(at_call, budget, saved);
@@ -1073,7 +1092,10 @@ pub(crate) fn emit(
         }
         // A call through the globals (a boundary function, a host function,
         // `call_indirect`).
-        if let Some(at_call) = sync {
+        if let Some(mut at_call) = sync {
+            if diverges {
+                at_call = at_call.diverging();
+            }
             e.flush(wasm, &mut raw, start);
             let next_charge = if diverges { None } else { Some(next_charge()) };
             e.sync_call(
@@ -1278,6 +1300,9 @@ impl Emitter<'_> {
             BudgetAtCall::PassGlobalAndRestore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);
                 self.op(LOCAL_TEE, saved);
+            }
+            BudgetAtCall::PassGlobal => {
+                self.op(GLOBAL_GET, self.globals.stack_budget);
             }
             BudgetAtCall::Restore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);
