@@ -67,6 +67,8 @@ pub(crate) struct CalleeInfo {
     /// innermost recursive frame (as a parameter if it is `Absolute` and
     /// recursive, else in the budget global).
     pub(crate) reaches_recursion: bool,
+    /// Stack units of one activation (if recursive).
+    pub(crate) frame_cost: u32,
 }
 
 impl CalleeInfo {
@@ -693,11 +695,12 @@ enum BudgetAtCall {
     Nothing,
     /// A recursive caller publishes its budget in the global first.
     Publish,
-    /// A recursive caller passes its budget as the callee's parameter (the
-    /// callee takes its own frame out).
+    /// A recursive caller passes its budget minus the callee's frame (the
+    /// budget of the callee's frame) as the callee's parameter.
     Pass,
-    /// A non-recursive caller passes the global's value, and puts the
-    /// global back afterwards (the callee's frames may have lowered it).
+    /// A non-recursive caller passes the global's value minus the callee's
+    /// frame, and puts the global back afterwards (the callee's frames may
+    /// have lowered it).
     PassGlobalAndRestore,
     /// A non-recursive caller puts the global's value back after the call.
     Restore,
@@ -844,19 +847,17 @@ pub(crate) fn emit(
     if boundary {
         e.op(GLOBAL_GET, globals.gas_left);
         e.set_gas();
-    }
-    // A recursive function takes its own frame out of the budget it is
-    // given (an `Absolute` one as its parameter, a boundary one in the
-    // global) and keeps the rest in its budget local.
-    if shape.recursive {
-        if boundary {
+        if shape.recursive {
             e.op(GLOBAL_GET, globals.stack_budget);
-        } else {
-            e.op(LOCAL_GET, budget);
+            e.i32_const(as_i32(shape.frame_cost));
+            e.byte(I32_SUB);
+            e.op(LOCAL_SET, budget);
         }
-        e.i32_const(as_i32(shape.frame_cost));
-        e.byte(I32_SUB);
-        e.op(LOCAL_TEE, budget);
+    }
+    // An `Absolute` recursive function's caller already took its frame out
+    // of the budget it passes.
+    if shape.recursive {
+        e.op(LOCAL_GET, budget);
         e.i32_const(0);
         e.byte(I32_LT_S);
         e.bytes(&[IF, EMPTY]);
@@ -1010,7 +1011,7 @@ pub(crate) fn emit(
                         }
                         e.get_gas();
                         e.sub_const(note.call_charge);
-                        e.budget_before(at_call, budget, saved);
+                        e.budget_before(at_call, budget, saved, info.frame_cost);
                         e.bytes(&wasm[start..end()]);
                         if !diverges {
                             e.budget_after(at_call, saved);
@@ -1274,7 +1275,7 @@ impl Emitter<'_> {
         self.get_gas();
         self.sub_const(charge);
         self.op(GLOBAL_SET, self.globals.gas_left);
-        self.budget_before(at_call, budget, saved);
+        self.budget_before(at_call, budget, saved, 0);
         self.bytes(call);
         let Some(then_charge) = then_charge else {
             return;
@@ -1287,7 +1288,7 @@ impl Emitter<'_> {
 
     /// The stack budget before a call (see [`BudgetAtCall`]); pushes the
     /// callee's budget parameter if it takes one.
-    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32) {
+    fn budget_before(&mut self, at_call: BudgetAtCall, budget: u32, saved: u32, frame: u32) {
         match at_call {
             BudgetAtCall::Nothing => {}
             BudgetAtCall::Publish => {
@@ -1296,13 +1297,19 @@ impl Emitter<'_> {
             }
             BudgetAtCall::Pass => {
                 self.op(LOCAL_GET, budget);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
             }
             BudgetAtCall::PassGlobalAndRestore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);
                 self.op(LOCAL_TEE, saved);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
             }
             BudgetAtCall::PassGlobal => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);
+                self.i32_const(as_i32(frame));
+                self.byte(I32_SUB);
             }
             BudgetAtCall::Restore => {
                 self.op(GLOBAL_GET, self.globals.stack_budget);

@@ -752,6 +752,7 @@ impl<'a> Preparer<'a> {
             entry: 0,
             recursive: graph.recursive[d],
             reaches_recursion: graph.reaches_recursion[d],
+            frame_cost: planned[d].frame_cost,
         }));
         for component in graph.components() {
             for &d in component {
@@ -784,6 +785,7 @@ impl<'a> Preparer<'a> {
                 entry: 0,
                 recursive: false,
                 reaches_recursion: false,
+                frame_cost: 0,
             },
         };
 
