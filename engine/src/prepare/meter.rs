@@ -807,18 +807,29 @@ pub(crate) fn emit(
     }
     // Neighbouring groups of one type are written as one (the indices are
     // the same either way).
-    let mut groups: Vec<(u32, ValType)> = Vec::with_capacity(shape.locals.len() + extra.len());
-    for &(count, ty) in shape.locals.iter().chain(&extra) {
-        match groups.last_mut() {
-            Some((last, last_ty)) if *last_ty == ty => *last += count,
-            _ => groups.push((count, ty)),
+    let merged = |each: &mut dyn FnMut(u32, ValType)| {
+        let mut pending: Option<(u32, ValType)> = None;
+        for &(count, ty) in shape.locals.iter().chain(&extra) {
+            pending = match pending {
+                Some((n, t)) if t == ty => Some((n + count, ty)),
+                Some((n, t)) => {
+                    each(n, t);
+                    Some((count, ty))
+                }
+                None => Some((count, ty)),
+            };
         }
-    }
-    leb_u32(out, u32::try_from(groups.len()).unwrap_or(u32::MAX));
-    for &(count, ty) in &groups {
+        if let Some((n, t)) = pending {
+            each(n, t);
+        }
+    };
+    let mut groups = 0u32;
+    merged(&mut |_, _| groups += 1);
+    leb_u32(out, groups);
+    merged(&mut |count, ty| {
         leb_u32(out, count);
         out.push(ty.byte());
-    }
+    });
 
     let boundary = shape.convention == Convention::Boundary;
     let wrapped = boundary || plan.exits_by_branch;
@@ -885,11 +896,6 @@ pub(crate) fn emit(
     // A charge right after an `Absolute` call is applied to the counter the
     // call returns (one wasmi instruction instead of two).
     let mut charged_with_call = false;
-    // The previous instruction ends straight-line control (`unreachable`,
-    // `br`, `br_table`, `return`, or an `end` nothing reaches): the final
-    // `end` of a body that is not wrapped is then reached by nothing, and
-    // needs no counter pushed for the result.
-    let mut stopped = false;
     for (i, (op, note)) in plan.ops.iter().zip(notes).enumerate() {
         let start = op.start as usize;
         // Where the next instruction starts (only the final `end`, which
@@ -910,20 +916,15 @@ pub(crate) fn emit(
             e.flush(wasm, &mut raw, start);
             continue;
         }
-        let was_stopped = std::mem::replace(
-            &mut stopped,
-            matches!(
-                op.kind,
-                OpKind::Unreachable | OpKind::Br(_) | OpKind::BrTable { .. } | OpKind::Return(_)
-            ) || (op.kind == OpKind::End && note.unreachable_after),
-        );
         // A call right before `unreachable` never needs its counter back:
         // the call traps or ends the frame, or the `unreachable` does, and
         // a halt uses the whole limit. Its results stay on the stack.
-        let diverges = notes
-            .get(i + 1)
-            .zip(plan.ops.get(i + 1))
-            .is_some_and(|(n, next)| !n.dead && next.kind == OpKind::Unreachable);
+        let diverges = || {
+            notes
+                .get(i + 1)
+                .zip(plan.ops.get(i + 1))
+                .is_some_and(|(n, next)| !n.dead && next.kind == OpKind::Unreachable)
+        };
         if note.charge != 0 && !std::mem::take(&mut charged_with_call) {
             e.flush(wasm, &mut raw, start);
             e.charge(note.charge);
@@ -991,7 +992,7 @@ pub(crate) fn emit(
                     }
                     Convention::Relative => {
                         raw.get_or_insert(start);
-                        if !diverges {
+                        if !diverges() {
                             e.flush(wasm, &mut raw, end());
                             e.get_gas();
                             e.byte(I64_ADD);
@@ -1006,6 +1007,7 @@ pub(crate) fn emit(
                             info.recursive,
                             info.reaches_recursion,
                         );
+                        let diverges = diverges();
                         if diverges {
                             at_call = at_call.diverging();
                         }
@@ -1075,7 +1077,7 @@ pub(crate) fn emit(
                     if shape.exported {
                         e.check(analysis.exit);
                     }
-                } else if wrapped || !was_stopped {
+                } else if wrapped || !stopped_before(plan, notes, i) {
                     e.get_gas();
                 }
                 if landing {
@@ -1094,6 +1096,7 @@ pub(crate) fn emit(
         // A call through the globals (a boundary function, a host function,
         // `call_indirect`).
         if let Some(mut at_call) = sync {
+            let diverges = diverges();
             if diverges {
                 at_call = at_call.diverging();
             }
@@ -1111,6 +1114,20 @@ pub(crate) fn emit(
     }
     debug_assert!(raw.is_none(), "the final end is never copied raw");
     e.calls_out_of_gas
+}
+
+/// Whether the last instruction emitted before `at` ends straight-line
+/// control (`unreachable`, `br`, `br_table`, `return`, or an `end` nothing
+/// reaches): then nothing reaches `at`, the final `end` of a body that is
+/// not wrapped needs no counter pushed for its result.
+fn stopped_before(plan: &FunctionPlan, notes: &[Note], at: usize) -> bool {
+    let Some(last) = (0..at).rev().find(|&j| !notes[j].dead) else {
+        return false;
+    };
+    matches!(
+        plan.ops[last].kind,
+        OpKind::Unreachable | OpKind::Br(_) | OpKind::BrTable { .. } | OpKind::Return(_)
+    ) || (plan.ops[last].kind == OpKind::End && notes[last].unreachable_after)
 }
 
 /// The body of the out-of-gas function (locals and code, no size prefix):
