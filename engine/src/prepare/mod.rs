@@ -984,14 +984,14 @@ impl<'a> Preparer<'a> {
                     let count = n + usize::from(extra.is_some());
                     let size = leb_len(len_u32(count))
                         + (0..n)
-                            .map(|d| body(d))
+                            .map(&body)
                             .chain(extra)
                             .map(|b| leb_len(len_u32(b.len())) + b.len())
                             .sum::<usize>();
                     module.push(10);
                     leb_u32(&mut module, len_u32(size));
                     leb_u32(&mut module, len_u32(count));
-                    for b in (0..n).map(|d| body(d)).chain(extra) {
+                    for b in (0..n).map(body).chain(extra) {
                         leb_u32(&mut module, len_u32(b.len()));
                         module.extend_from_slice(b);
                     }
