@@ -63,6 +63,42 @@ fn traced_runs_name_the_trapping_function_with_a_backtrace() {
     assert!(d.message.contains("keccak256"), "{}", d.message);
 }
 
+/// A check that fails calls the prepared module's out-of-gas function; the
+/// halt is still reported in the function whose check failed, with the
+/// exact (negative) counter, and the backtrace does not show that function.
+#[test]
+fn out_of_gas_is_reported_in_the_function_whose_check_failed() {
+    let mut h = Harness::new();
+    let code = wat::parse_str(
+        "(module (memory (export \"memory\") 1 1)
+           (func $spin (param i32)
+             (loop $again (br_if $again (local.get 0))))
+           (func $entry (export \"call\") (call $spin (i32.const 1))))",
+    )
+    .unwrap();
+    assert!(h.deploy(addr(1), &code).is_success());
+    let msg = h.message(addr(1), b"", 50_000);
+    let plain = h.run(&msg);
+    let traced = h.executor.execute_traced(&h.world, &h.block, &msg).unwrap();
+    assert!(is_halt(&plain, &HaltReason::OutOfGas), "{:?}", plain.status);
+    assert_eq!(
+        (&plain.status, plain.gas_used),
+        (&traced.status, traced.gas_used)
+    );
+    let d = traced.diagnostics.unwrap();
+    assert_eq!(d.function.as_deref(), Some("spin"), "{d:?}");
+    let names: Vec<_> = d
+        .backtrace
+        .iter()
+        .map(|f| f.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["entry", "spin"]);
+    // A round of the loop costs 3 (`local.get` 1, `br_if` 2) and passes
+    // one check: the failing check sees the counter less than a round
+    // below 0.
+    assert!((-3..0).contains(&d.gas_left), "{d:?}");
+}
+
 #[test]
 fn module_cache_is_bounded() {
     let mut h = Harness::with_config(ExecConfig {
