@@ -894,17 +894,7 @@ impl<'a> Preparer<'a> {
             leb_u32(new_types, len_u32(ty.results().len() + 1));
             new_types.extend(ty.results().iter().map(|&t| to_val_type(t).byte()));
             new_types.push(ValType::I64.byte());
-            let known = (0..new_type_ends.len()).find(|&k| {
-                let from = k.checked_sub(1).map_or(0, |j| new_type_ends[j]);
-                new_types[from..new_type_ends[k]] == new_types[start..]
-            });
-            let position = known.unwrap_or_else(|| {
-                new_type_ends.push(new_types.len());
-                new_type_ends.len() - 1
-            });
-            if known.is_some() {
-                new_types.truncate(start);
-            }
+            let position = intern_new_type(new_types, new_type_ends, start);
             function_types.push(base_types + len_u32(position));
         }
         // The out-of-gas function, `(param i64)`, if a check calls it: an
@@ -916,17 +906,9 @@ impl<'a> Preparer<'a> {
                 .position(|ty| ty.params() == [wasmparser::ValType::I64] && ty.results().is_empty())
                 .map(len_u32)
                 .unwrap_or_else(|| {
-                    const TYPE: [u8; 4] = [0x60, 1, 0x7e, 0];
-                    let known = (0..new_type_ends.len()).find(|&k| {
-                        let from = k.checked_sub(1).map_or(0, |j| new_type_ends[j]);
-                        new_types[from..new_type_ends[k]] == TYPE
-                    });
-                    let position = known.unwrap_or_else(|| {
-                        new_types.extend_from_slice(&TYPE);
-                        new_type_ends.push(new_types.len());
-                        new_type_ends.len() - 1
-                    });
-                    base_types + len_u32(position)
+                    let start = new_types.len();
+                    new_types.extend_from_slice(&[0x60, 1, ValType::I64.byte(), 0]);
+                    base_types + len_u32(intern_new_type(new_types, new_type_ends, start))
                 });
             function_types.push(ty);
             let mut body = Vec::with_capacity(16);
@@ -1047,6 +1029,26 @@ impl<'a> Preparer<'a> {
                 export("memory", EXPORT_MEMORY, 0);
             }
         });
+    }
+}
+
+/// The function type encoded at `new_types[start..]`: its position among
+/// the new types (`new_type_ends` holds where each ends). If an earlier new
+/// type is the same, that one's position, and the encoding is dropped again.
+fn intern_new_type(new_types: &mut Vec<u8>, new_type_ends: &mut Vec<usize>, start: usize) -> usize {
+    let known = (0..new_type_ends.len()).find(|&k| {
+        let from = k.checked_sub(1).map_or(0, |j| new_type_ends[j]);
+        new_types[from..new_type_ends[k]] == new_types[start..]
+    });
+    match known {
+        Some(position) => {
+            new_types.truncate(start);
+            position
+        }
+        None => {
+            new_type_ends.push(new_types.len());
+            new_type_ends.len() - 1
+        }
     }
 }
 
