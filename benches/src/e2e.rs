@@ -75,6 +75,12 @@ pub struct E2eReport {
     pub sig_bound_tx_per_s: f64,
     /// `tx_per_s / sig_bound_tx_per_s`.
     pub ratio_to_sig_bound: f64,
+    /// CPU time of the whole process (every thread, RocksDB's background
+    /// work included) while the blocks execute, per transaction, in
+    /// microseconds; `None` where `/proc/self/task/*/schedstat` is not
+    /// available. What a transaction costs in CPU, where `tx_per_s` also
+    /// shows how well the two cores are kept busy.
+    pub exec_cpu_us_per_tx: Option<f64>,
     /// Replay rate from genesis into a fresh store (tx/s, all blocks).
     pub replay_tx_per_s: f64,
     /// `replay_tx_per_s / tx_per_s`.
@@ -252,9 +258,13 @@ pub fn run(config: &E2eConfig) -> E2eReport {
     // so a noisy neighbour does not flatter the ratio.
     let sig_before = recover_all(&all);
 
+    let cpu_before = process_cpu_ns();
     let started = Instant::now();
     let failed = fixture.produce_pipelined(blocks);
     let exec_seconds = started.elapsed().as_secs_f64();
+    let exec_cpu_ns = process_cpu_ns()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let sig_after = recover_all(&all);
     let sig_seconds = sig_before.min(sig_after);
 
@@ -293,6 +303,7 @@ pub fn run(config: &E2eConfig) -> E2eReport {
         tx_per_s,
         sig_bound_tx_per_s,
         ratio_to_sig_bound: tx_per_s / sig_bound_tx_per_s,
+        exec_cpu_us_per_tx: exec_cpu_ns.map(|ns| ns as f64 / 1_000.0 / txs as f64),
         replay_tx_per_s,
         replay_to_exec_ratio: replay_tx_per_s / tx_per_s,
         failed_txs: failed,
@@ -301,6 +312,38 @@ pub fn run(config: &E2eConfig) -> E2eReport {
     }
 }
 
+/// Nanoseconds every live thread of this process has run on a CPU (Linux's
+/// per-thread `schedstat`), or `None` if it cannot be read. The benchmark's
+/// threads (rayon's, RocksDB's) live through the whole run, so a difference
+/// of two readings is the CPU time spent in between.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        let on_cpu: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        total = total.saturating_add(on_cpu);
+    }
+    Some(total)
+}
+
 fn hex_root(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn process_cpu_time_counts_the_work_done_in_between() {
+        let before = super::process_cpu_ns().expect("Linux exposes per-thread schedstat");
+        let mut x = 1u64;
+        for i in 0..50_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+        let after = super::process_cpu_ns().expect("readable twice");
+        // 50M dependent multiply-adds take well over a millisecond of CPU.
+        assert!(
+            after.saturating_sub(before) > 1_000_000,
+            "{before} -> {after} ({x})"
+        );
+    }
 }

@@ -153,6 +153,9 @@ fn bench_e2e(
         "  execution  {:>10.0} tx/s   signature bound {:>10.0} tx/s   ratio {:.2}",
         report.tx_per_s, report.sig_bound_tx_per_s, report.ratio_to_sig_bound
     );
+    if let Some(cpu) = report.exec_cpu_us_per_tx {
+        println!("  CPU time while executing {cpu:.1} us per transaction (all threads)");
+    }
     println!(
         "  replay     {:>10.0} tx/s   replay / execution {:.2}",
         report.replay_tx_per_s, report.replay_to_exec_ratio
