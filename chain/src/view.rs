@@ -64,7 +64,9 @@ pub struct ErrorView {
     /// The host function in progress at the halt, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_function: Option<String>,
-    /// `cairn_gas_left` at the halt (negative when a charge overran).
+    /// `cairn_gas_left` at the halt: the exact counter in a host function
+    /// or in a traced run (negative when a charge overran), else the
+    /// counter last published (see `TrapDiagnostics::gas_left`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_left: Option<i64>,
     /// Whether the halt charged the frame's whole gas limit (every halt

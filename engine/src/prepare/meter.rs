@@ -87,9 +87,16 @@ pub(crate) struct InjectedGlobals {
     /// Not a global: the memory's declared maximum, for the `memory.grow` guard.
     pub(crate) memory_max_pages: u32,
     /// Not a global: the index of the appended out-of-gas function
-    /// (`(param i64)`: writes it to `cairn_gas_left`, sets `cairn_halt` to 1
-    /// and traps), which every check calls when it fails.
+    /// (sets `cairn_halt` to 1 and traps; with `exact_halt`, first writes
+    /// its `i64` parameter to `cairn_gas_left`), which every check calls
+    /// when it fails.
     pub(crate) out_of_gas: u32,
+    /// Not a global: a failed check passes the exact counter to the
+    /// out-of-gas function, which publishes it, so diagnostics can report
+    /// how far below zero it went (traced and profiled runs). Deployed
+    /// code leaves it out: `cairn_gas_left` is unspecified after a halt
+    /// (`specs/gas.md`, section 7), and each check is smaller without it.
+    pub(crate) exact_halt: bool,
 }
 
 /// Per instruction: what [`analyze`] decided.
@@ -840,7 +847,7 @@ pub(crate) fn emit(
     // is cold, so it costs nothing at run time).
     let checks =
         analysis.checks + usize::from(shape.recursive) + usize::from(boundary && shape.exported);
-    let landing = checks >= 4;
+    let landing = globals.exact_halt && checks >= 4;
     let mut e = Emitter {
         out,
         gas,
@@ -862,13 +869,16 @@ pub(crate) fn emit(
             e.op(GLOBAL_GET, globals.stack_budget);
             e.i32_const(as_i32(shape.frame_cost));
             e.byte(I32_SUB);
-            e.op(LOCAL_SET, budget);
+            // Kept and checked below.
+            e.op(LOCAL_TEE, budget);
         }
     }
     // An `Absolute` recursive function's caller already took its frame out
     // of the budget it passes.
     if shape.recursive {
-        e.op(LOCAL_GET, budget);
+        if !boundary {
+            e.op(LOCAL_GET, budget);
+        }
         e.i32_const(0);
         e.byte(I32_LT_S);
         e.bytes(&[IF, EMPTY]);
@@ -1131,10 +1141,14 @@ fn stopped_before(plan: &FunctionPlan, notes: &[Note], at: usize) -> bool {
 }
 
 /// The body of the out-of-gas function (locals and code, no size prefix):
-/// `(param i64)`, the exact counter of the failed check.
+/// with `exact_halt`, `(param i64)`, the exact counter of the failed check,
+/// written to `cairn_gas_left` first; otherwise no parameter.
 pub(crate) fn out_of_gas_body(globals: InjectedGlobals, out: &mut Vec<u8>) {
-    out.extend_from_slice(&[0, LOCAL_GET, 0, GLOBAL_SET]);
-    leb_u32(out, globals.gas_left);
+    out.push(0);
+    if globals.exact_halt {
+        out.extend_from_slice(&[LOCAL_GET, 0, GLOBAL_SET]);
+        leb_u32(out, globals.gas_left);
+    }
     out.push(I32_CONST);
     leb_i64(out, super::HaltCode::OutOfGas as i64);
     out.push(GLOBAL_SET);
@@ -1258,6 +1272,11 @@ impl Emitter<'_> {
         self.get_gas();
         self.i64_const(threshold);
         self.bytes(&[I64_LT_S, IF, EMPTY]);
+        if !self.globals.exact_halt {
+            self.call_out_of_gas();
+            self.byte(END);
+            return;
+        }
         if self.landing {
             self.i64_const(threshold.wrapping_neg());
             self.op(BR, self.depth + 1);
@@ -1270,7 +1289,8 @@ impl Emitter<'_> {
         self.byte(END);
     }
 
-    /// Calls the out-of-gas function with the i64 on top of the stack.
+    /// Calls the out-of-gas function (with the exact counter on top of the
+    /// stack if `exact_halt`).
     fn call_out_of_gas(&mut self) {
         self.op(CALL, self.globals.out_of_gas);
         self.calls_out_of_gas = true;

@@ -150,6 +150,32 @@ pub fn prepare_code_for_profiling(
     with_scratch(wasm, |scratch| {
         let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
         preparer.all_boundary = true;
+        preparer.exact_halt = true;
+        (preparer.run(), preparer.scratch)
+    })
+}
+
+/// [`prepare_code`] for traced runs (`Executor::execute_traced`, what
+/// `cairn run` reports from): the same validation, the same charges and
+/// checks, but a failed check passes the exact counter to the out-of-gas
+/// function, which writes it to `cairn_gas_left` before it traps, so
+/// [`crate::runtime::TrapDiagnostics::gas_left`] says how far below zero
+/// the counter went. Deployed code leaves that out (a halt uses the whole
+/// limit and the spec leaves the global open after it), which makes each
+/// check a few bytes smaller. Never deployed, never cached.
+///
+/// # Errors
+///
+/// As [`prepare_code`].
+pub fn prepare_code_for_tracing(
+    wasm: &[u8],
+    schedule: &GasSchedule,
+    limits: &ValidationLimits,
+) -> Result<PreparedCode, PrepareError> {
+    checks::check_code_size(wasm.len(), limits)?;
+    with_scratch(wasm, |scratch| {
+        let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
+        preparer.exact_halt = true;
         (preparer.run(), preparer.scratch)
     })
 }
@@ -336,6 +362,9 @@ struct Preparer<'a> {
     /// Every function a boundary (profiling only, see
     /// [`prepare_code_for_profiling`]).
     all_boundary: bool,
+    /// A failed check publishes the exact counter (traced and profiled
+    /// runs, see [`prepare_code_for_tracing`]).
+    exact_halt: bool,
 }
 
 /// A validated function, recorded for the rewrite.
@@ -378,6 +407,7 @@ impl<'a> Preparer<'a> {
             function_names: BTreeMap::new(),
             in_table: BTreeSet::new(),
             all_boundary: false,
+            exact_halt: false,
         }
     }
 
@@ -389,6 +419,7 @@ impl<'a> Preparer<'a> {
             memory_max_pages: self.memory_max_pages,
             // Appended after the module's own functions.
             out_of_gas: self.imported_funcs + len_u32(self.scratch.planned.len()),
+            exact_halt: self.exact_halt,
         }
     }
 
@@ -897,17 +928,26 @@ impl<'a> Preparer<'a> {
             let position = intern_new_type(new_types, new_type_ends, start);
             function_types.push(base_types + len_u32(position));
         }
-        // The out-of-gas function, `(param i64)`, if a check calls it: an
-        // original type if one fits, else a new one after the others.
+        // The out-of-gas function, `(param i64)` with `exact_halt` and
+        // `[] -> []` without, if a check calls it: an original type if one
+        // fits, else a new one after the others.
         let out_of_gas_body = out_of_gas.then(|| {
+            let params: &[wasmparser::ValType] = if self.exact_halt {
+                &[wasmparser::ValType::I64]
+            } else {
+                &[]
+            };
             let ty = self
                 .types
                 .iter()
-                .position(|ty| ty.params() == [wasmparser::ValType::I64] && ty.results().is_empty())
+                .position(|ty| ty.params() == params && ty.results().is_empty())
                 .map(len_u32)
                 .unwrap_or_else(|| {
                     let start = new_types.len();
-                    new_types.extend_from_slice(&[0x60, 1, ValType::I64.byte(), 0]);
+                    new_types.push(0x60);
+                    leb_u32(new_types, len_u32(params.len()));
+                    new_types.extend(params.iter().map(|&t| to_val_type(t).byte()));
+                    new_types.push(0);
                     base_types + len_u32(intern_new_type(new_types, new_type_ends, start))
                 });
             function_types.push(ty);
@@ -1344,9 +1384,16 @@ mod tests {
     /// Runs the prepared `call` export on wasmi with `limit` gas; returns
     /// (gas left, halt code, trapped).
     fn run(wat: &str, limit: i64) -> (i64, i32, bool) {
+        run_prepared(prepare_code, wat, limit)
+    }
+
+    fn run_prepared(
+        prepare: fn(&[u8], &GasSchedule, &ValidationLimits) -> Result<PreparedCode, PrepareError>,
+        wat: &str,
+        limit: i64,
+    ) -> (i64, i32, bool) {
         let wasm = wat::parse_str(wat).unwrap();
-        let prepared =
-            prepare_code(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
+        let prepared = prepare(&wasm, &GasSchedule::v2(), &ValidationLimits::default()).unwrap();
         // wasmi's own limit looser than the injected one, as in the runtime.
         let mut config = wasmi::Config::default();
         config.set_max_recursion_depth(100_000);
@@ -1463,11 +1510,36 @@ mod tests {
 
     #[test]
     fn infinite_loop_runs_out_of_gas() {
-        let (left, halt, trapped) = run(
-            r#"(module (memory 1 1) (func (export "call") (loop $l (br $l))))"#,
-            10_000,
-        );
+        let wat = r#"(module (memory 1 1) (func (export "call") (loop $l (br $l))))"#;
+        let (_, halt, trapped) = run(wat, 10_000);
         assert_eq!((halt, trapped), (1, true));
-        assert!(left < 0);
+        // Traced code publishes the counter at the failed check: below zero
+        // by less than one round of the loop (`br` costs 2).
+        let (left, halt, trapped) = run_prepared(prepare_code_for_tracing, wat, 10_000);
+        assert_eq!((halt, trapped), (1, true));
+        assert!((-2..0).contains(&left), "{left}");
+    }
+
+    #[test]
+    fn deployed_checks_are_smaller_than_traced_ones() {
+        // Six checks: the traced code shares one landing path that passes
+        // the exact counter; deployed code calls a parameterless function.
+        let wat = r#"(module (memory 1 1) (func (export "call") (local i32)
+            (loop $a (br_if $a (local.get 0)))
+            (loop $b (br_if $b (local.get 0)))
+            (loop $c (br_if $c (local.get 0)))
+            (loop $d (br_if $d (local.get 0)))
+            (loop $e (br_if $e (local.get 0)))))"#;
+        let wasm = wat::parse_str(wat).unwrap();
+        let (schedule, limits) = (GasSchedule::v2(), ValidationLimits::default());
+        let deployed = prepare_code_checked(&wasm, &schedule, &limits).unwrap();
+        let traced = prepare_code_for_tracing(&wasm, &schedule, &limits).unwrap();
+        assert!(
+            deployed.code.len() < traced.code.len(),
+            "{} {}",
+            deployed.code.len(),
+            traced.code.len()
+        );
+        assert_eq!(deployed.out_of_gas_function, traced.out_of_gas_function);
     }
 }

@@ -24,7 +24,7 @@ use super::state::{
 use super::{BlockContext, Executor, Message, MessageKind, diagnostics};
 use crate::prepare::{
     GAS_LEFT_GLOBAL, HALT_GLOBAL, HaltCode, PrepareError, PreparedCode, prepare_code,
-    prepare_code_for_profiling,
+    prepare_code_for_profiling, prepare_code_for_tracing,
 };
 
 /// `cairn_halt` value set by injected code before trapping for out of gas.
@@ -227,11 +227,15 @@ fn run_message(
     Ok((outcome, profile))
 }
 
-/// [`prepare_code`], or for a profiled run [`prepare_code_for_profiling`].
+/// [`prepare_code`], or for a profiled run [`prepare_code_for_profiling`],
+/// or for a traced one [`prepare_code_for_tracing`] (an out-of-gas halt
+/// publishes the exact counter for the diagnostics).
 fn prepare_for(ctx: &MessageContext<'_>, code: &[u8]) -> Result<PreparedCode, PrepareError> {
     let config = &ctx.executor.config;
     if ctx.profiled {
         prepare_code_for_profiling(code, &config.schedule, &config.limits)
+    } else if ctx.traced {
+        prepare_code_for_tracing(code, &config.schedule, &config.limits)
     } else {
         prepare_code(code, &config.schedule, &config.limits)
     }
