@@ -25,6 +25,7 @@
 use arbitrary::Unstructured;
 use cairn_engine::prepare::{
     GAS_LEFT_GLOBAL, GasSchedule, HALT_GLOBAL, ValidationLimits, prepare_code_checked,
+    prepare_code_for_tracing,
 };
 use cairn_host_api::{HOST_FUNCTIONS, ValType as HostValType};
 use wasmi::{Config, Engine, Linker, Module, Store, Val};
@@ -379,8 +380,23 @@ fn check_case(engine: &Engine, schedule: &GasSchedule, seed: u64) -> Result<(), 
     let mut limits = vec![used, used - 1, used / 2, used / 3, used - used / 7, 0];
     limits.retain(|&l| l >= 0);
     limits.dedup();
+    // The traced preparation (`cairn run`'s) differs only in what a failed
+    // check publishes: the exact counter, which the model's global holds
+    // when it halts at the same check.
+    let traced = prepare_code_for_tracing(&wasm, schedule, &ValidationLimits::default())
+        .unwrap_or_else(|e| panic!("seed {seed}: traced preparation refused: {e}"));
+    wasmparser::Validator::new_with_features(cairn_engine::prepare::wasm_features())
+        .validate_all(&traced.code)
+        .unwrap_or_else(|e| panic!("seed {seed}: traced code does not validate: {e}"));
     for limit in limits {
         let (run, _) = assert_same(engine, seed, &prepared.code, &reference, limit);
+        let (traced_run, model_run) = assert_same(engine, seed, &traced.code, &reference, limit);
+        if traced_run.halt == Some(1) {
+            assert_eq!(
+                traced_run.gas_left, model_run.gas_left,
+                "seed {seed}, limit {limit}: traced out-of-gas counter differs"
+            );
+        }
         if ample.end == End::Returned && limit == used {
             assert_eq!(run.end, End::Returned, "seed {seed}: limit G failed");
             assert_eq!(run.gas_left, Some(0), "seed {seed}");
