@@ -139,6 +139,11 @@ fn failures_exit_3_with_an_error_object_and_backtrace() {
     assert_eq!(json["status"], "out_of_gas");
     assert_eq!(json["gas_used"], 100_000);
     assert_eq!(json["error"]["kind"], "out_of_gas");
+    // `cairn run` reports from a traced run, whose failed check publishes
+    // the exact counter: below zero by less than one round of the loop
+    // (`br` costs 2).
+    let left = json["error"]["gas_left"].as_i64().unwrap();
+    assert!((-2..0).contains(&left), "{left}");
 
     // Text mode names the function and prints the backtrace.
     let out = cairn(&["run", file, "--call-data", "dd"]);
