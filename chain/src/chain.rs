@@ -218,6 +218,7 @@ impl<S: StateDb> Chain<S> {
             &self.genesis,
             &self.head,
             message,
+            false,
         )
     }
 
@@ -735,6 +736,7 @@ pub(crate) fn dry_run(
     genesis: &Genesis,
     parent: &BlockHeader,
     message: &Message,
+    traced: bool,
 ) -> Result<ExecOutcome, ChainError> {
     let state = BlockState::new(state, false);
     let context = BlockContext {
@@ -742,7 +744,11 @@ pub(crate) fn dry_run(
         timestamp: parent.timestamp,
         chain_id: genesis.chain_id,
     };
-    Ok(executor.execute(&state, &context, message)?)
+    Ok(if traced {
+        executor.execute_traced(&state, &context, message)?
+    } else {
+        executor.execute(&state, &context, message)?
+    })
 }
 
 #[cfg(test)]

@@ -229,6 +229,28 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
             &self.reader.genesis,
             &self.header,
             message,
+            false,
+        )
+    }
+
+    /// [`Snapshot::query`] with a shadow call stack
+    /// (`Executor::execute_traced`): the same status, gas and changes, and a
+    /// halt's diagnostics name the function that trapped, carry the
+    /// backtrace and, at out of gas, the exact counter. Slower (the code is
+    /// prepared and compiled again, and every call is hooked): for the
+    /// errors a developer reads.
+    ///
+    /// # Errors
+    ///
+    /// Node failures.
+    pub fn query_traced(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
+        dry_run(
+            &self.reader.executor,
+            &self.state_at(),
+            &self.reader.genesis,
+            &self.header,
+            message,
+            true,
         )
     }
 

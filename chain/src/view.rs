@@ -64,9 +64,9 @@ pub struct ErrorView {
     /// The host function in progress at the halt, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_function: Option<String>,
-    /// `cairn_gas_left` at the halt: the exact counter in a host function
-    /// or in a traced run (negative when a charge overran), else the
-    /// counter last published (see `TrapDiagnostics::gas_left`).
+    /// The counter at the halt where it is known exactly (a host
+    /// function, or an out-of-gas halt of a traced run: negative when a
+    /// charge overran); absent otherwise (`TrapDiagnostics::gas_left`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_left: Option<i64>,
     /// Whether the halt charged the frame's whole gas limit (every halt
@@ -99,7 +99,7 @@ impl ErrorView {
             function: diagnostics.and_then(|d| d.function.clone()),
             export: diagnostics.map(|d| d.export.clone()),
             host_function: diagnostics.and_then(|d| d.host_function.clone()),
-            gas_left: diagnostics.map(|d| d.gas_left),
+            gas_left: diagnostics.and_then(|d| d.gas_left),
             charged_whole_limit: halted,
             depth: diagnostics.map(|d| d.depth),
             backtrace: diagnostics

@@ -307,7 +307,9 @@ fn print_diagnostics(d: &TrapDiagnostics) {
     if let Some(host) = &d.host_function {
         println!("host call:   {host}");
     }
-    println!("gas left:    {}", d.gas_left);
+    if let Some(left) = d.gas_left {
+        println!("gas left:    {left}");
+    }
     if !d.backtrace.is_empty() {
         println!("backtrace (innermost first):");
         for (i, frame) in collapse_backtrace(&d.backtrace).iter().enumerate() {

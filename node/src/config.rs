@@ -106,6 +106,13 @@ pub struct RpcConfig {
     pub gas_price: u64,
     /// Serve `GET /metrics`.
     pub metrics: bool,
+    /// Run an `eth_call` or `eth_estimateGas` that halts (a trap, out of
+    /// gas) a second time with a shadow call stack, so that its error data
+    /// names the function that trapped and carries the backtrace and, at
+    /// out of gas, the exact counter. A failing call then costs about twice
+    /// as much and compiles its contract again. Unset: on for a dev node,
+    /// off otherwise.
+    pub trace_failed_calls: Option<bool>,
 }
 
 impl Default for RpcConfig {
@@ -121,6 +128,7 @@ impl Default for RpcConfig {
             max_logs: 10_000,
             gas_price: 1,
             metrics: true,
+            trace_failed_calls: None,
         }
     }
 }

@@ -224,7 +224,11 @@ pub async fn start_with_genesis(
             }
         })
     };
-    let (server, rpc_address) = crate::rpc::start_server(&config.rpc, Arc::clone(&shared), health)
+    let mut rpc_config = config.rpc.clone();
+    rpc_config
+        .trace_failed_calls
+        .get_or_insert(config.dev.enabled);
+    let (server, rpc_address) = crate::rpc::start_server(&rpc_config, Arc::clone(&shared), health)
         .await
         .map_err(|source| NodeError::Rpc {
             address: config.rpc.listen,

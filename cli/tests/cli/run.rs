@@ -111,7 +111,8 @@ fn failures_exit_3_with_an_error_object_and_backtrace() {
             .unwrap()
             .contains("token::checked_sub")
     );
-    assert!(error["gas_left"].as_i64().unwrap() > 0);
+    // A Wasm trap: the counter lived in a local, so none is reported.
+    assert!(error.get("gas_left").is_none(), "{error}");
     let backtrace: Vec<&str> = error["backtrace"]
         .as_array()
         .unwrap()

@@ -127,7 +127,7 @@ impl FrameResult {
                 export: call.export.name().to_owned(),
                 function: None,
                 host_function: None,
-                gas_left: i64::try_from(call.gas_limit).unwrap_or(i64::MAX),
+                gas_left: Some(i64::try_from(call.gas_limit).unwrap_or(i64::MAX)),
                 depth: call.depth,
                 backtrace: Vec::new(),
             }),
@@ -473,6 +473,13 @@ pub(crate) fn run_frame(
     };
     let mut state = store.into_data();
     *shared = std::mem::take(&mut state.shared);
+    // Whether `cairn_gas_left` holds the exact counter now: after a return,
+    // after a halt inside a host function (which charged through it), and
+    // after an out-of-gas halt of traced code (its failed check published
+    // the counter). Deployed code keeps the counter in a local otherwise.
+    let counter_exact = result.is_ok()
+        || state.host_function.is_some()
+        || (halt_flag == HALT_OUT_OF_GAS && module.shadow_map.is_some());
     let status = match result {
         Ok(()) if gas_left >= 0 => ExecStatus::Success {
             return_data: Vec::new(),
@@ -499,7 +506,7 @@ pub(crate) fn run_frame(
             &state,
             module,
             call.export.name(),
-            gas_left,
+            counter_exact.then_some(gas_left),
         )),
         _ => None,
     };
@@ -693,7 +700,7 @@ fn diagnose(
     state: &FrameState,
     module: &CompiledModule,
     export: &str,
-    gas_left: i64,
+    gas_left: Option<i64>,
 ) -> TrapDiagnostics {
     let backtrace: Vec<BacktraceFrame> = state
         .shadow_stack

@@ -410,16 +410,16 @@ pub struct TrapDiagnostics {
     pub function: Option<String>,
     /// The host function in progress at the halt, if the halt happened inside one.
     pub host_function: Option<String>,
-    /// `cairn_gas_left` at the halt. Exact at a halt inside a host
-    /// function, and at an out-of-gas halt of a traced run
-    /// ([`crate::runtime::Executor::execute_traced`], `cairn run`), where it
-    /// is the counter at the failed check (negative: how far the charge
-    /// overran). Otherwise the counter as last published (at the frame's
-    /// entry or its last call across the module's boundary): deployed code
-    /// keeps the counter in a local and does not publish it when it halts
-    /// (`specs/gas.md`, sections 7 and 8). A halt uses the whole limit
-    /// either way.
-    pub gas_left: i64,
+    /// The counter at the halt, where it is known exactly: a halt inside a
+    /// host function (which charges through `cairn_gas_left`), an
+    /// out-of-gas halt of a traced run
+    /// ([`crate::runtime::Executor::execute_traced`], `cairn run`: the
+    /// counter at the failed check, below zero by what the charge overran),
+    /// and a frame refused before its code ran (its whole limit). `None`
+    /// otherwise: deployed code keeps the counter in a local and does not
+    /// publish it when it halts (`specs/gas.md`, sections 7 and 8). A halt
+    /// uses the whole limit either way.
+    pub gas_left: Option<i64>,
     /// Call depth of the halted frame (1 = the top-level message).
     pub depth: u32,
     /// Wasm call stack at the halt, outermost first. Empty unless the call was

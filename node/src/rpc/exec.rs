@@ -95,8 +95,23 @@ pub fn call_message(snapshot: &Snapshot, request: &TransactionRequest) -> RpcRes
     })
 }
 
-fn run(snapshot: &Snapshot, message: &Message) -> RpcResult<ExecOutcome> {
-    snapshot.query(message).map_err(|e| internal(&e))
+/// Runs `message`. A halt runs again traced when the node says so
+/// ([`crate::config::RpcConfig::trace_failed_calls`]), and its diagnostics
+/// (the function that trapped, the backtrace, the exact out-of-gas counter)
+/// replace the plain run's; status and gas are the plain run's either way.
+fn run(ctx: &RpcContext, snapshot: &Snapshot, message: &Message) -> RpcResult<ExecOutcome> {
+    let mut outcome = snapshot.query(message).map_err(|e| internal(&e))?;
+    if matches!(outcome.status, ExecStatus::Halt { .. })
+        && ctx.config.trace_failed_calls == Some(true)
+    {
+        let traced = snapshot.query_traced(message).map_err(|e| internal(&e))?;
+        // A traced run does what the plain one does (engine tests pin it);
+        // should it ever not, the plain run's diagnostics stand.
+        if traced.status == outcome.status && traced.gas_used == outcome.gas_used {
+            outcome.diagnostics = traced.diagnostics;
+        }
+    }
+    Ok(outcome)
 }
 
 /// The message gas an `eth_call` runs with.
@@ -126,7 +141,7 @@ pub fn simulate(
         ..
     } = call_message(snapshot, request)?;
     message.gas_limit = call_gas(ctx, request, intrinsic)?;
-    Ok((run(snapshot, &message)?, message.gas_limit))
+    Ok((run(ctx, snapshot, &message)?, message.gas_limit))
 }
 
 /// `eth_call`: the return data, or the revert as code 3.
@@ -199,7 +214,7 @@ pub fn estimate_gas(
             _ => {
                 // The diagnostics of the failure (which function, which trap).
                 message.gas_limit = cap - intrinsic;
-                let outcome = run(snapshot, &message)?;
+                let outcome = run(ctx, snapshot, &message)?;
                 execution_error(&outcome.status, outcome.diagnostics.as_ref())
             }
         }),

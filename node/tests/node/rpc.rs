@@ -494,3 +494,74 @@ async fn ethereum_transactions_in_ethereum_shapes() {
     assert_eq!(value, to_hex(41u64.encode()));
     node.shutdown().await;
 }
+
+/// An `eth_call` that halts: a dev node runs it again traced, so the error
+/// data names the function and carries the backtrace and the exact counter;
+/// with `rpc.trace_failed_calls = false` the same call gives neither, and no
+/// counter unless a host function was in progress. Status and message are
+/// the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halted_calls_are_traced_on_a_dev_node() {
+    use crate::support::raw_post;
+    let token = to_hex(predeploy_address("token"));
+    let data = to_hex(encode_call(
+        "transfer",
+        &(Address::repeat_byte(1), U256::one()),
+    ));
+    let error_of = |node: &TestNode, gas: u64| {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
+            {"from": to_hex(node.key(0).address()), "to": token, "data": data, "gas": format!("0x{gas:x}")},
+            "latest"
+        ]});
+        let address = node.address;
+        async move {
+            let (status, text) =
+                raw_post(address, "application/json", request.to_string().as_bytes()).await;
+            assert_eq!(status, 200, "{text}");
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            answer["error"].clone()
+        }
+    };
+
+    let node = TestNode::dev().await;
+    let needed = quantity(
+        &node
+            .call::<Value>(
+                "eth_estimateGas",
+                vec![json!({"from": to_hex(node.key(0).address()), "to": token, "data": data})],
+            )
+            .await,
+    );
+    let traced = error_of(&node, needed - 1).await;
+    node.shutdown().await;
+    assert_eq!(traced["code"], -32000, "{traced}");
+    assert_eq!(traced["message"], "out of gas", "{traced}");
+    let traced = &traced["data"];
+    assert_eq!(traced["kind"], "out_of_gas", "{traced}");
+    assert!(traced["function"].is_string(), "{traced}");
+    assert!(
+        traced["backtrace"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
+        "{traced}"
+    );
+    // One unit short: the counter went below zero by what the last charge
+    // overran, exactly.
+    let left = traced["gas_left"].as_i64().expect("an exact counter");
+    assert!(left < 0, "{traced}");
+
+    let node = TestNode::with(|config| config.rpc.trace_failed_calls = Some(false)).await;
+    let plain = error_of(&node, needed - 1).await;
+    node.shutdown().await;
+    assert_eq!(plain["message"], "out of gas", "{plain}");
+    let plain = &plain["data"];
+    assert_eq!(plain["kind"], "out_of_gas", "{plain}");
+    assert!(plain.get("function").is_none(), "{plain}");
+    assert!(plain.get("backtrace").is_none(), "{plain}");
+    assert_eq!(
+        plain.get("gas_left").is_some(),
+        plain.get("host_function").is_some(),
+        "{plain}"
+    );
+    assert_eq!(plain["host_function"], traced["host_function"]);
+}
