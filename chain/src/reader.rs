@@ -223,17 +223,10 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
     ///
     /// Node failures.
     pub fn query(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
-        dry_run(
-            &self.reader.executor,
-            &self.state_at(),
-            &self.reader.genesis,
-            &self.header,
-            message,
-            false,
-        )
+        self.dry_run(message, false)
     }
 
-    /// [`Snapshot::query`] with a shadow call stack
+    /// [`Self::query`] with a shadow call stack
     /// (`Executor::execute_traced`): the same status, gas and changes, and a
     /// halt's diagnostics name the function that trapped, carry the
     /// backtrace and, at out of gas, the exact counter. Slower (the code is
@@ -244,13 +237,17 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
     ///
     /// Node failures.
     pub fn query_traced(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
+        self.dry_run(message, true)
+    }
+
+    fn dry_run(&self, message: &Message, traced: bool) -> Result<ExecOutcome, ChainError> {
         dry_run(
             &self.reader.executor,
             &self.state_at(),
             &self.reader.genesis,
             &self.header,
             message,
-            true,
+            traced,
         )
     }
 

@@ -117,12 +117,7 @@ pub fn prepare_code(
     schedule: &GasSchedule,
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
-    checks::check_code_size(wasm.len(), limits)?;
-    with_scratch(wasm, |scratch| {
-        let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
-        (preparer.run(), preparer.scratch)
-    })
-    .map_err(|mut e| {
+    prepare_variant(wasm, schedule, limits, Variant::Deployed).map_err(|mut e| {
         if let Some(index) = e.violation().function
             && let Some(name) = function_names(wasm).remove(&index)
         {
@@ -146,13 +141,7 @@ pub fn prepare_code_for_profiling(
     schedule: &GasSchedule,
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
-    checks::check_code_size(wasm.len(), limits)?;
-    with_scratch(wasm, |scratch| {
-        let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
-        preparer.all_boundary = true;
-        preparer.exact_halt = true;
-        (preparer.run(), preparer.scratch)
-    })
+    prepare_variant(wasm, schedule, limits, Variant::Profiled)
 }
 
 /// [`prepare_code`] for traced runs (`Executor::execute_traced`, what
@@ -172,10 +161,33 @@ pub fn prepare_code_for_tracing(
     schedule: &GasSchedule,
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
+    prepare_variant(wasm, schedule, limits, Variant::Traced)
+}
+
+/// The three forms of prepared code; they differ only where the spec leaves
+/// the rewrite free (`specs/gas.md`, section 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// [`prepare_code`].
+    Deployed,
+    /// [`prepare_code_for_tracing`]: failed checks publish the counter.
+    Traced,
+    /// [`prepare_code_for_profiling`]: as traced, and every function a
+    /// boundary.
+    Profiled,
+}
+
+fn prepare_variant(
+    wasm: &[u8],
+    schedule: &GasSchedule,
+    limits: &ValidationLimits,
+    variant: Variant,
+) -> Result<PreparedCode, PrepareError> {
     checks::check_code_size(wasm.len(), limits)?;
     with_scratch(wasm, |scratch| {
         let mut preparer = Preparer::new(wasm, schedule, limits, scratch);
-        preparer.exact_halt = true;
+        preparer.all_boundary = variant == Variant::Profiled;
+        preparer.exact_halt = variant != Variant::Deployed;
         (preparer.run(), preparer.scratch)
     })
 }
