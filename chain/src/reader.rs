@@ -223,7 +223,7 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
     ///
     /// Node failures.
     pub fn query(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
-        self.dry_run(message, false)
+        self.run_dry(message, false)
     }
 
     /// [`Self::query`] with a shadow call stack
@@ -237,10 +237,10 @@ impl<V: StateView + Clone> ChainSnapshot<V> {
     ///
     /// Node failures.
     pub fn query_traced(&self, message: &Message) -> Result<ExecOutcome, ChainError> {
-        self.dry_run(message, true)
+        self.run_dry(message, true)
     }
 
-    fn dry_run(&self, message: &Message, traced: bool) -> Result<ExecOutcome, ChainError> {
+    fn run_dry(&self, message: &Message, traced: bool) -> Result<ExecOutcome, ChainError> {
         dry_run(
             &self.reader.executor,
             &self.state_at(),

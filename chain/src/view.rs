@@ -65,8 +65,9 @@ pub struct ErrorView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_function: Option<String>,
     /// The counter at the halt where it is known exactly (a host
-    /// function, or an out-of-gas halt of a traced run: negative when a
-    /// charge overran); absent otherwise (`TrapDiagnostics::gas_left`).
+    /// function; an out-of-gas halt of a traced run, negative when a charge
+    /// overran; a frame refused before it ran); absent otherwise
+    /// (`TrapDiagnostics::gas_left`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_left: Option<i64>,
     /// Whether the halt charged the frame's whole gas limit (every halt

@@ -246,8 +246,17 @@ fn hex_preview(bytes: &[u8]) -> String {
 fn print_text(outcome: &ExecOutcome, gas_limit: u64) {
     println!("status:      {}", outcome.status.name());
     if matches!(outcome.status, ExecStatus::Halt { .. }) && outcome.gas_used == gas_limit {
+        let known = outcome
+            .diagnostics
+            .as_ref()
+            .is_some_and(|d| d.gas_left.is_some());
+        let note = if known {
+            "; `gas left` below is where the counter stood"
+        } else {
+            ""
+        };
         println!(
-            "gas used:    {} of {gas_limit} (a halt is charged the whole limit; `gas left` below is where the counter stood)",
+            "gas used:    {} of {gas_limit} (a halt is charged the whole limit{note})",
             outcome.gas_used
         );
     } else {

@@ -16,6 +16,7 @@
 //! max_logs = 10000             # eth_getLogs results
 //! gas_price = 1                # eth_gasPrice / eth_maxPriorityFeePerGas
 //! metrics = true
+//! trace_failed_calls = false   # re-run halted calls traced for their errors (default: dev nodes only)
 //!
 //! [txpool]
 //! max_txs = 16384
@@ -106,12 +107,13 @@ pub struct RpcConfig {
     pub gas_price: u64,
     /// Serve `GET /metrics`.
     pub metrics: bool,
-    /// Run an `eth_call` or `eth_estimateGas` that halts (a trap, out of
-    /// gas) a second time with a shadow call stack, so that its error data
-    /// names the function that trapped and carries the backtrace and, at
-    /// out of gas, the exact counter. A failing call then costs about twice
-    /// as much and compiles its contract again. Unset: on for a dev node,
-    /// off otherwise.
+    /// Run an `eth_call` or `cairn_call` that halts (a trap, out of gas), or
+    /// an `eth_estimateGas` that halts other than by running out of gas at
+    /// the cap, a second time with a shadow call stack, so that its error
+    /// data names the function that trapped and carries the backtrace (and,
+    /// for an `eth_call` out of gas, the exact counter). A failing call then
+    /// costs about twice as much and compiles its contract again. Unset: on
+    /// for a dev node, off otherwise.
     pub trace_failed_calls: Option<bool>,
 }
 

@@ -257,9 +257,9 @@ fn have(program: &str) -> bool {
 
 /// viem (npm), a stock Ethereum client library, drives a dev node:
 /// chain id, balances, a transfer, a deploy, a token call and a balance
-/// read, receipts and logs by topic, a revert and a stale nonce
-/// (`node/tests/viem/client.mjs`). Skipped, saying so, only when Node.js
-/// or the npm packages are missing and `CI` is not `true`.
+/// read, receipts and logs by topic, a revert, a traced out-of-gas halt and
+/// a stale nonce (`node/tests/viem/client.mjs`). Skipped, saying so, only
+/// when Node.js or the npm packages are missing and `CI` is not `true`.
 #[test]
 fn a_stock_client_library_drives_a_dev_node() {
     let viem_dir = repo_path("node/tests/viem");

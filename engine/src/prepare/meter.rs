@@ -840,11 +840,13 @@ pub(crate) fn emit(
 
     let boundary = shape.convention == Convention::Boundary;
     let wrapped = boundary || plan.exits_by_branch;
-    // With four checks or more, they share one out-of-gas path at the end
-    // of the body instead of each calling the out-of-gas function itself
-    // (smaller code from about four checks on: the shared path and its
-    // block take about ten bytes, and save two to four per check; the path
-    // is cold, so it costs nothing at run time).
+    // Where failed checks pass the exact counter (`exact_halt`: traced and
+    // profiled code), with four checks or more they share one out-of-gas
+    // path at the end of the body instead of each calling the out-of-gas
+    // function itself (smaller code from about four checks on: the shared
+    // path and its block take about ten bytes, and save two to four per
+    // check; the path is cold, so it costs nothing at run time). Deployed
+    // checks pass nothing: each is `if; call f; end`.
     let checks =
         analysis.checks + usize::from(shape.recursive) + usize::from(boundary && shape.exported);
     let landing = globals.exact_halt && checks >= 4;

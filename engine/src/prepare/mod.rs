@@ -88,6 +88,10 @@ pub struct PreparedCode {
     /// section 8), if any check calls it: not the contract's own code, so
     /// backtraces leave it out.
     pub out_of_gas_function: Option<u32>,
+    /// Whether a failed check publishes the exact counter in
+    /// `cairn_gas_left` before it traps ([`prepare_code_for_tracing`] and
+    /// [`prepare_code_for_profiling`]; deployed code does not).
+    pub publishes_halt_counter: bool,
 }
 
 /// The Wasm features `wasmparser` may accept. Everything beyond the subset
@@ -117,14 +121,7 @@ pub fn prepare_code(
     schedule: &GasSchedule,
     limits: &ValidationLimits,
 ) -> Result<PreparedCode, PrepareError> {
-    prepare_variant(wasm, schedule, limits, Variant::Deployed).map_err(|mut e| {
-        if let Some(index) = e.violation().function
-            && let Some(name) = function_names(wasm).remove(&index)
-        {
-            e.set_function_name(name);
-        }
-        e
-    })
+    prepare_variant(wasm, schedule, limits, Variant::Deployed)
 }
 
 /// [`prepare_code`] for gas profiles (`Executor::execute_profiled`): the
@@ -189,6 +186,14 @@ fn prepare_variant(
         preparer.all_boundary = variant == Variant::Profiled;
         preparer.exact_halt = variant != Variant::Deployed;
         (preparer.run(), preparer.scratch)
+    })
+    .map_err(|mut e| {
+        if let Some(index) = e.violation().function
+            && let Some(name) = function_names(wasm).remove(&index)
+        {
+            e.set_function_name(name);
+        }
+        e
     })
 }
 
@@ -504,6 +509,7 @@ impl<'a> Preparer<'a> {
             exports,
             function_names: std::mem::take(&mut self.function_names),
             out_of_gas_function,
+            publishes_halt_counter: self.exact_halt,
         })
     }
 
@@ -1523,8 +1529,10 @@ mod tests {
     #[test]
     fn infinite_loop_runs_out_of_gas() {
         let wat = r#"(module (memory 1 1) (func (export "call") (loop $l (br $l))))"#;
-        let (_, halt, trapped) = run(wat, 10_000);
-        assert_eq!((halt, trapped), (1, true));
+        // Deployed code halts without publishing the counter: the global
+        // still holds the limit the export read on entry.
+        let (left, halt, trapped) = run(wat, 10_000);
+        assert_eq!((left, halt, trapped), (10_000, 1, true));
         // Traced code publishes the counter at the failed check: below zero
         // by less than one round of the loop (`br` costs 2).
         let (left, halt, trapped) = run_prepared(prepare_code_for_tracing, wat, 10_000);

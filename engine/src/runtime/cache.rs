@@ -19,6 +19,9 @@ pub(crate) struct CompiledModule {
     pub(crate) has_deploy: bool,
     /// Export and table targets, for traced (shadow-stack) modules only.
     pub(crate) shadow_map: Option<Arc<ShadowStackMap>>,
+    /// A failed check publishes the exact counter before it traps
+    /// ([`crate::prepare::PreparedCode::publishes_halt_counter`]).
+    pub(crate) publishes_halt_counter: bool,
 }
 
 #[derive(Debug)]
@@ -90,6 +93,7 @@ mod tests {
             function_names: BTreeMap::new(),
             has_deploy: false,
             shadow_map: None,
+            publishes_halt_counter: false,
         })
     }
 

@@ -1,8 +1,10 @@
 //! Wasm backtraces for developer tools, through a shadow call stack.
 //!
 //! wasmi records no backtrace. For a traced run
-//! ([`super::Executor::execute_traced`]) the prepared code is rewritten once
-//! more: every `call` to a defined function becomes
+//! ([`super::Executor::execute_traced`]) the code is prepared by
+//! [`crate::prepare::prepare_code_for_tracing`] (a failed gas check publishes
+//! the exact counter, which deployed code does not) and rewritten once more:
+//! every `call` to a defined function becomes
 //! `i32.const callee; call $enter; call callee; call $leave` and every
 //! `call_indirect` becomes `call $enter_indirect; call_indirect; call $leave`,
 //! where the hooks are three extra imports (module `cairn_trace`) that push and

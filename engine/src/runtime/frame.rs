@@ -370,6 +370,7 @@ pub(crate) fn load_module(
         function_names: prepared.function_names,
         has_deploy: prepared.has_deploy,
         shadow_map,
+        publishes_halt_counter: prepared.publishes_halt_counter,
     });
     if !ctx.traced
         && let Ok(mut cache) = executor.cache.lock()
@@ -479,7 +480,7 @@ pub(crate) fn run_frame(
     // the counter). Deployed code keeps the counter in a local otherwise.
     let counter_exact = result.is_ok()
         || state.host_function.is_some()
-        || (halt_flag == HALT_OUT_OF_GAS && module.shadow_map.is_some());
+        || (halt_flag == HALT_OUT_OF_GAS && module.publishes_halt_counter);
     let status = match result {
         Ok(()) if gas_left >= 0 => ExecStatus::Success {
             return_data: Vec::new(),

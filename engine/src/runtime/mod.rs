@@ -220,9 +220,12 @@ impl Executor {
 
     /// Like [`Executor::execute`] but runs every frame with a shadow call
     /// stack, so a halt's [`TrapDiagnostics`] carry a Wasm backtrace and the
-    /// trapping function's name. Gas, status and state changes are identical
-    /// to `execute`'s; only slower. Meant for developer tools re-running a
-    /// failed call, never for block execution.
+    /// trapping function's name, and an out-of-gas halt the exact counter.
+    /// The code is prepared again for it
+    /// ([`crate::prepare::prepare_code_for_tracing`]), never cached. Gas,
+    /// status and state changes are identical to `execute`'s; only slower.
+    /// Meant for developer tools re-running a failed call, never for block
+    /// execution.
     ///
     /// # Errors
     ///

@@ -498,8 +498,8 @@ async fn ethereum_transactions_in_ethereum_shapes() {
 /// An `eth_call` that halts: a dev node runs it again traced, so the error
 /// data names the function and carries the backtrace and the exact counter;
 /// with `rpc.trace_failed_calls = false` the same call gives neither, and no
-/// counter unless a host function was in progress. Status and message are
-/// the same either way.
+/// counter unless a host function was in progress. Status, gas and (out of
+/// gas) the message are the same either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn halted_calls_are_traced_on_a_dev_node() {
     use crate::support::raw_post;

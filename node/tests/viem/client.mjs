@@ -147,6 +147,20 @@ check(code3 !== null && code3 !== undefined, 'the revert has JSON-RPC code 3')
 check(callError.message.includes('insufficient balance'), `the reason is reachable: ${callError.message}`)
 check(await balanceOf(bob.address) === sent, 'the revert changed nothing')
 
+// --- a halt: out of gas one unit short of the estimate; a dev node traces it ----
+step('halt')
+const oneToken = callData('transfer', addressBytes(alice.address), u256le(1n))
+const needed = await pub.estimateGas({ account: bob.address, to: token, data: oneToken })
+let haltError
+try { await pub.call({ account: bob.address, to: token, data: oneToken, gas: needed - 1n }) } catch (e) { haltError = e }
+check(haltError instanceof BaseError, 'eth_call one unit short of the estimate throws')
+const halted = haltError.walk((e) => e?.code === -32000 && e?.data !== undefined)
+check(halted, `the halt reaches viem as -32000 with its data: ${haltError?.message}`)
+check(halted.data.kind === 'out_of_gas', `out of gas: ${JSON.stringify(halted.data)}`)
+check(typeof halted.data.function === 'string' && halted.data.backtrace?.length > 0,
+  `the dev node ran it again traced (function, backtrace): ${JSON.stringify(halted.data)}`)
+check(halted.data.gas_left < 0, `the exact counter, below zero: ${JSON.stringify(halted.data)}`)
+
 // --- a stale nonce is refused with an error viem recognises --------------------
 step('stale nonce')
 let nonceError
