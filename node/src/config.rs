@@ -414,6 +414,7 @@ mod tests {
             [rpc]
             listen = "127.0.0.1:9000"
             max_batch = 5
+            trace_failed_calls = false
             [txpool]
             max_txs = 10
             [block]
@@ -427,6 +428,8 @@ mod tests {
         assert_eq!(config.rpc.listen.port(), 9000);
         assert_eq!(config.rpc.max_batch, 5);
         assert_eq!(config.rpc.gas_cap, RpcConfig::default().gas_cap);
+        assert_eq!(config.rpc.trace_failed_calls, Some(false));
+        assert_eq!(RpcConfig::default().trace_failed_calls, None);
         assert_eq!(config.txpool.max_txs, 10);
         assert_eq!(config.block_time(), Some(Duration::from_millis(500)));
         config.validate().unwrap();
@@ -441,6 +444,11 @@ mod tests {
             ("[rpc]\nno_such_field = 1", "no_such_field"),
             ("unknown = true", "unknown"),
             ("[block]\ntime = \"soon\"", "time"),
+            (
+                "[rpc]\ntrace_failed_calls = \"maybe\"",
+                "trace_failed_calls",
+            ),
+            ("[rpc]\ntrace_failed_calls = 1", "trace_failed_calls"),
             ("\u{0}\u{1}\u{2}", "node.toml"),
             ("[validator]\nlisten = \"/ip4/127.0.0.1/tcp/1\"", "key"),
             (
