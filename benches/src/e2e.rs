@@ -76,9 +76,9 @@ pub struct E2eReport {
     /// `tx_per_s / sig_bound_tx_per_s`.
     pub ratio_to_sig_bound: f64,
     /// CPU time of the whole process (every thread, RocksDB's background
-    /// work included) while the blocks execute, per transaction, in
-    /// microseconds; `None` where `/proc/self/task/*/schedstat` is not
-    /// available. What a transaction costs in CPU, where `tx_per_s` also
+    /// work and threads that exited included: the process CPU clock) while
+    /// the blocks execute, per transaction, in microseconds; `None` if the
+    /// clock cannot be read. What a transaction costs in CPU, where `tx_per_s` also
     /// shows how well the two cores are kept busy.
     pub exec_cpu_us_per_tx: Option<f64>,
     /// Replay rate from genesis into a fresh store (tx/s, all blocks).
@@ -312,18 +312,17 @@ pub fn run(config: &E2eConfig) -> E2eReport {
     }
 }
 
-/// Nanoseconds every live thread of this process has run on a CPU (Linux's
-/// per-thread `schedstat`), or `None` if it cannot be read. The benchmark's
-/// threads (rayon's, RocksDB's) live through the whole run, so a difference
-/// of two readings is the CPU time spent in between.
+/// Nanoseconds of CPU time this process has used, on every thread it ever
+/// ran: `CLOCK_PROCESS_CPUTIME_ID`, which keeps counting threads that have
+/// exited. The trie's hashing threads live for one block each, so a sum over
+/// the live threads (`/proc/self/task/*/schedstat`, used until 2026-11-27)
+/// left them out. `Option` for the report's sake; this clock is always there
+/// on Linux.
 fn process_cpu_ns() -> Option<u64> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        let on_cpu: u64 = stat.split_whitespace().next()?.parse().ok()?;
-        total = total.saturating_add(on_cpu);
-    }
-    Some(total)
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let seconds = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u64::try_from(now.tv_nsec).ok()?;
+    seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 fn hex_root(bytes: &[u8; 32]) -> String {
@@ -334,7 +333,7 @@ fn hex_root(bytes: &[u8; 32]) -> String {
 mod tests {
     #[test]
     fn process_cpu_time_counts_the_work_done_in_between() {
-        let before = super::process_cpu_ns().expect("Linux exposes per-thread schedstat");
+        let before = super::process_cpu_ns().expect("the process CPU clock is readable");
         let mut x = 1u64;
         for i in 0..50_000_000u64 {
             x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
@@ -344,6 +343,37 @@ mod tests {
         assert!(
             after.saturating_sub(before) > 1_000_000,
             "{before} -> {after} ({x})"
+        );
+    }
+
+    #[test]
+    fn process_cpu_time_keeps_threads_that_exited() {
+        fn spin(rounds: u64) -> u64 {
+            let mut x = 1u64;
+            for i in 0..rounds {
+                x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+            }
+            x
+        }
+        // How long the work takes on this thread, then the same work on a
+        // thread that has exited before the second reading.
+        let before = super::process_cpu_ns().expect("readable");
+        let here = spin(50_000_000);
+        let on_this_thread = super::process_cpu_ns()
+            .expect("readable")
+            .saturating_sub(before);
+        let before = super::process_cpu_ns().expect("readable");
+        let there = std::thread::spawn(|| spin(50_000_000))
+            .join()
+            .expect("no panic");
+        let with_exited_thread = super::process_cpu_ns()
+            .expect("readable")
+            .saturating_sub(before);
+        assert_eq!(here, there);
+        // A count of live threads only would see almost nothing here.
+        assert!(
+            with_exited_thread > on_this_thread / 2,
+            "exited thread: {with_exited_thread} ns, same work here: {on_this_thread} ns"
         );
     }
 }
