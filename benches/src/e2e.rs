@@ -331,13 +331,19 @@ fn hex_root(bytes: &[u8; 32]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `rounds` dependent multiply-adds: CPU work the optimiser cannot drop.
+    fn spin(rounds: u64) -> u64 {
+        let mut x = 1u64;
+        for i in 0..rounds {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+        x
+    }
+
     #[test]
     fn process_cpu_time_counts_the_work_done_in_between() {
         let before = super::process_cpu_ns().expect("the process CPU clock is readable");
-        let mut x = 1u64;
-        for i in 0..50_000_000u64 {
-            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
-        }
+        let x = spin(50_000_000);
         let after = super::process_cpu_ns().expect("readable twice");
         // 50M dependent multiply-adds take well over a millisecond of CPU.
         assert!(
@@ -348,13 +354,6 @@ mod tests {
 
     #[test]
     fn process_cpu_time_keeps_threads_that_exited() {
-        fn spin(rounds: u64) -> u64 {
-            let mut x = 1u64;
-            for i in 0..rounds {
-                x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
-            }
-            x
-        }
         // How long the work takes on this thread, then the same work on a
         // thread that has exited before the second reading.
         let before = super::process_cpu_ns().expect("readable");

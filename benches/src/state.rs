@@ -22,7 +22,10 @@ use cairn_state::{
     keccak256, settle_options, verify,
 };
 use rocksdb::statistics::Ticker;
-use rocksdb::{BlockBasedOptions, Cache, DB, DBCompressionType, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    BlockBasedOptions, Cache, DB, DBCompressionType, MemtableFactory, Options, SliceTransform,
+    WriteBatch, WriteOptions,
+};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -179,8 +182,8 @@ impl Indices {
 pub const SETTLE: Duration = Duration::from_secs(600);
 
 /// Raw RocksDB with the same block cache size, bloom filters, memtable
-/// size and WAL settings as the store's `values` column: the floor the
-/// store is compared with.
+/// (size and kind: bucketed by the 32-byte key) and WAL settings as the
+/// store's `values` column: the floor the store is compared with.
 fn open_raw(path: &std::path::Path) -> (DB, Options) {
     let cache = Cache::new_lru_cache(ResidentRocksOptions::default().block_cache_bytes);
     let mut table = BlockBasedOptions::default();
@@ -195,6 +198,13 @@ fn open_raw(path: &std::path::Path) -> (DB, Options) {
     options.set_block_based_table_factory(&table);
     options.set_compression_type(DBCompressionType::Lz4);
     options.set_write_buffer_size(64 << 20);
+    options.set_prefix_extractor(SliceTransform::create_fixed_prefix(32));
+    options.set_memtable_factory(MemtableFactory::HashSkipList {
+        bucket_count: (64 << 20) / 256,
+        height: 4,
+        branching_factor: 4,
+    });
+    options.set_allow_concurrent_memtable_write(false);
     options.increase_parallelism(2);
     options.set_max_background_jobs(2);
     options.enable_statistics();

@@ -16,7 +16,7 @@
 //!   database for large states: the whole binary trie in memory (buckets of
 //!   a few leaves under dense summaries), values, a journal and checkpoint
 //!   images on RocksDB, one `WriteBatch` per version and no trie node
-//!   written per version (`specs/state.md` format 2). It implements
+//!   written per version (`specs/state.md` format 3). It implements
 //!   [`StateDb`], so the chain runs on it unchanged.
 //! - **Node store**: [`Store<B>`] over a [`Backend`]: `RocksStore` (feature
 //!   `rocksdb`: `RocksStore::open` takes the data directory's lock,

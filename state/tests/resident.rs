@@ -680,6 +680,41 @@ fn a_second_open_is_refused_and_formats_are_checked() {
 }
 
 #[test]
+fn a_directory_of_the_previous_format_is_refused() {
+    // Format 2 stored a key hash's `values` entries oldest first; format 3
+    // newest first. Reading one with the other would return wrong values,
+    // so an older directory is refused by its format record.
+    let dir = tempfile::tempdir().unwrap();
+    let options = options(Retention::Archive, 4, 2);
+    let mut store = open(dir.path(), &options);
+    store
+        .commit(
+            1,
+            &StateChanges::from([(b"a".to_vec(), Some(b"1".to_vec()))]),
+            &AuxWrites::new(),
+        )
+        .unwrap();
+    drop(store);
+    {
+        let names = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), &names).unwrap();
+        let meta = db.cf_handle("meta").unwrap();
+        assert_eq!(
+            db.get_cf(meta, b"format").unwrap(),
+            Some(cairn_state::RESIDENT_FORMAT_VERSION.encode())
+        );
+        db.put_cf(meta, b"format", 2u32.encode()).unwrap();
+    }
+    let err = ResidentStore::open(dir.path(), options).unwrap_err();
+    match err {
+        StateError::IncompatibleFormat { found, expected } => {
+            assert_eq!((&*found, expected), ("2", 3));
+        }
+        other => panic!("expected IncompatibleFormat, got {other}"),
+    }
+}
+
+#[test]
 fn the_chain_traits_are_implemented() {
     fn assert_db<D: StateDb>() {}
     fn assert_send_sync<T: Send + Sync>() {}

@@ -262,8 +262,18 @@ fn rebuild(column: &str, e: &Value) -> (Vec<u8>, Vec<u8>) {
             e["state_key"].as_str().unwrap().as_bytes().to_vec(),
             e["state_value"].as_str().unwrap().as_bytes().to_vec(),
         ),
-        "history" | "values" => (
+        "history" => (
             [unhex(&e["key_hash"]), u64_be(&e["version"])].concat(),
+            stored_value(&e["state_value"]),
+        ),
+        // Format 3: the version inverted, so a key hash's entries sort
+        // newest first.
+        "values" => (
+            [
+                unhex(&e["key_hash"]),
+                (!num(&e["version"])).to_be_bytes().to_vec(),
+            ]
+            .concat(),
             stored_value(&e["state_value"]),
         ),
         "stale" => {
@@ -457,7 +467,7 @@ fn node_store_fields(column: Column, key: &[u8], value: &[u8]) -> Value {
             "state_key": String::from_utf8(key.to_vec()).unwrap(),
             "state_value": String::from_utf8(value.to_vec()).unwrap(),
         }),
-        Column::History => history_fields(key, value),
+        Column::History => history_fields(key, value, false),
         Column::Stale => {
             let since = u64::from_be_bytes(key[..8].try_into().unwrap());
             if key[8] == 0 {
@@ -477,12 +487,15 @@ fn node_store_fields(column: Column, key: &[u8], value: &[u8]) -> Value {
     }
 }
 
-fn history_fields(key: &[u8], value: &[u8]) -> Value {
+/// Fields of a `kh ‖ version` entry; `inverted`: the version is stored as
+/// its bitwise complement (the resident store's `values`).
+fn history_fields(key: &[u8], value: &[u8], inverted: bool) -> Value {
     let value = Option::<Vec<u8>>::decode_all(&mut &value[..]).unwrap();
+    let stored = u64::from_be_bytes(key[32..].try_into().unwrap());
     json!({
         "state_key": key_text(&key[..32]),
         "key_hash": h(&key[..32]),
-        "version": u64::from_be_bytes(key[32..].try_into().unwrap()),
+        "version": if inverted { !stored } else { stored },
         "state_value": text_value(value),
     })
 }
@@ -490,7 +503,7 @@ fn history_fields(key: &[u8], value: &[u8]) -> Value {
 /// Fields of an entry of the resident store's column family `cf`.
 fn resident_fields(cf: &str, key: &[u8], value: &[u8]) -> Value {
     match cf {
-        "values" => history_fields(key, value),
+        "values" => history_fields(key, value, true),
         "journal" => {
             type Change = (Hash, Option<Hash>, Option<u64>);
             let (root, changes) = <(Hash, Vec<Change>)>::decode_all(&mut &value[..]).unwrap();
@@ -643,7 +656,7 @@ fn generate() -> Value {
             .collect()
     };
     json!({
-        "description": "Storage vectors (specs/state.md 6.1 to 6.3 and appendix A): commits of keys and values (UTF-8 text; value null deletes) at versions, the root of each version, and every entry the node store (format 1) and the resident store (format 2, after a clean close, which writes the image of the latest version) then hold in each column, under two retentions. Every entry gives its key and value bytes (key_bytes, value_bytes) beside the fields they encode. The aux column is empty here (no chain records). Checked by state/tests/storage_vectors.rs.",
+        "description": "Storage vectors (specs/state.md 6.1 to 6.3 and appendix A): commits of keys and values (UTF-8 text; value null deletes) at versions, the root of each version, and every entry the node store (format 1) and the resident store (format 3, after a clean close, which writes the image of the latest version) then hold in each column, under two retentions. Every entry gives its key and value bytes (key_bytes, value_bytes) beside the fields they encode. The aux column is empty here (no chain records). Checked by state/tests/storage_vectors.rs.",
         "commits": commits,
         "roots": roots,
         "node_store": stores(&|r| dump_json(&node_store_dump(&changes_of(COMMITS), r), |c, k, v| {

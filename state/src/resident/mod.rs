@@ -46,8 +46,10 @@ use trie::{
 };
 
 /// The on-disk format of a [`ResidentStore`] (`meta/format`). Format 1 is
-/// the node store of [`Store`](crate::Store).
-pub const RESIDENT_FORMAT_VERSION: u32 = 2;
+/// the node store of [`Store`](crate::Store). Format 3 stores the entries of
+/// a key hash in `values` newest first (format 2 oldest first); a format 2
+/// directory is refused with [`StateError::IncompatibleFormat`].
+pub const RESIDENT_FORMAT_VERSION: u32 = 3;
 
 /// Options of a [`ResidentStore`].
 #[derive(Clone, Debug)]
