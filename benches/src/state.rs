@@ -23,8 +23,8 @@ use cairn_state::{
 };
 use rocksdb::statistics::Ticker;
 use rocksdb::{
-    BlockBasedOptions, Cache, DB, DBCompressionType, MemtableFactory, Options, SliceTransform,
-    WriteBatch, WriteOptions,
+    BlockBasedOptions, Cache, DB, DBCompressionType, Options, SliceTransform, WriteBatch,
+    WriteOptions,
 };
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -199,11 +199,7 @@ fn open_raw(path: &std::path::Path) -> (DB, Options) {
     options.set_compression_type(DBCompressionType::Lz4);
     options.set_write_buffer_size(64 << 20);
     options.set_prefix_extractor(SliceTransform::create_fixed_prefix(32));
-    options.set_memtable_factory(MemtableFactory::HashSkipList {
-        bucket_count: (64 << 20) / 256,
-        height: 4,
-        branching_factor: 4,
-    });
+    options.set_memtable_factory(cairn_state::values_memtable(64 << 20));
     options.set_allow_concurrent_memtable_write(false);
     options.increase_parallelism(2);
     options.set_max_background_jobs(2);

@@ -23,8 +23,8 @@
 )]
 
 use rocksdb::{
-    BlockBasedOptions, Cache, DB, DBCompressionType, MemtableFactory, Options, SliceTransform,
-    WriteBatch, WriteOptions,
+    BlockBasedOptions, Cache, DB, DBCompressionType, Options, SliceTransform, WriteBatch,
+    WriteOptions,
 };
 use std::time::Instant;
 
@@ -87,11 +87,7 @@ fn open(path: &std::path::Path, hashed: bool) -> DB {
     options.set_max_background_jobs(2);
     options.set_allow_concurrent_memtable_write(false);
     if hashed {
-        options.set_memtable_factory(MemtableFactory::HashSkipList {
-            bucket_count: (64 << 20) / 256,
-            height: 4,
-            branching_factor: 4,
-        });
+        options.set_memtable_factory(cairn_state::values_memtable(64 << 20));
     }
     DB::open(&options, path).expect("open")
 }

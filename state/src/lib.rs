@@ -88,7 +88,7 @@ pub use reference::reference_root;
 #[cfg(feature = "rocksdb")]
 pub use resident::{
     RESIDENT_FORMAT_VERSION, ResidentOptions, ResidentPrepared, ResidentReader,
-    ResidentRocksOptions, ResidentStore, WriteBytes, settle_options,
+    ResidentRocksOptions, ResidentStore, WriteBytes, settle_options, values_memtable,
 };
 #[cfg(feature = "rocksdb")]
 pub use rocks::{RocksBackend, RocksOptions};

@@ -116,13 +116,7 @@ fn cf_options(name: &str, cache: &Cache, rocks: &ResidentRocksOptions) -> Option
             table.set_bloom_filter(10.0, false);
             table.set_whole_key_filtering(true);
             cf.set_prefix_extractor(SliceTransform::create_fixed_prefix(32));
-            // One bucket (8 bytes, in the memtable's own arena) per 256 bytes
-            // of memtable: about two entries per bucket, 3% of its memory.
-            cf.set_memtable_factory(MemtableFactory::HashSkipList {
-                bucket_count: (rocks.write_buffer_bytes / 256).max(1 << 10),
-                height: 4,
-                branching_factor: 4,
-            });
+            cf.set_memtable_factory(values_memtable(rocks.write_buffer_bytes));
             cf.set_write_buffer_size(rocks.write_buffer_bytes);
             cf.set_compression_type(DBCompressionType::Lz4);
         }
@@ -728,6 +722,22 @@ fn image_key(version: Version, chunk: u32) -> [u8; 12] {
     key[..8].copy_from_slice(&version.to_be_bytes());
     key[8..].copy_from_slice(&chunk.to_be_bytes());
     key
+}
+
+/// The memtable of the `values` column family (a memtable of
+/// `write_buffer_bytes`): RocksDB's hash skiplist, bucketed by the 32-byte
+/// key-hash prefix, one bucket (8 bytes, in the memtable's own arena) per
+/// 256 bytes of memtable: about two entries per bucket, 3% of its memory.
+/// It needs the 32-byte prefix extractor and
+/// `set_allow_concurrent_memtable_write(false)`. Public so that benchmarks
+/// compare the store with a raw database configured alike.
+#[must_use]
+pub fn values_memtable(write_buffer_bytes: usize) -> MemtableFactory {
+    MemtableFactory::HashSkipList {
+        bucket_count: (write_buffer_bytes / 256).max(1 << 10),
+        height: 4,
+        branching_factor: 4,
+    }
 }
 
 /// Options to wait for RocksDB's background work: at most `timeout`, and

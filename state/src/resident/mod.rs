@@ -21,7 +21,7 @@
 mod disk;
 pub(crate) mod trie;
 
-pub use disk::{ResidentRocksOptions, WriteBytes, settle_options};
+pub use disk::{ResidentRocksOptions, WriteBytes, settle_options, values_memtable};
 
 use crate::db::{PreparedState, StateDb, StateView};
 use crate::error::StateError;
