@@ -22,6 +22,12 @@
     reason = "timings and ratios for a report, never consensus data"
 )]
 
+#[allow(
+    dead_code,
+    reason = "`support::arg` is for the other examples: this one refuses bad flags"
+)]
+mod support;
+
 use rocksdb::{
     BlockBasedOptions, Cache, DB, DBCompressionType, Options, SliceTransform, WriteBatch,
     WriteOptions,
@@ -92,17 +98,12 @@ fn open(path: &std::path::Path, hashed: bool) -> DB {
     DB::open(&options, path).expect("open")
 }
 
+/// The `values` key of state key `index` at `version` (`kh ‖ !version`).
 fn key(index: u64, version: u64) -> [u8; 40] {
     let mut key = [0u8; 40];
-    key[..32].copy_from_slice(&cairn_state::keccak256(&index.to_be_bytes()));
+    key[..32].copy_from_slice(&support::key(index));
     key[32..].copy_from_slice(&(!version).to_be_bytes());
     key
-}
-
-fn value(index: u64, version: u64) -> Vec<u8> {
-    let mut v = cairn_state::keccak256(&(index ^ (version << 40)).to_le_bytes()).to_vec();
-    v.extend_from_slice(&index.to_le_bytes());
-    v
 }
 
 /// A small deterministic generator (splitmix64).
@@ -138,7 +139,7 @@ fn main() {
         for db in &dbs {
             let mut batch = WriteBatch::default();
             for i in start..end {
-                batch.put(key(i, 0), value(i, 0));
+                batch.put(key(i, 0), support::value(i, 0));
             }
             db.write_opt(batch, &write).unwrap();
         }
@@ -162,7 +163,7 @@ fn main() {
         for (side, db) in dbs.iter().enumerate() {
             let mut batch = WriteBatch::default();
             for &i in &picks {
-                batch.put(key(i, version), value(i, version));
+                batch.put(key(i, version), support::value(i, version));
             }
             let t = Instant::now();
             db.write_opt(batch, &write).unwrap();
